@@ -1,0 +1,68 @@
+import fastifyJwt from '@fastify/jwt'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { checkOptions, ensureDefaults, type OtpLoginOptions } from './options.js'
+import { otpRoutes } from './routes/otp.js'
+import { MemoryStore } from './store/memory.js'
+import { RedisStore } from './store/redis.js'
+import type { OtpStore } from './store/types.js'
+import './types.js'
+
+async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promise<void> {
+  checkOptions(opts)
+  const settings = ensureDefaults(opts)
+
+  let signOptions: { sign: { expiresIn: string } } | undefined
+  if (!fastify.hasDecorator('jwt')) {
+    if (!settings.jwt?.secret) {
+      throw new Error('fastify-otp-login: option "jwt.secret" is required unless @fastify/jwt is registered before this plugin')
+    }
+    await fastify.register(fastifyJwt, { ...settings.jwt, sign: { ...settings.jwt.sign, expiresIn: `${settings.accessTokenTtl}s` } })
+  } else {
+    // The host's @fastify/jwt signs; only the lifetime is ours.
+    signOptions = { sign: { expiresIn: `${settings.accessTokenTtl}s` } }
+  }
+  const signAccessToken = async (reply: FastifyReply, claims: Record<string, unknown>): Promise<string> =>
+    signOptions ? await reply.jwtSign(claims, signOptions) : await reply.jwtSign(claims)
+
+  let store: OtpStore
+  if (settings.store) {
+    store = settings.store
+  } else if (settings.redis) {
+    store = new RedisStore({ client: settings.redis, keyPrefix: settings.keyPrefix })
+  } else {
+    if (process.env.NODE_ENV === 'production') {
+      fastify.log.warn('fastify-otp-login: no "redis" or "store" given, so codes live in this process (MemoryStore): they are lost on restart and not shared between instances')
+    }
+    const memory = new MemoryStore()
+    fastify.addHook('onClose', async () => { await memory.close() })
+    store = memory
+  }
+
+  fastify.decorate('authenticate', async function authenticate (request: FastifyRequest): Promise<void> {
+    await request.jwtVerify()
+  })
+
+  // fastify-plugin skips Fastify's own prefixing, so the routes get the prefix here, in their own context.
+  await fastify.register(otpRoutes, { prefix: settings.prefix, settings, store, signAccessToken })
+}
+
+export const fastifyOtpLogin: FastifyPluginAsync<OtpLoginOptions> = fp(otpLogin, {
+  fastify: '5.x',
+  name: 'fastify-otp-login'
+})
+export default fastifyOtpLogin
+
+export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
+export { RedisStore, type RedisStoreOptions } from './store/redis.js'
+export type { IssuePolicy, IssueResult, OtpStore, VerifyPolicy, VerifyResult } from './store/types.js'
+export { consoleSender, type ConsoleSenderOptions } from './senders/console.js'
+export {
+  AttemptsExceededError, DeliveryFailedError, InvalidCodeError, InvalidPhoneError, LockedError, RateLimitedError,
+  ResendTooSoonError, StoreUnavailableError, type OtpError
+} from './errors.js'
+export type {
+  Channel, FindOrCreateUser, FindOrCreateUserArgs, OtpLoginOptions, OtpUserRecord, RateLimitOptions, RouteRateLimit,
+  SendArgs, SendFn
+} from './options.js'
+export type { OtpUser } from './types.js'

@@ -1,0 +1,260 @@
+import { randomBytes } from 'node:crypto'
+import { parse as parseDuration } from '@lukeed/ms'
+import type { FastifyJWTOptions } from '@fastify/jwt'
+import type { FastifyRequest } from 'fastify'
+import type { Cluster, Redis } from 'ioredis'
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max'
+import type { OtpStore } from './store/types.js'
+
+export type Channel = 'sms' | 'email'
+
+/** What `send` is given for one code. */
+export interface SendArgs {
+  channel: Channel
+  /** E.164 phone number (or, later, a normalised e-mail address). */
+  to: string
+  code: string
+  /** Seconds the code stays valid. */
+  expiresIn: number
+  request: FastifyRequest
+}
+
+export type SendFn = (args: SendArgs) => Promise<void> | void
+
+/** What `findOrCreateUser` returns: `id` becomes the token's `sub`, anything else is added as claims. */
+export interface OtpUserRecord {
+  id: string
+  [claim: string]: unknown
+}
+
+export interface FindOrCreateUserArgs {
+  phone: string
+  request: FastifyRequest
+}
+
+export type FindOrCreateUser = (args: FindOrCreateUserArgs) => Promise<OtpUserRecord> | OtpUserRecord
+
+export interface RouteRateLimit {
+  max: number
+  timeWindow: string | number
+}
+
+export interface RateLimitOptions {
+  login?: RouteRateLimit
+  verify?: RouteRateLimit
+}
+
+export interface OtpLoginOptions {
+  prefix?: string
+  send: SendFn
+  redis?: Redis | Cluster
+  store?: OtpStore
+  keyPrefix?: string
+  codeSecret?: string
+  jwt?: FastifyJWTOptions
+  accessTokenTtl?: string | number
+  codeLength?: number
+  codeTtl?: number
+  maxSends?: number
+  lockout?: number
+  resendInterval?: number
+  maxAttempts?: number
+  maxFailures?: number
+  defaultCountry?: CountryCode
+  allowedCountries?: CountryCode[]
+  findOrCreateUser?: FindOrCreateUser
+  rateLimit?: RateLimitOptions | false
+}
+
+/** The options after defaults: every value present and checked. Durations in seconds. */
+export interface ResolvedOptions {
+  prefix: string
+  send: SendFn
+  redis: Redis | Cluster | undefined
+  store: OtpStore | undefined
+  keyPrefix: string
+  codeSecret: string
+  jwt: FastifyJWTOptions | undefined
+  accessTokenTtl: number
+  codeLength: number
+  codeTtl: number
+  maxSends: number
+  lockout: number
+  resendInterval: number
+  maxAttempts: number
+  maxFailures: number
+  defaultCountry: CountryCode | undefined
+  allowedCountries: ReadonlySet<CountryCode> | undefined
+  findOrCreateUser: FindOrCreateUser
+  rateLimit: { login: RouteRateLimit, verify: RouteRateLimit } | false
+}
+
+export const defaultRateLimit = {
+  login: { max: 10, timeWindow: '1 minute' },
+  verify: { max: 30, timeWindow: '1 minute' }
+} as const
+
+const known = new Set([
+  'prefix', 'send', 'redis', 'store', 'keyPrefix', 'codeSecret', 'jwt', 'accessTokenTtl', 'codeLength', 'codeTtl',
+  'maxSends', 'lockout', 'resendInterval', 'maxAttempts', 'maxFailures', 'defaultCountry', 'allowedCountries',
+  'findOrCreateUser', 'rateLimit',
+  // passed by Fastify itself to every plugin
+  'logLevel', 'logSerializers'
+])
+
+class OptionError extends Error {
+  constructor (name: string, rule: string, value: unknown) {
+    super(`fastify-otp-login: option "${name}" ${rule} (got ${describe(value)})`)
+    this.name = 'OtpLoginOptionError'
+  }
+}
+
+function describe (value: unknown): string {
+  if (typeof value === 'function') return 'a function'
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)
+  if (Array.isArray(value)) return 'an array'
+  if (value === null) return 'null'
+  if (typeof value === 'object') return 'an object'
+  return String(value)
+}
+
+function checkInteger (opts: Record<string, unknown>, name: string, min: number, max: number): void {
+  const value = opts[name]
+  if (value === undefined) return
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new OptionError(name, `must be an integer from ${min} to ${max}`, value)
+  }
+}
+
+function checkCountry (name: string, value: unknown): void {
+  if (typeof value !== 'string' || !isSupportedCountry(value)) {
+    throw new OptionError(name, 'must be an ISO 3166-1 alpha-2 country code that libphonenumber-js supports, like "IN"', value)
+  }
+}
+
+function checkDuration (name: string, value: unknown): number {
+  const ms = typeof value === 'number' ? value * 1000 : typeof value === 'string' ? parseDuration(value) : undefined
+  if (ms === undefined || !Number.isFinite(ms) || ms < 1000) {
+    throw new OptionError(name, 'must be a number of seconds or a duration like "15m", of at least one second', value)
+  }
+  return Math.floor(ms / 1000)
+}
+
+function checkRouteLimit (name: string, value: unknown): void {
+  const limit = value as Partial<RouteRateLimit> | null
+  if (limit === null || typeof limit !== 'object' || Array.isArray(limit)) {
+    throw new OptionError(name, 'must be an object { max, timeWindow }', value)
+  }
+  const max = limit.max
+  if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) {
+    throw new OptionError(`${name}.max`, 'must be a positive integer', max)
+  }
+  const window = limit.timeWindow
+  const ms = typeof window === 'number' ? window : typeof window === 'string' ? parseDuration(window) : undefined
+  if (ms === undefined || !Number.isFinite(ms) || ms < 1) {
+    throw new OptionError(`${name}.timeWindow`, 'must be milliseconds or a duration like "1 minute"', window)
+  }
+}
+
+function isRedisClient (value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as { defineCommand?: unknown }).defineCommand === 'function'
+}
+
+function isStore (value: unknown): value is OtpStore {
+  const store = value as Partial<OtpStore> | null
+  return typeof store === 'object' && store !== null &&
+    typeof store.issueCode === 'function' && typeof store.revokeCode === 'function' && typeof store.verifyCode === 'function'
+}
+
+/** Throws an error naming the first option that is wrong. Reads, never changes, `opts`. */
+export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
+  if (opts === null || typeof opts !== 'object') {
+    throw new Error('fastify-otp-login: options must be an object')
+  }
+  const o = opts as Record<string, unknown>
+  for (const key of Object.keys(o)) {
+    if (!known.has(key)) throw new Error(`fastify-otp-login: unknown option "${key}"`)
+  }
+  if (o.prefix !== undefined && (typeof o.prefix !== 'string' || (o.prefix !== '' && (!o.prefix.startsWith('/') || o.prefix.endsWith('/'))))) {
+    throw new OptionError('prefix', 'must be "" or a path like "/api/auth" (leading slash, no trailing slash)', o.prefix)
+  }
+  if (typeof o.send !== 'function') throw new OptionError('send', 'is required and must be a function', o.send)
+  if (o.redis !== undefined && !isRedisClient(o.redis)) {
+    throw new OptionError('redis', 'must be an ioredis Redis or Cluster client', o.redis)
+  }
+  if (o.store !== undefined && !isStore(o.store)) {
+    throw new OptionError('store', 'must implement issueCode, revokeCode and verifyCode', o.store)
+  }
+  if (o.keyPrefix !== undefined && (typeof o.keyPrefix !== 'string' || o.keyPrefix.length > 64 || /[{}\s]/.test(o.keyPrefix))) {
+    throw new OptionError('keyPrefix', 'must be a string of at most 64 characters without braces or spaces', o.keyPrefix)
+  }
+  if (o.codeSecret === undefined) {
+    if (o.redis !== undefined || o.store !== undefined) {
+      throw new OptionError('codeSecret', 'is required with "redis" or "store", so every instance hashes codes alike', o.codeSecret)
+    }
+  } else if (typeof o.codeSecret !== 'string' || o.codeSecret.length < 32) {
+    throw new OptionError('codeSecret', 'must be a string of at least 32 characters', typeof o.codeSecret === 'string' ? `${o.codeSecret.length} characters` : o.codeSecret)
+  }
+  if (o.jwt !== undefined && (o.jwt === null || typeof o.jwt !== 'object' || Array.isArray(o.jwt))) {
+    throw new OptionError('jwt', 'must be an object of @fastify/jwt options', o.jwt)
+  }
+  if (o.accessTokenTtl !== undefined) checkDuration('accessTokenTtl', o.accessTokenTtl)
+  checkInteger(o, 'codeLength', 6, 10)
+  checkInteger(o, 'codeTtl', 1, 86400)
+  checkInteger(o, 'maxSends', 1, 1000)
+  checkInteger(o, 'lockout', 1, 30 * 86400)
+  checkInteger(o, 'resendInterval', 0, 86400)
+  checkInteger(o, 'maxAttempts', 1, 100)
+  checkInteger(o, 'maxFailures', 1, 10000)
+  if (o.defaultCountry !== undefined) checkCountry('defaultCountry', o.defaultCountry)
+  if (o.allowedCountries !== undefined) {
+    if (!Array.isArray(o.allowedCountries) || o.allowedCountries.length === 0) {
+      throw new OptionError('allowedCountries', 'must be a non-empty array of ISO country codes', o.allowedCountries)
+    }
+    for (const country of o.allowedCountries) checkCountry('allowedCountries', country)
+  }
+  if (o.findOrCreateUser !== undefined && typeof o.findOrCreateUser !== 'function') {
+    throw new OptionError('findOrCreateUser', 'must be a function', o.findOrCreateUser)
+  }
+  if (o.rateLimit !== undefined && o.rateLimit !== false) {
+    const limits = o.rateLimit as Record<string, unknown> | null
+    if (limits === null || typeof limits !== 'object' || Array.isArray(limits)) {
+      throw new OptionError('rateLimit', 'must be false or an object { login, verify }', o.rateLimit)
+    }
+    for (const key of Object.keys(limits)) {
+      if (key !== 'login' && key !== 'verify') throw new Error(`fastify-otp-login: unknown option "rateLimit.${key}"`)
+      checkRouteLimit(`rateLimit.${key}`, limits[key])
+    }
+  }
+}
+
+/** Returns a new object with every default filled in; call after `checkOptions`. */
+export function ensureDefaults (opts: OtpLoginOptions): ResolvedOptions {
+  return {
+    prefix: opts.prefix ?? '',
+    send: opts.send,
+    redis: opts.redis,
+    store: opts.store,
+    keyPrefix: opts.keyPrefix ?? 'otp:',
+    // Only reached without redis/store: the MemoryStore lives and dies with this process, so may its key.
+    codeSecret: opts.codeSecret ?? randomBytes(32).toString('base64url'),
+    jwt: opts.jwt,
+    accessTokenTtl: checkDuration('accessTokenTtl', opts.accessTokenTtl ?? '15m'),
+    codeLength: opts.codeLength ?? 6,
+    codeTtl: opts.codeTtl ?? 600,
+    maxSends: opts.maxSends ?? 3,
+    lockout: opts.lockout ?? 3600,
+    resendInterval: opts.resendInterval ?? 30,
+    maxAttempts: opts.maxAttempts ?? 5,
+    maxFailures: opts.maxFailures ?? 10,
+    defaultCountry: opts.defaultCountry,
+    allowedCountries: opts.allowedCountries ? new Set(opts.allowedCountries) : undefined,
+    findOrCreateUser: opts.findOrCreateUser ?? (({ phone }) => ({ id: phone })),
+    rateLimit: opts.rateLimit === false
+      ? false
+      : {
+          login: opts.rateLimit?.login ?? defaultRateLimit.login,
+          verify: opts.rateLimit?.verify ?? defaultRateLimit.verify
+        }
+  }
+}

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Cluster, Redis } from 'ioredis'
+import type { IssuePolicy, IssueResult, OtpStore, VerifyPolicy, VerifyResult } from './types.js'
+
+const script = (name: string): string => readFileSync(join(__dirname, 'scripts', `${name}.lua`), 'utf8')
+const scripts = {
+  otpLoginIssue: { numberOfKeys: 4, lua: script('issue') },
+  otpLoginRevoke: { numberOfKeys: 3, lua: script('revoke') },
+  otpLoginVerify: { numberOfKeys: 5, lua: script('verify') }
+}
+
+type Reply = [number, number]
+type ScriptCall = (...args: Array<string | number>) => Promise<Reply>
+interface ScriptedClient {
+  otpLoginIssue: ScriptCall
+  otpLoginRevoke: ScriptCall
+  otpLoginVerify: ScriptCall
+}
+
+export interface RedisStoreOptions {
+  /** An ioredis `Redis` or `Cluster` client; the store never closes it. */
+  client: Redis | Cluster
+  /** Prefix of every key; default `'otp:'`. */
+  keyPrefix?: string
+}
+
+/**
+ * Keeps OTP state in Redis. Each operation is one Lua script (one round trip), defined once per client with
+ * `defineCommand`; every key gets its TTL inside the script, and all keys of one identifier share a
+ * `{hash tag}` so the scripts run on Redis Cluster too.
+ */
+export class RedisStore implements OtpStore {
+  private readonly client: ScriptedClient
+  private readonly keyPrefix: string
+
+  constructor ({ client, keyPrefix = 'otp:' }: RedisStoreOptions) {
+    for (const [name, definition] of Object.entries(scripts)) {
+      if (typeof (client as unknown as Record<string, unknown>)[name] !== 'function') client.defineCommand(name, definition)
+    }
+    this.client = client as unknown as ScriptedClient
+    this.keyPrefix = keyPrefix
+  }
+
+  private keys (identifier: string): { code: string, sends: string, last: string, lock: string, fails: string } {
+    const base = `${this.keyPrefix}{${identifier}}:`
+    return { code: base + 'code', sends: base + 'sends', last: base + 'last', lock: base + 'lock', fails: base + 'fails' }
+  }
+
+  async issueCode (identifier: string, codeHash: string, policy: IssuePolicy): Promise<IssueResult> {
+    const k = this.keys(identifier)
+    const [status, retryAfterMs] = await this.client.otpLoginIssue(
+      k.code, k.sends, k.last, k.lock,
+      codeHash, policy.codeTtlMs, policy.maxSends, policy.windowMs, policy.resendIntervalMs
+    )
+    if (status === 0) return { status: 'issued' }
+    return { status: status === 1 ? 'locked' : 'too_soon', retryAfterMs }
+  }
+
+  async revokeCode (identifier: string, codeHash: string): Promise<void> {
+    const k = this.keys(identifier)
+    await this.client.otpLoginRevoke(k.code, k.sends, k.last, codeHash)
+  }
+
+  async verifyCode (identifier: string, codeHash: string, policy: VerifyPolicy): Promise<VerifyResult> {
+    const k = this.keys(identifier)
+    const [status, retryAfterMs] = await this.client.otpLoginVerify(
+      k.code, k.sends, k.last, k.lock, k.fails,
+      codeHash, policy.maxAttempts, policy.maxFailures, policy.lockoutMs
+    )
+    switch (status) {
+      case 0: return { status: 'ok' }
+      case 1: return { status: 'locked', retryAfterMs }
+      case 3: return { status: 'burned' }
+      default: return { status: 'invalid' }
+    }
+  }
+}

@@ -1,0 +1,31 @@
+-- Stores a new code for one identifier unless it is locked out, has used up its sends, or asks too soon.
+-- KEYS: code, sends, last, lock   ARGV: codeHash, codeTtlMs, maxSends, windowMs, resendIntervalMs
+-- Returns {status, retryAfterMs}: 0 issued, 1 locked, 2 too soon.
+local lockTtl = redis.call('PTTL', KEYS[4])
+if lockTtl > 0 then return {1, lockTtl} end
+
+local sends = tonumber(redis.call('GET', KEYS[2]) or '0')
+if sends >= tonumber(ARGV[3]) then
+  local windowTtl = redis.call('PTTL', KEYS[2])
+  if windowTtl < 0 then windowTtl = tonumber(ARGV[4]) end
+  return {1, windowTtl}
+end
+
+local lastTtl = redis.call('PTTL', KEYS[3])
+if lastTtl > 0 then return {2, lastTtl} end
+
+-- A new code replaces the old one and starts its own attempt count.
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'h', ARGV[1], 'a', 0)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+
+if sends == 0 then
+  redis.call('SET', KEYS[2], 1, 'PX', ARGV[4])
+else
+  redis.call('INCR', KEYS[2])
+end
+
+if tonumber(ARGV[5]) > 0 then
+  redis.call('SET', KEYS[3], 1, 'PX', ARGV[5])
+end
+return {0, 0}

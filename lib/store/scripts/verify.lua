@@ -1,0 +1,30 @@
+-- Checks, counts and consumes a code in one step.
+-- KEYS: code, sends, last, lock, fails   ARGV: codeHash, maxAttempts, maxFailures, lockoutMs
+-- Returns {status, retryAfterMs}: 0 ok, 1 locked, 2 invalid, 3 burned.
+local lockTtl = redis.call('PTTL', KEYS[4])
+if lockTtl > 0 then return {1, lockTtl} end
+
+local code = redis.call('HMGET', KEYS[1], 'h', 'a')
+if not code[1] then return {2, 0} end
+
+local maxAttempts = tonumber(ARGV[2])
+local attempts = tonumber(code[2])
+if attempts >= maxAttempts then return {3, 0} end
+
+-- Both sides are HMACs under a secret key, so how long this comparison takes tells nothing about the code.
+if code[1] == ARGV[1] then
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+  return {0, 0}
+end
+
+attempts = redis.call('HINCRBY', KEYS[1], 'a', 1)
+local failures = redis.call('INCR', KEYS[5])
+if failures == 1 then redis.call('PEXPIRE', KEYS[5], ARGV[4]) end
+
+if failures >= tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[4], 1, 'PX', ARGV[4])
+  redis.call('DEL', KEYS[1], KEYS[5])
+  return {1, tonumber(ARGV[4])}
+end
+if attempts >= maxAttempts then return {3, 0} end
+return {2, 0}

@@ -1,0 +1,45 @@
+/**
+ * A store keeps, per identifier, the HMAC of its current code with the code's wrong-guess count, and the
+ * identifier's send, failure and lockout counters. Each method is one atomic step: under any concurrency a
+ * code yields at most one `ok`, and no more than `maxAttempts` guesses are ever compared against it.
+ * Stores see only identifiers and HMACs, never codes or HTTP. All durations are milliseconds.
+ */
+export interface OtpStore {
+  issueCode (identifier: string, codeHash: string, policy: IssuePolicy): Promise<IssueResult>
+  /** Undoes an `issueCode` whose delivery failed: drops the code (if it is still the current one) and its send. */
+  revokeCode (identifier: string, codeHash: string): Promise<void>
+  verifyCode (identifier: string, codeHash: string, policy: VerifyPolicy): Promise<VerifyResult>
+  /** Called on the app's `onClose` for stores the plugin created itself. */
+  close? (): Promise<void>
+}
+
+export interface IssuePolicy {
+  /** How long the new code stays valid. */
+  codeTtlMs: number
+  /** Codes allowed per identifier within `windowMs`. */
+  maxSends: number
+  windowMs: number
+  /** Minimum time between two codes; 0 turns the check off. */
+  resendIntervalMs: number
+}
+
+export interface VerifyPolicy {
+  maxAttempts: number
+  maxFailures: number
+  /** The failure-count window and the length of a lockout. */
+  lockoutMs: number
+}
+
+export type IssueResult =
+  | { status: 'issued' }
+  /** Locked out after too many wrong guesses, or `maxSends` used up in this window. */
+  | { status: 'locked', retryAfterMs: number }
+  | { status: 'too_soon', retryAfterMs: number }
+
+export type VerifyResult =
+  | { status: 'ok' }
+  /** Wrong code, or no code at all (never requested, expired, already used). */
+  | { status: 'invalid' }
+  /** The code has taken `maxAttempts` wrong guesses. */
+  | { status: 'burned' }
+  | { status: 'locked', retryAfterMs: number }
