@@ -31,7 +31,7 @@ export async function otpRoutes (fastify: FastifyInstance, { settings, store, si
   fastify.setValidatorCompiler(({ schema }) => ajv.compile(schema))
   fastify.setErrorHandler(function otpErrorHandler (error, request, reply) {
     if (!isOtpError(error)) throw error
-    if (error.statusCode >= 500) request.log.error({ err: error.cause ?? error }, `fastify-otp-login: ${error.code}`)
+    if (error.cause !== undefined) request.log.error({ err: error.cause }, `fastify-otp-login: ${error.code}`)
     sendError(reply, error)
   })
 
@@ -87,11 +87,13 @@ export async function otpRoutes (fastify: FastifyInstance, { settings, store, si
     try {
       await settings.send({ channel: 'sms', to: phone, code, expiresIn: settings.codeTtl, request })
     } catch (err) {
+      // A provider may echo the message back in its error: the log gets the reason, never the code.
+      request.log.error({ reason: describeFailure(err, code) }, 'fastify-otp-login: OTP_DELIVERY_FAILED')
       // Leave no usable code behind, and give the send back so a provider outage does not lock users out.
       await store.revokeCode(phone, codeHash).catch((revokeErr: unknown) => {
         request.log.error({ err: revokeErr }, 'fastify-otp-login: could not revoke an undelivered code')
       })
-      throw new DeliveryFailedError({ cause: err })
+      throw new DeliveryFailedError()
     }
     return sent
   })
@@ -122,6 +124,11 @@ export async function otpRoutes (fastify: FastifyInstance, { settings, store, si
 const reservedClaims = new Set(['id', 'sub', 'phone', 'email', 'iat', 'exp', 'nbf', 'jti'])
 function extraClaims (user: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(user).filter(([name]) => !reservedClaims.has(name)))
+}
+
+function describeFailure (err: unknown, code: string): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+  return text.replaceAll(code, '[code]')
 }
 
 function sendError (reply: FastifyReply, error: OtpError): FastifyReply {

@@ -1,0 +1,82 @@
+import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
+import type { Redis } from 'ioredis'
+import tap from 'tap'
+import otpLogin, { type OtpLoginOptions, type SendArgs } from '../../lib/index.js'
+import { RedisServer } from './redis.js'
+
+export const JWT_SECRET = 'test-jwt-secret-that-is-long-enough-000'
+export const CODE_SECRET = 'test-code-secret-that-is-long-enough-00'
+
+export type StoreKind = 'memory' | 'redis'
+export const storeKinds: StoreKind[] = ['memory', 'redis']
+
+export interface TestApp {
+  app: FastifyInstance
+  /** Every send, in order, as the plugin made it. */
+  sent: Array<Omit<SendArgs, 'request'>>
+  /** The last code sent to `phone`. */
+  codeFor: (phone: string) => string
+  login: (phone: string, ip?: string) => Promise<LightMyRequestResponse>
+  verify: (phone: string, otp: string, ip?: string) => Promise<LightMyRequestResponse>
+}
+
+interface Tap {
+  teardown: (fn: () => unknown) => void
+}
+
+let shared: Promise<RedisServer> | undefined
+
+/** One redis-server per test file, started on first use and stopped when the file's tests have ended. */
+export async function sharedRedis (): Promise<RedisServer> {
+  if (shared === undefined) {
+    const starting = RedisServer.start()
+    shared = starting
+    tap.teardown(async () => { await (await starting).stop() })
+  }
+  return await shared
+}
+
+/** A client of the shared server, on a database emptied first (the server is the tests' own). */
+export async function freshRedis (): Promise<Redis> {
+  const client = await (await sharedRedis()).client()
+  await client.flushall()
+  return client
+}
+
+/**
+ * Builds an app with the plugin on the chosen store, a recording sender, rate limits off unless asked for,
+ * and a protected `GET /me`. Closed by the test's teardown.
+ */
+export async function buildApp (t: Tap, kind: StoreKind, options: Partial<OtpLoginOptions> = {}): Promise<TestApp> {
+  const sent: TestApp['sent'] = []
+  const app = Fastify()
+  const storeOptions: Partial<OtpLoginOptions> = kind === 'redis'
+    ? { redis: await freshRedis(), codeSecret: CODE_SECRET }
+    : {}
+  await app.register(otpLogin, {
+    jwt: { secret: JWT_SECRET },
+    rateLimit: false,
+    send: ({ channel, to, code, expiresIn }) => { sent.push({ channel, to, code, expiresIn }) },
+    ...storeOptions,
+    ...options
+  })
+  app.get('/me', { onRequest: [app.authenticate] }, async (request) => request.user)
+  t.teardown(async () => { await app.close() })
+  await app.ready()
+
+  const codeFor = (phone: string): string => {
+    const last = sent.filter((s) => s.to === phone).at(-1)
+    if (last === undefined) throw new Error(`no code was sent to ${phone}`)
+    return last.code
+  }
+  const login = async (phone: string, ip = '127.0.0.1') =>
+    await app.inject({ method: 'POST', url: '/login', payload: { phone }, remoteAddress: ip })
+  const verify = async (phone: string, otp: string, ip = '127.0.0.1') =>
+    await app.inject({ method: 'POST', url: '/verify-otp', payload: { phone, otp }, remoteAddress: ip })
+  return { app, sent, codeFor, login, verify }
+}
+
+/** A code of the right shape that is not `code`. */
+export function wrongCode (code: string): string {
+  return code.split('').map((d) => String((Number(d) + 1) % 10)).join('')
+}

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createConnection, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis, type RedisOptions } from 'ioredis'
+
+const running = new Set<ChildProcess>()
+process.on('exit', () => { for (const child of running) child.kill('SIGKILL') })
+
+/** A port that was free on 127.0.0.1 a moment ago. */
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address()
+  server.close()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
+
+async function answersPing (port: number): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port })
+    socket.setTimeout(200)
+    socket.once('connect', () => socket.write('PING\r\n'))
+    socket.once('data', (data) => { socket.destroy(); resolve(data.toString().startsWith('+PONG')) })
+    socket.once('error', () => resolve(false))
+    socket.once('timeout', () => { socket.destroy(); resolve(false) })
+  })
+}
+
+/** Fail-fast client settings, as the README recommends: a down Redis answers at once instead of queueing. */
+export const failFast: RedisOptions = {
+  maxRetriesPerRequest: 1,
+  enableOfflineQueue: false,
+  connectTimeout: 1000,
+  retryStrategy: (times) => Math.min(times * 50, 300)
+}
+
+/**
+ * A throwaway redis-server on a free loopback port, with no persistence, in a temporary folder.
+ * Never the default port, never a server the tests did not start.
+ */
+export class RedisServer {
+  private child: ChildProcess | undefined
+  private readonly clients = new Set<Redis>()
+
+  private constructor (readonly port: number, private readonly dir: string) {}
+
+  static async start (): Promise<RedisServer> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const server = new RedisServer(await freePort(), mkdtempSync(join(tmpdir(), 'otp-redis-')))
+      if (await server.spawn()) return server
+      rmSync(server.dir, { recursive: true, force: true })
+    }
+    throw new Error('could not start redis-server on a free port (is redis-server installed?)')
+  }
+
+  /** Starts (or restarts) the server on its port; false when it could not, e.g. the port was taken. */
+  async spawn (): Promise<boolean> {
+    const child = spawn('redis-server', [
+      '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--dir', this.dir, '--loglevel', 'warning', '--protected-mode', 'yes'
+    ], { stdio: 'ignore' })
+    running.add(child)
+    const state = { exited: false }
+    child.once('exit', () => { state.exited = true; running.delete(child) })
+    for (let i = 0; i < 100 && !state.exited; i++) {
+      if (await answersPing(this.port)) {
+        this.child = child
+        return true
+      }
+      await sleep(50)
+    }
+    child.kill('SIGKILL')
+    return false
+  }
+
+  /** Stops the server process, keeping its port for `spawn()`. */
+  async kill (): Promise<void> {
+    const child = this.child
+    if (child === undefined) return
+    this.child = undefined
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit')
+      child.kill('SIGKILL')
+      await exited
+    }
+  }
+
+  /** A connected ioredis client with fail-fast settings; closed by `stop()`. */
+  async client (options: RedisOptions = {}): Promise<Redis> {
+    const client = new Redis({ host: '127.0.0.1', port: this.port, ...failFast, ...options })
+    client.on('error', () => {}) // connection errors are expected in outage tests; commands still reject
+    this.clients.add(client)
+    if (client.status !== 'ready') await once(client, 'ready')
+    return client
+  }
+
+  async stop (): Promise<void> {
+    for (const client of this.clients) client.disconnect()
+    this.clients.clear()
+    await this.kill()
+    rmSync(this.dir, { recursive: true, force: true })
+  }
+}

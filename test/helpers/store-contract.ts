@@ -1,0 +1,196 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Test } from 'tap'
+import type { IssuePolicy, OtpStore, VerifyPolicy } from '../../lib/index.js'
+
+const issue: IssuePolicy = { codeTtlMs: 60_000, maxSends: 3, windowMs: 60_000, resendIntervalMs: 0 }
+const verify: VerifyPolicy = { maxAttempts: 3, maxFailures: 5, lockoutMs: 60_000 }
+
+/**
+ * The behaviour every OtpStore must have, run against each implementation. `makeStore` gives a store with no
+ * state; the suite works on real time with short TTLs where expiry matters.
+ */
+export function storeContract (t: Test, makeStore: () => Promise<OtpStore>): void {
+  let n = 0
+  // A fresh identifier per test, so tests never see each other's state.
+  const id = (): string => `+1555000${String(++n).padStart(4, '0')}`
+
+  t.test('a right code verifies once, then is gone', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    t.same(await store.issueCode(a, 'h1', issue), { status: 'issued' })
+    t.same(await store.verifyCode(a, 'h1', verify), { status: 'ok' })
+    t.same(await store.verifyCode(a, 'h1', verify), { status: 'invalid' }, 'replay refused')
+  })
+
+  t.test('no code: invalid, and no failure is counted', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    for (let i = 0; i < verify.maxFailures + 2; i++) {
+      t.same(await store.verifyCode(a, 'never', verify), { status: 'invalid' })
+    }
+    t.same(await store.issueCode(a, 'h1', issue), { status: 'issued' }, 'not locked out')
+  })
+
+  t.test('a code is bound to its identifier', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    const b = id()
+    await store.issueCode(a, 'ha', issue)
+    t.same(await store.verifyCode(b, 'ha', verify), { status: 'invalid' })
+    t.same(await store.verifyCode(a, 'ha', verify), { status: 'ok' })
+  })
+
+  t.test('maxAttempts wrong guesses burn the code, even for the right one after', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    await store.issueCode(a, 'right', issue)
+    t.same(await store.verifyCode(a, 'w1', verify), { status: 'invalid' })
+    t.same(await store.verifyCode(a, 'w2', verify), { status: 'invalid' })
+    t.same(await store.verifyCode(a, 'w3', verify), { status: 'burned' }, 'the burning guess says so')
+    t.same(await store.verifyCode(a, 'right', verify), { status: 'burned' })
+    t.same(await store.verifyCode(a, 'w4', verify), { status: 'burned' })
+  })
+
+  t.test('a new code replaces the old one and starts its own attempt count', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    await store.issueCode(a, 'old', issue)
+    await store.verifyCode(a, 'w1', verify)
+    await store.verifyCode(a, 'w2', verify)
+    await store.issueCode(a, 'new', issue)
+    t.same(await store.verifyCode(a, 'old', verify), { status: 'invalid' }, 'the old code no longer works')
+    t.same(await store.verifyCode(a, 'new', verify), { status: 'ok' }, 'one wrong guess on the new code is not a burn')
+  })
+
+  t.test('failures add up across codes and lock the identifier out', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    await store.issueCode(a, 'c1', issue)
+    await store.verifyCode(a, 'w', verify)
+    await store.verifyCode(a, 'w', verify)
+    await store.issueCode(a, 'c2', issue)
+    await store.verifyCode(a, 'w', verify)
+    t.same(await store.verifyCode(a, 'w', verify), { status: 'invalid' }, 'fourth failure')
+    const locked = await store.verifyCode(a, 'w', verify)
+    t.equal(locked.status, 'locked', 'fifth failure locks')
+    t.ok(locked.status === 'locked' && locked.retryAfterMs > 59_000 && locked.retryAfterMs <= 60_000)
+    const right = await store.verifyCode(a, 'c2', verify)
+    t.equal(right.status, 'locked', 'even the right code is refused')
+    const again = await store.issueCode(a, 'c3', issue)
+    t.equal(again.status, 'locked', 'no new code while locked')
+    t.ok(again.status === 'locked' && again.retryAfterMs > 0 && again.retryAfterMs <= 60_000)
+  })
+
+  t.test('a lockout ends after lockoutMs, and the failure count starts again', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    const short = { ...verify, maxFailures: 2, lockoutMs: 150 }
+    await store.issueCode(a, 'c1', issue)
+    await store.verifyCode(a, 'w', short)
+    t.equal((await store.verifyCode(a, 'w', short)).status, 'locked')
+    await sleep(200)
+    t.same(await store.issueCode(a, 'c2', issue), { status: 'issued' })
+    t.same(await store.verifyCode(a, 'w', short), { status: 'invalid' }, 'one failure is not a lockout')
+    t.same(await store.verifyCode(a, 'c2', short), { status: 'ok' })
+  })
+
+  t.test('maxSends codes per window, then locked until the window ends', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    for (let i = 0; i < issue.maxSends; i++) t.same(await store.issueCode(a, `c${i}`, issue), { status: 'issued' })
+    const refused = await store.issueCode(a, 'c9', issue)
+    t.equal(refused.status, 'locked')
+    t.ok(refused.status === 'locked' && refused.retryAfterMs > 0 && refused.retryAfterMs <= issue.windowMs)
+    t.same(await store.verifyCode(a, `c${issue.maxSends - 1}`, verify), { status: 'ok' }, 'the last code still works')
+  })
+
+  t.test('the send window ends', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    const short = { ...issue, maxSends: 1, windowMs: 150 }
+    await store.issueCode(a, 'c1', short)
+    t.equal((await store.issueCode(a, 'c2', short)).status, 'locked')
+    await sleep(200)
+    t.same(await store.issueCode(a, 'c3', short), { status: 'issued' })
+  })
+
+  t.test('resend interval', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    const paced = { ...issue, resendIntervalMs: 150 }
+    await store.issueCode(a, 'c1', paced)
+    const early = await store.issueCode(a, 'c2', paced)
+    t.equal(early.status, 'too_soon')
+    t.ok(early.status === 'too_soon' && early.retryAfterMs > 0 && early.retryAfterMs <= 150)
+    t.same(await store.verifyCode(a, 'c1', verify), { status: 'ok' }, 'a refused resend leaves the code alone')
+    await store.issueCode(a, 'c3', { ...paced, resendIntervalMs: 0 })
+    await sleep(200)
+    t.same(await store.issueCode(a, 'c4', paced), { status: 'issued' })
+  })
+
+  t.test('a code expires after codeTtlMs', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    await store.issueCode(a, 'c1', { ...issue, codeTtlMs: 100 })
+    await sleep(150)
+    t.same(await store.verifyCode(a, 'c1', verify), { status: 'invalid' })
+  })
+
+  t.test('success resets the send and failure counters', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    for (let i = 0; i < issue.maxSends; i++) await store.issueCode(a, `c${i}`, issue)
+    const patient = { ...verify, maxAttempts: 10 }
+    for (let i = 0; i < verify.maxFailures - 1; i++) await store.verifyCode(a, 'w', patient)
+    t.same(await store.verifyCode(a, `c${issue.maxSends - 1}`, patient), { status: 'ok' })
+    t.same(await store.issueCode(a, 'next', issue), { status: 'issued' }, 'sends reset')
+    t.same(await store.verifyCode(a, 'w', verify), { status: 'invalid' }, 'failures reset: one more is no lockout')
+    t.same(await store.verifyCode(a, 'next', verify), { status: 'ok' })
+  })
+
+  t.test('revoke drops the code and gives the send back', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    const once = { ...issue, maxSends: 1, resendIntervalMs: 60_000 }
+    await store.issueCode(a, 'c1', once)
+    await store.revokeCode(a, 'c1')
+    t.same(await store.verifyCode(a, 'c1', verify), { status: 'invalid' })
+    t.same(await store.issueCode(a, 'c2', once), { status: 'issued' }, 'neither maxSends nor the resend interval count it')
+  })
+
+  t.test('revoke leaves a newer code alone', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    await store.issueCode(a, 'c1', issue)
+    await store.issueCode(a, 'c2', issue)
+    await store.revokeCode(a, 'c1')
+    t.same(await store.verifyCode(a, 'c2', verify), { status: 'ok' })
+  })
+
+  t.test('50 parallel verifies of the right code: exactly one ok', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    await store.issueCode(a, 'right', issue)
+    const results = await Promise.all(Array.from({ length: 50 }, () => store.verifyCode(a, 'right', verify)))
+    t.equal(results.filter((r) => r.status === 'ok').length, 1)
+    t.equal(results.filter((r) => r.status === 'invalid').length, 49)
+  })
+
+  t.test('50 parallel wrong guesses: no more than maxAttempts are checked', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    const policy = { ...verify, maxFailures: 1000 }
+    await store.issueCode(a, 'right', issue)
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.verifyCode(a, `wrong${i}`, policy)))
+    t.equal(results.filter((r) => r.status === 'invalid').length, policy.maxAttempts - 1)
+    t.equal(results.filter((r) => r.status === 'burned').length, 50 - (policy.maxAttempts - 1))
+    t.same(await store.verifyCode(a, 'right', policy), { status: 'burned' })
+  })
+
+  t.test('parallel logins never exceed maxSends', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.issueCode(a, `c${i}`, issue)))
+    t.equal(results.filter((r) => r.status === 'issued').length, issue.maxSends)
+  })
+}
