@@ -103,8 +103,8 @@ const known = new Set([
 ])
 
 class OptionError extends Error {
-  constructor (name: string, rule: string, value: unknown) {
-    super(`fastify-otp-login: option "${name}" ${rule} (got ${describe(value)})`)
+  constructor (name: string, rule: string, value: unknown, shown = describe(value)) {
+    super(`fastify-otp-login: option "${name}" ${rule} (got ${shown})`)
     this.name = 'OtpLoginOptionError'
   }
 }
@@ -193,7 +193,9 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
       throw new OptionError('codeSecret', 'is required with "redis" or "store", so every instance hashes codes alike', o.codeSecret)
     }
   } else if (typeof o.codeSecret !== 'string' || o.codeSecret.length < 32) {
-    throw new OptionError('codeSecret', 'must be a string of at least 32 characters', typeof o.codeSecret === 'string' ? `${o.codeSecret.length} characters` : o.codeSecret)
+    // Never echo a secret: say only how long it was.
+    const shown = typeof o.codeSecret === 'string' ? `${o.codeSecret.length} characters` : typeof o.codeSecret
+    throw new OptionError('codeSecret', 'must be a string of at least 32 characters', o.codeSecret, shown)
   }
   if (o.jwt !== undefined && (o.jwt === null || typeof o.jwt !== 'object' || Array.isArray(o.jwt))) {
     throw new OptionError('jwt', 'must be an object of @fastify/jwt options', o.jwt)

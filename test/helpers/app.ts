@@ -45,7 +45,7 @@ export async function freshRedis (): Promise<Redis> {
 
 /**
  * Builds an app with the plugin on the chosen store, a recording sender, rate limits off unless asked for,
- * and a protected `GET /me`. Closed by the test's teardown.
+ * a protected `GET /me` and an open `GET /health`. Closed by the test's teardown.
  */
 export async function buildApp (t: Tap, kind: StoreKind, options: Partial<OtpLoginOptions> = {}): Promise<TestApp> {
   const sent: TestApp['sent'] = []
@@ -61,6 +61,7 @@ export async function buildApp (t: Tap, kind: StoreKind, options: Partial<OtpLog
     ...options
   })
   app.get('/me', { onRequest: [app.authenticate] }, async (request) => request.user)
+  app.get('/health', async () => ({ ok: true }))
   t.teardown(async () => { await app.close() })
   await app.ready()
 
