@@ -1,0 +1,28 @@
+import t from 'tap'
+import type { FastifyInstance } from 'fastify'
+import type { SendArgs } from '../lib/index.js'
+
+// The example app as `npm start` builds it (it imports the package by name, so dist/ must be built).
+t.test('the example app: page, login, verify, /me', async (t) => {
+  const codes: string[] = []
+  const examplePath = '../example-app/app.mjs' // a plain .mjs file: no types to resolve
+  const { buildExampleApp } = await import(examplePath) as {
+    buildExampleApp: (o: { send: (a: SendArgs) => void, logger: boolean }) => Promise<FastifyInstance>
+  }
+  const app = await buildExampleApp({ send: ({ code }) => { codes.push(code) }, logger: false })
+  t.teardown(() => app.close())
+
+  const page = await app.inject({ url: '/' })
+  t.equal(page.statusCode, 200)
+  t.match(page.headers['content-type'], /text\/html/)
+  t.match(page.body, /\/api\/auth\/verify-otp/)
+
+  const phone = '+919876543210'
+  t.equal((await app.inject({ method: 'POST', url: '/api/auth/login', payload: { phone } })).statusCode, 200)
+  const verified = await app.inject({ method: 'POST', url: '/api/auth/verify-otp', payload: { phone, otp: codes[0] } })
+  t.equal(verified.statusCode, 200)
+  const me = await app.inject({ url: '/me', headers: { authorization: `Bearer ${verified.json().access}` } })
+  t.equal(me.statusCode, 200)
+  t.equal(me.json().user.phone, phone)
+  t.equal((await app.inject({ url: '/me' })).statusCode, 401)
+})
