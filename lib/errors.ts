@@ -13,6 +13,8 @@ export const LockedError = createError('OTP_LOCKED', 'Too many codes or wrong gu
 export const AttemptsExceededError = createError('OTP_ATTEMPTS_EXCEEDED', 'This code took too many wrong guesses; ask for a new code', 429)
 export const InvalidCodeError = createError('OTP_INVALID', 'The code is wrong, expired or already used', 401)
 export const DeliveryFailedError = createError('OTP_DELIVERY_FAILED', 'The code could not be delivered; try again', 502)
+export const RefreshInvalidError = createError('OTP_REFRESH_INVALID', 'The refresh token is unknown, expired or revoked', 401)
+export const RefreshReusedError = createError('OTP_REFRESH_REUSED', 'The refresh token was already used; its session is revoked', 401)
 export const RateLimitedError = createError('OTP_RATE_LIMITED', 'Too many requests from this address; retry in %s', 429)
 export const StoreUnavailableError = createError('OTP_STORE_UNAVAILABLE', 'Login is unavailable right now; try again shortly', 503)
 
@@ -23,7 +25,8 @@ export function withRetryAfter<E extends Error> (error: E, retryAfterMs: number)
 
 const otpCodes = new Set([
   'OTP_INVALID_PHONE', 'OTP_RESEND_TOO_SOON', 'OTP_LOCKED', 'OTP_ATTEMPTS_EXCEEDED',
-  'OTP_INVALID', 'OTP_DELIVERY_FAILED', 'OTP_RATE_LIMITED', 'OTP_STORE_UNAVAILABLE'
+  'OTP_INVALID', 'OTP_DELIVERY_FAILED', 'OTP_RATE_LIMITED', 'OTP_STORE_UNAVAILABLE', 'OTP_REFRESH_INVALID',
+  'OTP_REFRESH_REUSED'
 ])
 
 export function isOtpError (error: unknown): error is OtpError {

@@ -2,10 +2,11 @@ import fastifyJwt from '@fastify/jwt'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { checkOptions, ensureDefaults, type OtpLoginOptions } from './options.js'
-import { otpRoutes } from './routes/otp.js'
+import { routes } from './routes/context.js'
 import { MemoryStore } from './store/memory.js'
 import { RedisStore } from './store/redis.js'
 import type { OtpStore } from './store/types.js'
+import { TokenIssuer } from './tokens.js'
 import './types.js'
 
 async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promise<void> {
@@ -39,12 +40,14 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     store = memory
   }
 
+  const tokens = new TokenIssuer(settings, store, signAccessToken)
   fastify.decorate('authenticate', async function authenticate (request: FastifyRequest): Promise<void> {
     await request.jwtVerify()
+    await tokens.assertNotRevoked(request.user)
   })
 
   // fastify-plugin skips Fastify's own prefixing, so the routes get the prefix here, in their own context.
-  await fastify.register(otpRoutes, { prefix: settings.prefix, settings, store, signAccessToken })
+  await fastify.register(routes, { prefix: settings.prefix, settings, store, tokens })
 }
 
 export const fastifyOtpLogin: FastifyPluginAsync<OtpLoginOptions> = fp(otpLogin, {
@@ -55,12 +58,15 @@ export default fastifyOtpLogin
 
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { RedisStore, type RedisStoreOptions } from './store/redis.js'
-export type { IssuePolicy, IssueResult, OtpStore, VerifyPolicy, VerifyResult } from './store/types.js'
+export type {
+  IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy, VerifyPolicy, VerifyResult
+} from './store/types.js'
 export { consoleSender, type ConsoleSenderOptions } from './senders/console.js'
 export {
   AttemptsExceededError, DeliveryFailedError, InvalidCodeError, InvalidPhoneError, LockedError, RateLimitedError,
-  ResendTooSoonError, StoreUnavailableError, type OtpError
+  RefreshInvalidError, RefreshReusedError, ResendTooSoonError, StoreUnavailableError, type OtpError
 } from './errors.js'
+export { TokenRevokedError, type TokenBody } from './tokens.js'
 export type {
   Channel, FindOrCreateUser, FindOrCreateUserArgs, OtpLoginOptions, OtpUserRecord, RateLimitOptions, RouteRateLimit,
   SendArgs, SendFn

@@ -42,6 +42,7 @@ export interface RouteRateLimit {
 export interface RateLimitOptions {
   login?: RouteRateLimit
   verify?: RouteRateLimit
+  refresh?: RouteRateLimit
 }
 
 export interface OtpLoginOptions {
@@ -53,6 +54,7 @@ export interface OtpLoginOptions {
   codeSecret?: string
   jwt?: FastifyJWTOptions
   accessTokenTtl?: string | number
+  refreshTokenTtl?: string | number | false
   codeLength?: number
   codeTtl?: number
   maxSends?: number
@@ -76,6 +78,8 @@ export interface ResolvedOptions {
   codeSecret: string
   jwt: FastifyJWTOptions | undefined
   accessTokenTtl: number
+  /** Seconds, or false: no refresh tokens, no /refresh and /logout, no revocation check in `authenticate`. */
+  refreshTokenTtl: number | false
   codeLength: number
   codeTtl: number
   maxSends: number
@@ -86,16 +90,17 @@ export interface ResolvedOptions {
   defaultCountry: CountryCode | undefined
   allowedCountries: ReadonlySet<CountryCode> | undefined
   findOrCreateUser: FindOrCreateUser
-  rateLimit: { login: RouteRateLimit, verify: RouteRateLimit } | false
+  rateLimit: { login: RouteRateLimit, verify: RouteRateLimit, refresh: RouteRateLimit } | false
 }
 
 export const defaultRateLimit = {
   login: { max: 10, timeWindow: '1 minute' },
-  verify: { max: 30, timeWindow: '1 minute' }
+  verify: { max: 30, timeWindow: '1 minute' },
+  refresh: { max: 30, timeWindow: '1 minute' }
 } as const
 
 const known = new Set([
-  'prefix', 'send', 'redis', 'store', 'keyPrefix', 'codeSecret', 'jwt', 'accessTokenTtl', 'codeLength', 'codeTtl',
+  'prefix', 'send', 'redis', 'store', 'keyPrefix', 'codeSecret', 'jwt', 'accessTokenTtl', 'refreshTokenTtl', 'codeLength', 'codeTtl',
   'maxSends', 'lockout', 'resendInterval', 'maxAttempts', 'maxFailures', 'defaultCountry', 'allowedCountries',
   'findOrCreateUser', 'rateLimit',
   // passed by Fastify itself to every plugin
@@ -160,10 +165,14 @@ function isRedisClient (value: unknown): boolean {
   return typeof value === 'object' && value !== null && typeof (value as { defineCommand?: unknown }).defineCommand === 'function'
 }
 
+const storeMethods = [
+  'issueCode', 'revokeCode', 'verifyCode', 'createSession', 'rotateSession', 'endSession', 'isSessionRevoked'
+] as const
+
 function isStore (value: unknown): value is OtpStore {
   const store = value as Partial<OtpStore> | null
   return typeof store === 'object' && store !== null &&
-    typeof store.issueCode === 'function' && typeof store.revokeCode === 'function' && typeof store.verifyCode === 'function'
+    storeMethods.every((name) => typeof store[name] === 'function')
 }
 
 /** Throws an error naming the first option that is wrong. Reads, never changes, `opts`. */
@@ -183,7 +192,7 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
     throw new OptionError('redis', 'must be an ioredis Redis or Cluster client', o.redis)
   }
   if (o.store !== undefined && !isStore(o.store)) {
-    throw new OptionError('store', 'must implement issueCode, revokeCode and verifyCode', o.store)
+    throw new OptionError('store', `must implement ${storeMethods.join(', ')}`, o.store)
   }
   if (o.keyPrefix !== undefined && (typeof o.keyPrefix !== 'string' || o.keyPrefix.length > 64 || /[{}\s]/.test(o.keyPrefix))) {
     throw new OptionError('keyPrefix', 'must be a string of at most 64 characters without braces or spaces', o.keyPrefix)
@@ -201,6 +210,7 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
     throw new OptionError('jwt', 'must be an object of @fastify/jwt options', o.jwt)
   }
   if (o.accessTokenTtl !== undefined) checkDuration('accessTokenTtl', o.accessTokenTtl)
+  if (o.refreshTokenTtl !== undefined && o.refreshTokenTtl !== false) checkDuration('refreshTokenTtl', o.refreshTokenTtl)
   checkInteger(o, 'codeLength', 6, 10)
   checkInteger(o, 'codeTtl', 1, 86400)
   checkInteger(o, 'maxSends', 1, 1000)
@@ -221,10 +231,10 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
   if (o.rateLimit !== undefined && o.rateLimit !== false) {
     const limits = o.rateLimit as Record<string, unknown> | null
     if (limits === null || typeof limits !== 'object' || Array.isArray(limits)) {
-      throw new OptionError('rateLimit', 'must be false or an object { login, verify }', o.rateLimit)
+      throw new OptionError('rateLimit', 'must be false or an object { login, verify, refresh }', o.rateLimit)
     }
     for (const key of Object.keys(limits)) {
-      if (key !== 'login' && key !== 'verify') throw new Error(`fastify-otp-login: unknown option "rateLimit.${key}"`)
+      if (key !== 'login' && key !== 'verify' && key !== 'refresh') throw new Error(`fastify-otp-login: unknown option "rateLimit.${key}"`)
       checkRouteLimit(`rateLimit.${key}`, limits[key])
     }
   }
@@ -242,6 +252,7 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedOptions {
     codeSecret: opts.codeSecret ?? randomBytes(32).toString('base64url'),
     jwt: opts.jwt,
     accessTokenTtl: checkDuration('accessTokenTtl', opts.accessTokenTtl ?? '15m'),
+    refreshTokenTtl: opts.refreshTokenTtl === false ? false : checkDuration('refreshTokenTtl', opts.refreshTokenTtl ?? '30d'),
     codeLength: opts.codeLength ?? 6,
     codeTtl: opts.codeTtl ?? 600,
     maxSends: opts.maxSends ?? 3,
@@ -256,7 +267,8 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedOptions {
       ? false
       : {
           login: opts.rateLimit?.login ?? defaultRateLimit.login,
-          verify: opts.rateLimit?.verify ?? defaultRateLimit.verify
+          verify: opts.rateLimit?.verify ?? defaultRateLimit.verify,
+          refresh: opts.rateLimit?.refresh ?? defaultRateLimit.refresh
         }
   }
 }

@@ -8,6 +8,10 @@ export interface OtpUser {
   phone?: string
   iat: number
   exp: number
+  /** A unique id of this token. */
+  jti?: string
+  /** The session (refresh-token family) the token belongs to; absent when refreshTokenTtl is false. */
+  sid?: string
   /** Extra claims returned by `findOrCreateUser`. */
   [claim: string]: unknown
 }

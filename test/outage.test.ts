@@ -24,10 +24,20 @@ t.test('Redis down: 503 OTP_STORE_UNAVAILABLE, nothing sent, never a token; back
   })
   const post = async (url: string, payload: Record<string, string>) => await app.inject({ method: 'POST', url, payload })
 
+  app.get('/me', { onRequest: [app.authenticate] }, async (request) => request.user)
+  t.equal((await post('/login', { phone: '+919876543219' })).statusCode, 200)
+  const tokens = (await post('/verify-otp', { phone: '+919876543219', otp: codes[0] ?? '' })).json()
   t.equal((await post('/login', { phone })).statusCode, 200)
-  const code = codes[0] ?? ''
+  const code = codes[1] ?? ''
 
   await server.kill()
+  const me = await app.inject({ url: '/me', headers: { authorization: `Bearer ${tokens.access}` } })
+  t.equal(me.statusCode, 503, 'authenticate fails closed: it cannot check the session')
+  t.equal(me.json().code, 'OTP_STORE_UNAVAILABLE')
+  const refreshed = await post('/refresh', { refresh: tokens.refresh })
+  t.equal(refreshed.statusCode, 503)
+  t.equal(refreshed.json().code, 'OTP_STORE_UNAVAILABLE')
+  t.notOk('access' in refreshed.json())
   for (const [url, payload] of [['/login', { phone }], ['/verify-otp', { phone, otp: code }]] as const) {
     const res = await post(url, payload)
     t.equal(res.statusCode, 503, url)
@@ -38,7 +48,7 @@ t.test('Redis down: 503 OTP_STORE_UNAVAILABLE, nothing sent, never a token; back
       message: 'Login is unavailable right now; try again shortly'
     }, `${url}: no driver message`)
   }
-  t.equal(codes.length, 1, 'nothing was sent while the store was down')
+  t.equal(codes.length, 2, 'nothing was sent while the store was down')
   t.match(lines.join(''), /OTP_STORE_UNAVAILABLE/, 'the outage is logged')
 
   t.ok(await server.spawn(), 'redis-server restarted on the same port (empty)')
@@ -46,7 +56,7 @@ t.test('Redis down: 503 OTP_STORE_UNAVAILABLE, nothing sent, never a token; back
   t.equal(redis.status, 'ready', 'the client reconnected')
   t.equal((await post('/verify-otp', { phone, otp: code })).statusCode, 401, 'the old code died with the data')
   t.equal((await post('/login', { phone })).statusCode, 200)
-  t.equal((await post('/verify-otp', { phone, otp: codes[1] ?? '' })).statusCode, 200, 'and login works again')
+  t.equal((await post('/verify-otp', { phone, otp: codes[2] ?? '' })).statusCode, 200, 'and login works again')
 })
 
 t.test('the route rate limiter on Redis fails closed too', async (t) => {

@@ -36,16 +36,19 @@ t.test('every key has a TTL, and no key or value holds a code in clear', async (
   t.ok(rows.find((r) => r.key.endsWith(':code'))?.value.length, 'the code key holds its HMAC')
 })
 
-t.test('one Redis round trip per login and per verify', async (t) => {
+t.test('Redis round trips per request', async (t) => {
   const redis = await freshRedis()
   // Every command the plugin's client sends; a round trip is one command here (the plugin never pipelines).
   const sent: string[] = []
   const sendCommand = redis.sendCommand.bind(redis)
   redis.sendCommand = (command, stream) => { sent.push(command.name); return sendCommand(command, stream) }
-  const { login, verify, codeFor } = await buildApp(t, 'memory', { redis, codeSecret: CODE_SECRET, resendInterval: 0 })
+  const { app, login, verify, codeFor } = await buildApp(t, 'memory', { redis, codeSecret: CODE_SECRET, resendInterval: 0 })
   // Warm up: the first call of each script loads it (EVALSHA answers NOSCRIPT, ioredis falls back to EVAL).
   await login('+919876543299')
-  await verify('+919876543299', codeFor('+919876543299'))
+  const warm = await verify('+919876543299', codeFor('+919876543299'))
+  const warmTokens = warm.json()
+  await app.inject({ method: 'POST', url: '/refresh', payload: { refresh: warmTokens.refresh } })
+  await app.inject({ method: 'POST', url: '/logout', headers: { authorization: `Bearer ${warmTokens.access}` } })
 
   const take = (): string[] => sent.splice(0)
   take()
@@ -53,8 +56,34 @@ t.test('one Redis round trip per login and per verify', async (t) => {
   t.same(take(), ['evalsha'], 'login: one script call')
   t.equal((await verify(phone, wrongCode(codeFor(phone)))).statusCode, 401)
   t.same(take(), ['evalsha'], 'wrong verify: one script call')
-  t.equal((await verify(phone, codeFor(phone))).statusCode, 200)
-  t.same(take(), ['evalsha'], 'right verify: one script call')
+  const right = await verify(phone, codeFor(phone))
+  t.equal(right.statusCode, 200)
+  t.same(take(), ['evalsha', 'evalsha'], 'right verify: one script for the code, one to start the session')
+  await app.inject({ url: '/me', headers: { authorization: `Bearer ${right.json().access}` } })
+  t.same(take(), ['exists'], 'an authenticated request: one revocation check')
+  await app.inject({ method: 'POST', url: '/refresh', payload: { refresh: right.json().refresh } })
+  t.same(take(), ['evalsha'], 'refresh: one script')
+  await app.inject({ method: 'POST', url: '/logout', headers: { authorization: `Bearer ${right.json().access}` } })
+  t.same(take(), ['exists', 'evalsha'], 'logout: the revocation check of authenticate, then one script')
+})
+
+t.test('without sessions, a right verify is one round trip', async (t) => {
+  const redis = await freshRedis()
+  const sent: string[] = []
+  const sendCommand = redis.sendCommand.bind(redis)
+  redis.sendCommand = (command, stream) => { sent.push(command.name); return sendCommand(command, stream) }
+  const { app, login, verify, codeFor } = await buildApp(t, 'memory', { redis, codeSecret: CODE_SECRET, refreshTokenTtl: false })
+  await login(phone)
+  await verify(phone, codeFor(phone))
+  await login('+919876543299')
+  sent.splice(0)
+  const right = await verify('+919876543299', codeFor('+919876543299'))
+  t.equal(right.statusCode, 200)
+  t.notOk('refresh' in right.json(), 'no refresh token')
+  t.same(sent.splice(0), ['evalsha'])
+  await app.inject({ url: '/me', headers: { authorization: `Bearer ${right.json().access}` } })
+  t.same(sent.splice(0), [], 'authenticate checks no session')
+  t.equal((await app.inject({ method: 'POST', url: '/refresh', payload: { refresh: 'x' } })).statusCode, 404, 'no /refresh')
 })
 
 t.test('no code in any response, header or log line', async (t) => {

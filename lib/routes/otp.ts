@@ -1,63 +1,24 @@
-import { STATUS_CODES } from 'node:http'
-import rateLimit from '@fastify/rate-limit'
-import Ajv from 'ajv'
-import type { FastifyInstance, FastifyReply } from 'fastify'
 import { generateCode, hashCode } from '../codes.js'
 import {
-  AttemptsExceededError, DeliveryFailedError, InvalidCodeError, InvalidPhoneError, LockedError, RateLimitedError,
-  ResendTooSoonError, StoreUnavailableError, isOtpError, withRetryAfter, type OtpError
+  AttemptsExceededError, DeliveryFailedError, InvalidCodeError, InvalidPhoneError, LockedError, ResendTooSoonError,
+  withRetryAfter
 } from '../errors.js'
 import { normalizePhone } from '../identity.js'
-import type { ResolvedOptions } from '../options.js'
-import { failClosedRateLimitStore } from '../store/rate-limit.js'
-import type { OtpStore } from '../store/types.js'
+import { reachStore } from '../store/reach.js'
+import { routeLimit, type RouteContext } from './context.js'
 import { loginSchema, verifySchema } from './schemas.js'
-
-export interface OtpRoutesOptions {
-  settings: ResolvedOptions
-  store: OtpStore
-  /** Signs the access token for these claims. */
-  signAccessToken: (reply: FastifyReply, claims: Record<string, unknown>) => Promise<string>
-}
 
 interface LoginBody { phone: string }
 interface VerifyBody { phone: string, otp: string }
 
-// Extra fields are refused, not silently dropped, and nothing is coerced: `{ "otp": 123456 }` is a 400.
-const ajv = new Ajv({ allErrors: false, coerceTypes: false, removeAdditional: false, useDefaults: false })
-
-/** Encapsulated: the error handler, validator and rate limits apply to these routes only. */
-export async function otpRoutes (fastify: FastifyInstance, { settings, store, signAccessToken }: OtpRoutesOptions): Promise<void> {
-  fastify.setValidatorCompiler(({ schema }) => ajv.compile(schema))
-  fastify.setErrorHandler(function otpErrorHandler (error, request, reply) {
-    if (!isOtpError(error)) throw error
-    if (error.cause !== undefined) request.log.error({ err: error.cause }, `fastify-otp-login: ${error.code}`)
-    sendError(reply, error)
-  })
-
-  if (settings.rateLimit) {
-    await fastify.register(rateLimit, {
-      global: false,
-      ...(settings.redis ? { store: failClosedRateLimitStore(settings.redis, settings.keyPrefix) } : {}),
-      errorResponseBuilder: (_request, context) => withRetryAfter(new RateLimitedError(context.after), context.ttl)
-    })
-  }
-  const routeLimit = (limit: false | { max: number, timeWindow: string | number }) => limit ? { rateLimit: limit } : {}
-
+/** `POST /login` and `POST /verify-otp`. */
+export function otpRoutes ({ fastify, settings, store, tokens }: RouteContext): void {
   const phonePolicy = { defaultCountry: settings.defaultCountry, allowedCountries: settings.allowedCountries }
   const readPhone = (input: string): string => {
     const phone = normalizePhone(input, phonePolicy)
     if (phone === undefined) throw new InvalidPhoneError()
     return phone
   }
-  const reachStore = async <T>(operation: () => Promise<T>): Promise<T> => {
-    try {
-      return await operation()
-    } catch (err) {
-      throw new StoreUnavailableError({ cause: err })
-    }
-  }
-
   const issuePolicy = {
     codeTtlMs: settings.codeTtl * 1000,
     maxSends: settings.maxSends,
@@ -115,13 +76,12 @@ export async function otpRoutes (fastify: FastifyInstance, { settings, store, si
     if (user === null || typeof user !== 'object' || (typeof user.id !== 'string' && typeof user.id !== 'number') || user.id === '') {
       throw new Error('fastify-otp-login: findOrCreateUser must return an object with a non-empty id')
     }
-    const access = await signAccessToken(reply, { ...extraClaims(user), sub: String(user.id), phone })
-    return { access, tokenType: 'Bearer', expiresIn: settings.accessTokenTtl }
+    return await tokens.issue(reply, { ...extraClaims(user), sub: String(user.id), phone })
   })
 }
 
 // Claims the plugin or the signer sets; a value of the same name from findOrCreateUser is dropped.
-const reservedClaims = new Set(['id', 'sub', 'phone', 'email', 'iat', 'exp', 'nbf', 'jti'])
+const reservedClaims = new Set(['id', 'sub', 'phone', 'email', 'iat', 'exp', 'nbf', 'jti', 'sid'])
 function extraClaims (user: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(user).filter(([name]) => !reservedClaims.has(name)))
 }
@@ -129,18 +89,4 @@ function extraClaims (user: Record<string, unknown>): Record<string, unknown> {
 function describeFailure (err: unknown, code: string): string {
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
   return text.replaceAll(code, '[code]')
-}
-
-function sendError (reply: FastifyReply, error: OtpError): FastifyReply {
-  const body: Record<string, unknown> = {
-    statusCode: error.statusCode,
-    code: error.code,
-    error: STATUS_CODES[error.statusCode],
-    message: error.message
-  }
-  if (error.retryAfter !== undefined) {
-    reply.header('retry-after', String(error.retryAfter))
-    body.retryAfter = error.retryAfter
-  }
-  return reply.code(error.statusCode).send(body)
 }

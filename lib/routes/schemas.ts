@@ -13,6 +13,17 @@ const errorBody = {
   }
 } as const
 
+const tokenBody = {
+  type: 'object',
+  properties: {
+    access: { type: 'string' },
+    tokenType: { type: 'string' },
+    expiresIn: { type: 'integer', description: 'seconds until the access token expires' },
+    refresh: { type: 'string', description: 'opaque refresh token; absent when refreshTokenTtl is false' },
+    refreshExpiresIn: { type: 'integer', description: 'seconds until the refresh token expires unless rotated' }
+  }
+} as const
+
 export const loginSchema = {
   body: {
     type: 'object',
@@ -46,16 +57,28 @@ export function verifySchema (codeLength: number) {
       }
     },
     response: {
-      200: {
-        type: 'object',
-        properties: {
-          access: { type: 'string' },
-          tokenType: { type: 'string' },
-          expiresIn: { type: 'integer' }
-        }
-      },
+      200: tokenBody,
       '4xx': errorBody,
       '5xx': errorBody
     }
   } as const
 }
+
+export const refreshSchema = {
+  body: {
+    type: 'object',
+    required: ['refresh'],
+    additionalProperties: false,
+    properties: { refresh: { type: 'string', minLength: 1, maxLength: 128 } }
+  },
+  response: { 200: tokenBody, '4xx': errorBody, '5xx': errorBody }
+} as const
+
+export const logoutSchema = {
+  headers: {
+    type: 'object',
+    required: ['authorization'],
+    properties: { authorization: { type: 'string', maxLength: 4096 } }
+  },
+  response: { 204: { type: 'null' }, '4xx': errorBody, '5xx': errorBody }
+} as const

@@ -1,14 +1,22 @@
 import { timingSafeEqual } from 'node:crypto'
-import type { IssuePolicy, IssueResult, OtpStore, VerifyPolicy, VerifyResult } from './types.js'
+import type {
+  IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy, VerifyPolicy, VerifyResult
+} from './types.js'
 
 interface Expiring { until: number }
 interface Counter extends Expiring { count: number }
 interface IdentityState {
-  code?: { hash: Buffer, attempts: number, until: number }
+  code?: { hash: string, attempts: number, until: number }
   sends?: Counter
   last?: Expiring
   fails?: Counter
   lock?: Expiring
+}
+
+interface Session extends Expiring {
+  current: string
+  spent: Set<string>
+  claims: string
 }
 
 export interface MemoryStoreOptions {
@@ -16,6 +24,12 @@ export interface MemoryStoreOptions {
   sweepInterval?: number
   /** The clock, for tests; default `Date.now`. */
   now?: () => number
+}
+
+function equalHashes (a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
 }
 
 const live = <T extends Expiring>(entry: T | undefined, now: number): T | undefined =>
@@ -28,6 +42,8 @@ const live = <T extends Expiring>(entry: T | undefined, now: number): T | undefi
  */
 export class MemoryStore implements OtpStore {
   private readonly states = new Map<string, IdentityState>()
+  private readonly sessions = new Map<string, Session>()
+  private readonly revoked = new Map<string, Expiring>()
   private readonly now: () => number
   private readonly timer: NodeJS.Timeout
 
@@ -37,15 +53,17 @@ export class MemoryStore implements OtpStore {
     this.timer.unref()
   }
 
-  /** Number of identifiers with live state; for monitoring and tests. */
+  /** Number of identifiers, sessions and revocations with live state; for monitoring and tests. */
   get size (): number {
-    return this.states.size
+    return this.states.size + this.sessions.size + this.revoked.size
   }
 
   /** Drops every entry that has expired, so memory stays bounded by the identifiers active in the last window. */
   sweep (): void {
     const now = this.now()
     for (const [identifier, state] of this.states) this.prune(identifier, state, now)
+    for (const [familyId, session] of this.sessions) if (!live(session, now)) this.sessions.delete(familyId)
+    for (const [familyId, mark] of this.revoked) if (!live(mark, now)) this.revoked.delete(familyId)
   }
 
   private prune (identifier: string, state: IdentityState, now: number): IdentityState {
@@ -71,7 +89,7 @@ export class MemoryStore implements OtpStore {
     if (state.sends && state.sends.count >= policy.maxSends) return { status: 'locked', retryAfterMs: state.sends.until - now }
     if (state.last) return { status: 'too_soon', retryAfterMs: state.last.until - now }
 
-    state.code = { hash: Buffer.from(codeHash), attempts: 0, until: now + policy.codeTtlMs }
+    state.code = { hash: codeHash, attempts: 0, until: now + policy.codeTtlMs }
     if (state.sends) state.sends.count++
     else state.sends = { count: 1, until: now + policy.windowMs }
     if (policy.resendIntervalMs > 0) state.last = { until: now + policy.resendIntervalMs }
@@ -81,7 +99,7 @@ export class MemoryStore implements OtpStore {
 
   async revokeCode (identifier: string, codeHash: string): Promise<void> {
     const state = this.state(identifier, this.now())
-    if (!state.code || !state.code.hash.equals(Buffer.from(codeHash))) return
+    if (!state.code || !equalHashes(state.code.hash, codeHash)) return
     delete state.code
     delete state.last
     if (state.sends && state.sends.count > 1) state.sends.count--
@@ -96,8 +114,7 @@ export class MemoryStore implements OtpStore {
     if (!code) return { status: 'invalid' }
     if (code.attempts >= policy.maxAttempts) return { status: 'burned' }
 
-    const guess = Buffer.from(codeHash)
-    if (guess.length === code.hash.length && timingSafeEqual(guess, code.hash)) {
+    if (equalHashes(code.hash, codeHash)) {
       this.states.delete(identifier)
       return { status: 'ok' }
     }
@@ -112,6 +129,38 @@ export class MemoryStore implements OtpStore {
       return { status: 'locked', retryAfterMs: policy.lockoutMs }
     }
     return code.attempts >= policy.maxAttempts ? { status: 'burned' } : { status: 'invalid' }
+  }
+
+  async createSession (familyId: string, tokenHash: string, claims: string, ttlMs: number): Promise<void> {
+    this.sessions.set(familyId, { current: tokenHash, spent: new Set(), claims, until: this.now() + ttlMs })
+  }
+
+  async rotateSession (familyId: string, tokenHash: string, newHash: string, policy: SessionPolicy): Promise<RotateResult> {
+    const now = this.now()
+    const session = live(this.sessions.get(familyId), now)
+    if (!session) return { status: 'invalid' }
+    if (equalHashes(session.current, tokenHash)) {
+      session.spent.add(session.current)
+      session.current = newHash
+      session.until = now + policy.ttlMs
+      return { status: 'ok', claims: session.claims }
+    }
+    if (session.spent.has(tokenHash)) {
+      // A spent token came back: someone holds a copy. End the family and refuse its access tokens.
+      this.sessions.delete(familyId)
+      this.revoked.set(familyId, { until: now + policy.revokedForMs })
+      return { status: 'reused' }
+    }
+    return { status: 'invalid' }
+  }
+
+  async endSession (familyId: string, revokedForMs: number): Promise<void> {
+    this.sessions.delete(familyId)
+    this.revoked.set(familyId, { until: this.now() + revokedForMs })
+  }
+
+  async isSessionRevoked (familyId: string): Promise<boolean> {
+    return live(this.revoked.get(familyId), this.now()) !== undefined
   }
 
   async close (): Promise<void> {

@@ -1,21 +1,29 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Cluster, Redis } from 'ioredis'
-import type { IssuePolicy, IssueResult, OtpStore, VerifyPolicy, VerifyResult } from './types.js'
+import type {
+  IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy, VerifyPolicy, VerifyResult
+} from './types.js'
 
 const script = (name: string): string => readFileSync(join(__dirname, 'scripts', `${name}.lua`), 'utf8')
 const scripts = {
   otpLoginIssue: { numberOfKeys: 4, lua: script('issue') },
   otpLoginRevoke: { numberOfKeys: 3, lua: script('revoke') },
-  otpLoginVerify: { numberOfKeys: 5, lua: script('verify') }
+  otpLoginVerify: { numberOfKeys: 5, lua: script('verify') },
+  otpLoginSessionCreate: { numberOfKeys: 1, lua: script('session-create') },
+  otpLoginSessionRotate: { numberOfKeys: 2, lua: script('session-rotate') },
+  otpLoginSessionEnd: { numberOfKeys: 2, lua: script('session-end') }
 }
 
-type Reply = [number, number]
-type ScriptCall = (...args: Array<string | number>) => Promise<Reply>
+type ScriptCall<R = [number, number]> = (...args: Array<string | number>) => Promise<R>
 interface ScriptedClient {
   otpLoginIssue: ScriptCall
   otpLoginRevoke: ScriptCall
   otpLoginVerify: ScriptCall
+  otpLoginSessionCreate: ScriptCall<number>
+  otpLoginSessionRotate: ScriptCall<[number, string?]>
+  otpLoginSessionEnd: ScriptCall<number>
+  exists: (key: string) => Promise<number>
 }
 
 export interface RedisStoreOptions {
@@ -47,6 +55,11 @@ export class RedisStore implements OtpStore {
     return { code: base + 'code', sends: base + 'sends', last: base + 'last', lock: base + 'lock', fails: base + 'fails' }
   }
 
+  private sessionKeys (familyId: string): { session: string, revoked: string } {
+    const base = `${this.keyPrefix}sess:{${familyId}}`
+    return { session: base, revoked: base + ':revoked' }
+  }
+
   async issueCode (identifier: string, codeHash: string, policy: IssuePolicy): Promise<IssueResult> {
     const k = this.keys(identifier)
     const [status, retryAfterMs] = await this.client.otpLoginIssue(
@@ -74,5 +87,27 @@ export class RedisStore implements OtpStore {
       case 3: return { status: 'burned' }
       default: return { status: 'invalid' }
     }
+  }
+
+  async createSession (familyId: string, tokenHash: string, claims: string, ttlMs: number): Promise<void> {
+    await this.client.otpLoginSessionCreate(this.sessionKeys(familyId).session, tokenHash, claims, ttlMs)
+  }
+
+  async rotateSession (familyId: string, tokenHash: string, newHash: string, policy: SessionPolicy): Promise<RotateResult> {
+    const k = this.sessionKeys(familyId)
+    const [status, claims] = await this.client.otpLoginSessionRotate(
+      k.session, k.revoked, tokenHash, newHash, policy.ttlMs, policy.revokedForMs
+    )
+    if (status === 0 && claims !== undefined) return { status: 'ok', claims }
+    return { status: status === 1 ? 'reused' : 'invalid' }
+  }
+
+  async endSession (familyId: string, revokedForMs: number): Promise<void> {
+    const k = this.sessionKeys(familyId)
+    await this.client.otpLoginSessionEnd(k.session, k.revoked, revokedForMs)
+  }
+
+  async isSessionRevoked (familyId: string): Promise<boolean> {
+    return await this.client.exists(this.sessionKeys(familyId).revoked) === 1
   }
 }

@@ -9,6 +9,18 @@ export interface OtpStore {
   /** Undoes an `issueCode` whose delivery failed: drops the code (if it is still the current one) and its send. */
   revokeCode (identifier: string, codeHash: string): Promise<void>
   verifyCode (identifier: string, codeHash: string, policy: VerifyPolicy): Promise<VerifyResult>
+
+  /**
+   * Sessions (refresh-token families). A family keeps the hash of its current refresh token, the hashes of the
+   * ones it spent, and the claims its access tokens carry. `ttlMs` restarts at every rotation.
+   */
+  createSession (familyId: string, tokenHash: string, claims: string, ttlMs: number): Promise<void>
+  /** Swaps the current token for `newHash` if `tokenHash` is current; a spent one ends the family (`reused`). */
+  rotateSession (familyId: string, tokenHash: string, newHash: string, policy: SessionPolicy): Promise<RotateResult>
+  /** Ends the family and marks its access tokens revoked for `revokedForMs`. */
+  endSession (familyId: string, revokedForMs: number): Promise<void>
+  isSessionRevoked (familyId: string): Promise<boolean>
+
   /** Called on the app's `onClose` for stores the plugin created itself. */
   close? (): Promise<void>
 }
@@ -43,3 +55,18 @@ export type VerifyResult =
   /** The code has taken `maxAttempts` wrong guesses. */
   | { status: 'burned' }
   | { status: 'locked', retryAfterMs: number }
+
+export interface SessionPolicy {
+  /** The family's lifetime from this rotation on. */
+  ttlMs: number
+  /** How long a family that ends by reuse keeps its access tokens refused: the longest access-token lifetime. */
+  revokedForMs: number
+}
+
+export type RotateResult =
+  /** `claims` is what `createSession` was given. */
+  | { status: 'ok', claims: string }
+  /** A spent token was presented: the family is ended and its access tokens are refused. */
+  | { status: 'reused' }
+  /** Unknown, expired or ended family, or a token it never issued. */
+  | { status: 'invalid' }

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
-import type { IssuePolicy, OtpStore, VerifyPolicy } from '../../lib/index.js'
+import type { IssuePolicy, OtpStore, SessionPolicy, VerifyPolicy } from '../../lib/index.js'
 
 const issue: IssuePolicy = { codeTtlMs: 60_000, maxSends: 3, windowMs: 60_000, resendIntervalMs: 0 }
 const verify: VerifyPolicy = { maxAttempts: 3, maxFailures: 5, lockoutMs: 60_000 }
+const session: SessionPolicy = { ttlMs: 60_000, revokedForMs: 60_000 }
 
 /**
  * The behaviour every OtpStore must have, run against each implementation. `makeStore` gives a store with no
@@ -192,5 +193,74 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>): voi
     const a = id()
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.issueCode(a, `c${i}`, issue)))
     t.equal(results.filter((r) => r.status === 'issued').length, issue.maxSends)
+  })
+
+  let f = 0
+  const family = (): string => `family${String(++f).padStart(16, '0')}`
+
+  t.test('sessions: rotation hands back the claims and spends the old token', async (t) => {
+    const store = await makeStore()
+    const fam = family()
+    await store.createSession(fam, 't1', '{"sub":"u1"}', session.ttlMs)
+    t.same(await store.rotateSession(fam, 't1', 't2', session), { status: 'ok', claims: '{"sub":"u1"}' })
+    t.same(await store.rotateSession(fam, 't2', 't3', session), { status: 'ok', claims: '{"sub":"u1"}' })
+    t.equal(await store.isSessionRevoked(fam), false)
+  })
+
+  t.test('sessions: a spent token ends the family and revokes its access tokens', async (t) => {
+    const store = await makeStore()
+    const fam = family()
+    await store.createSession(fam, 't1', '{}', session.ttlMs)
+    await store.rotateSession(fam, 't1', 't2', session)
+    t.same(await store.rotateSession(fam, 't1', 'x', session), { status: 'reused' })
+    t.equal(await store.isSessionRevoked(fam), true)
+    t.same(await store.rotateSession(fam, 't2', 't3', session), { status: 'invalid' }, 'the current token died with it')
+  })
+
+  t.test('sessions: unknown families and tokens never issued are invalid, and end nothing', async (t) => {
+    const store = await makeStore()
+    const fam = family()
+    t.same(await store.rotateSession(family(), 't1', 't2', session), { status: 'invalid' })
+    await store.createSession(fam, 't1', '{}', session.ttlMs)
+    t.same(await store.rotateSession(fam, 'forged', 't2', session), { status: 'invalid' })
+    t.equal(await store.isSessionRevoked(fam), false)
+    t.same(await store.rotateSession(fam, 't1', 't2', session), { status: 'ok', claims: '{}' })
+  })
+
+  t.test('sessions: endSession ends the family; the revocation expires', async (t) => {
+    const store = await makeStore()
+    const fam = family()
+    await store.createSession(fam, 't1', '{}', session.ttlMs)
+    await store.endSession(fam, 150)
+    t.equal(await store.isSessionRevoked(fam), true)
+    t.same(await store.rotateSession(fam, 't1', 't2', session), { status: 'invalid' })
+    await sleep(200)
+    t.equal(await store.isSessionRevoked(fam), false, 'kept only as long as an access token can live')
+  })
+
+  t.test('sessions: a family expires after ttlMs unless rotated', async (t) => {
+    const store = await makeStore()
+    const short = { ...session, ttlMs: 150 }
+    const idle = family()
+    const busy = family()
+    await store.createSession(idle, 't1', '{}', short.ttlMs)
+    await store.createSession(busy, 't1', '{}', short.ttlMs)
+    await sleep(100)
+    t.equal((await store.rotateSession(busy, 't1', 't2', short)).status, 'ok')
+    await sleep(100)
+    t.same(await store.rotateSession(idle, 't1', 't2', short), { status: 'invalid' }, 'idle family expired')
+    t.equal((await store.rotateSession(busy, 't2', 't3', short)).status, 'ok', 'rotation restarted the TTL')
+  })
+
+  t.test('sessions: 20 parallel rotations of one token, exactly one wins', async (t) => {
+    const store = await makeStore()
+    const fam = family()
+    await store.createSession(fam, 't1', '{}', session.ttlMs)
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.rotateSession(fam, 't1', `n${i}`, session)))
+    t.equal(results.filter((r) => r.status === 'ok').length, 1)
+    // The first loser presents a spent token and ends the family; the ones after it find no family.
+    t.equal(results.filter((r) => r.status === 'reused').length, 1)
+    t.equal(results.filter((r) => r.status === 'invalid').length, 18)
+    t.equal(await store.isSessionRevoked(fam), true)
   })
 }

@@ -1,0 +1,67 @@
+import { STATUS_CODES } from 'node:http'
+import rateLimit from '@fastify/rate-limit'
+import Ajv from 'ajv'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import { RateLimitedError, isOtpError, withRetryAfter, type OtpError } from '../errors.js'
+import type { ResolvedOptions, RouteRateLimit } from '../options.js'
+import { failClosedRateLimitStore } from '../store/rate-limit.js'
+import type { OtpStore } from '../store/types.js'
+import type { TokenIssuer } from '../tokens.js'
+import { otpRoutes } from './otp.js'
+import { sessionRoutes } from './sessions.js'
+
+export interface RoutesOptions {
+  settings: ResolvedOptions
+  store: OtpStore
+  tokens: TokenIssuer
+}
+
+/** What every route group is given: its encapsulated instance and the plugin's parts. */
+export interface RouteContext extends RoutesOptions {
+  fastify: FastifyInstance
+}
+
+// Extra fields are refused, not silently dropped, and nothing is coerced: `{ "otp": 123456 }` is a 400.
+const ajv = new Ajv({ allErrors: false, coerceTypes: false, removeAdditional: false, useDefaults: false })
+
+export const routeLimit = (limit: false | RouteRateLimit): { rateLimit?: RouteRateLimit } => limit ? { rateLimit: limit } : {}
+
+/**
+ * The plugin's routes, in their own encapsulated context: the strict validator, the error handler and the
+ * per-IP rate limits apply to them and to nothing of the host's.
+ */
+export async function routes (fastify: FastifyInstance, options: RoutesOptions): Promise<void> {
+  fastify.setValidatorCompiler(({ schema }) => ajv.compile(schema))
+  fastify.setErrorHandler(function otpErrorHandler (error, request, reply) {
+    if (!isOtpError(error)) throw error
+    if (error.cause !== undefined) request.log.error({ err: error.cause }, `fastify-otp-login: ${error.code}`)
+    sendError(reply, error)
+  })
+
+  const { settings } = options
+  if (settings.rateLimit) {
+    await fastify.register(rateLimit, {
+      global: false,
+      ...(settings.redis ? { store: failClosedRateLimitStore(settings.redis, settings.keyPrefix) } : {}),
+      errorResponseBuilder: (_request, context) => withRetryAfter(new RateLimitedError(context.after), context.ttl)
+    })
+  }
+
+  const context = { fastify, ...options }
+  otpRoutes(context)
+  if (options.tokens.sessions) sessionRoutes(context)
+}
+
+function sendError (reply: FastifyReply, error: OtpError): FastifyReply {
+  const body: Record<string, unknown> = {
+    statusCode: error.statusCode,
+    code: error.code,
+    error: STATUS_CODES[error.statusCode],
+    message: error.message
+  }
+  if (error.retryAfter !== undefined) {
+    reply.header('retry-after', String(error.retryAfter))
+    body.retryAfter = error.retryAfter
+  }
+  return reply.code(error.statusCode).send(body)
+}
