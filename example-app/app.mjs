@@ -34,6 +34,7 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
 
   await app.register(otpLogin, {
     prefix: '/api/auth',
+    channels: ['phone', 'email'],
     jwt: { secret: jwtSecret },
     send,
     ...storeOptions,

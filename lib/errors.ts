@@ -8,6 +8,8 @@ export interface OtpError extends Error {
 }
 
 export const InvalidPhoneError = createError('OTP_INVALID_PHONE', 'Not a valid phone number, or its country is not allowed', 400)
+export const InvalidEmailError = createError('OTP_INVALID_EMAIL', 'Not a valid e-mail address', 400)
+export const SendBudgetExceededError = createError('OTP_SEND_BUDGET_EXCEEDED', 'Too many codes are being sent to this region right now; try again later', 429)
 export const ResendTooSoonError = createError('OTP_RESEND_TOO_SOON', 'A code was sent moments ago; wait before asking for another', 429)
 export const LockedError = createError('OTP_LOCKED', 'Too many codes or wrong guesses for this identifier; try again later', 429)
 export const AttemptsExceededError = createError('OTP_ATTEMPTS_EXCEEDED', 'This code took too many wrong guesses; ask for a new code', 429)
@@ -24,7 +26,7 @@ export function withRetryAfter<E extends Error> (error: E, retryAfterMs: number)
 }
 
 const otpCodes = new Set([
-  'OTP_INVALID_PHONE', 'OTP_RESEND_TOO_SOON', 'OTP_LOCKED', 'OTP_ATTEMPTS_EXCEEDED',
+  'OTP_INVALID_PHONE', 'OTP_INVALID_EMAIL', 'OTP_SEND_BUDGET_EXCEEDED', 'OTP_RESEND_TOO_SOON', 'OTP_LOCKED', 'OTP_ATTEMPTS_EXCEEDED',
   'OTP_INVALID', 'OTP_DELIVERY_FAILED', 'OTP_RATE_LIMITED', 'OTP_STORE_UNAVAILABLE', 'OTP_REFRESH_INVALID',
   'OTP_REFRESH_REUSED'
 ])

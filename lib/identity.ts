@@ -1,8 +1,19 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max'
+import type { Channel } from './options.js'
 
 export interface PhonePolicy {
   defaultCountry: CountryCode | undefined
   allowedCountries: ReadonlySet<CountryCode> | undefined
+}
+
+/** Who asks for a code: the normalised identifier, the claim it becomes and the channel that delivers to it. */
+export interface Identity {
+  claim: 'phone' | 'email'
+  channel: Channel
+  /** E.164 phone number or lower-cased e-mail address: the store's key and the token's claim. */
+  value: string
+  /** The country calling code of a phone number (`'91'`), for send budgets. */
+  callingCode?: string
 }
 
 /**
@@ -10,9 +21,31 @@ export interface PhonePolicy {
  * country is not allowed. Uses libphonenumber-js's full metadata, so numbers are checked against each country's
  * real numbering plan, not just their length.
  */
-export function normalizePhone (input: string, policy: PhonePolicy): string | undefined {
+export function normalizePhone (input: string, policy: PhonePolicy): Identity | undefined {
   const phone = parsePhoneNumberFromString(input, policy.defaultCountry ? { defaultCountry: policy.defaultCountry } : undefined)
   if (!phone || !phone.isValid()) return undefined
   if (policy.allowedCountries && (!phone.country || !policy.allowedCountries.has(phone.country))) return undefined
-  return phone.number
+  return { claim: 'phone', channel: 'sms', value: phone.number, callingCode: phone.countryCallingCode }
+}
+
+/** `+1 555-000-0000` as `+15550000000` without checking the numbering plan: only for configured test identities. */
+export function looseE164 (input: string): string | undefined {
+  const compact = input.replace(/[\s().-]/g, '')
+  return /^\+[1-9][0-9]{4,14}$/.test(compact) ? compact : undefined
+}
+
+const label = '[\\p{L}\\p{N}](?:[\\p{L}\\p{N}-]{0,61}[\\p{L}\\p{N}])?'
+const emailFormat = new RegExp(
+  `^(?!\\.)(?!.*\\.\\.)[\\p{L}\\p{N}!#$%&'*+/=?^_\`{|}~.-]{1,64}(?<!\\.)@(?:${label}\\.)+\\p{L}{2,63}$`, 'u'
+)
+
+/**
+ * Trims and lower-cases an e-mail address and checks its shape (a dot-atom local part, a domain of valid
+ * labels with an alphabetic top-level domain, at most 254 characters). Quoted local parts and IP-literal
+ * domains are refused: no real user needs them to log in, and they are a classic source of parser confusion.
+ */
+export function normalizeEmail (input: string): Identity | undefined {
+  const email = input.trim().toLowerCase()
+  if (email.length > 254 || !emailFormat.test(email)) return undefined
+  return { claim: 'email', channel: 'email', value: email }
 }

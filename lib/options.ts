@@ -4,6 +4,7 @@ import type { FastifyJWTOptions } from '@fastify/jwt'
 import type { FastifyRequest } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max'
+import { looseE164, normalizeEmail } from './identity.js'
 import type { OtpStore } from './store/types.js'
 
 export type Channel = 'sms' | 'email'
@@ -27,10 +28,10 @@ export interface OtpUserRecord {
   [claim: string]: unknown
 }
 
-export interface FindOrCreateUserArgs {
-  phone: string
-  request: FastifyRequest
-}
+/** Who just proved a code: `phone` (E.164) or `email` (lower-cased), never both. */
+export type FindOrCreateUserArgs =
+  | { phone: string, email?: undefined, request: FastifyRequest }
+  | { email: string, phone?: undefined, request: FastifyRequest }
 
 export type FindOrCreateUser = (args: FindOrCreateUserArgs) => Promise<OtpUserRecord> | OtpUserRecord
 
@@ -45,8 +46,11 @@ export interface RateLimitOptions {
   refresh?: RouteRateLimit
 }
 
+export type IdentifierKind = 'phone' | 'email'
+
 export interface OtpLoginOptions {
   prefix?: string
+  channels?: readonly IdentifierKind[]
   send: SendFn
   redis?: Redis | Cluster
   store?: OtpStore
@@ -63,14 +67,18 @@ export interface OtpLoginOptions {
   maxAttempts?: number
   maxFailures?: number
   defaultCountry?: CountryCode
-  allowedCountries?: CountryCode[]
+  allowedCountries?: readonly CountryCode[]
   findOrCreateUser?: FindOrCreateUser
   rateLimit?: RateLimitOptions | false
+  testIdentities?: Record<string, string>
+  allowTestIdentitiesInProduction?: boolean
+  smsBudget?: Record<string, number>
 }
 
 /** The options after defaults: every value present and checked. Durations in seconds. */
 export interface ResolvedOptions {
   prefix: string
+  channels: ReadonlySet<IdentifierKind>
   send: SendFn
   redis: Redis | Cluster | undefined
   store: OtpStore | undefined
@@ -91,6 +99,10 @@ export interface ResolvedOptions {
   allowedCountries: ReadonlySet<CountryCode> | undefined
   findOrCreateUser: FindOrCreateUser
   rateLimit: { login: RouteRateLimit, verify: RouteRateLimit, refresh: RouteRateLimit } | false
+  /** Normalised identifier (E.164 or lower-cased e-mail) → its fixed code. */
+  testIdentities: ReadonlyMap<string, string>
+  /** Country calling code (or `'*'`) → codes per hour. */
+  smsBudget: ReadonlyMap<string, number> | undefined
 }
 
 export const defaultRateLimit = {
@@ -102,7 +114,7 @@ export const defaultRateLimit = {
 const known = new Set([
   'prefix', 'send', 'redis', 'store', 'keyPrefix', 'codeSecret', 'jwt', 'accessTokenTtl', 'refreshTokenTtl', 'codeLength', 'codeTtl',
   'maxSends', 'lockout', 'resendInterval', 'maxAttempts', 'maxFailures', 'defaultCountry', 'allowedCountries',
-  'findOrCreateUser', 'rateLimit',
+  'findOrCreateUser', 'rateLimit', 'channels', 'testIdentities', 'allowTestIdentitiesInProduction', 'smsBudget',
   // passed by Fastify itself to every plugin
   'logLevel', 'logSerializers'
 ])
@@ -166,7 +178,7 @@ function isRedisClient (value: unknown): boolean {
 }
 
 const storeMethods = [
-  'issueCode', 'revokeCode', 'verifyCode', 'createSession', 'rotateSession', 'endSession', 'isSessionRevoked'
+  'issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'createSession', 'rotateSession', 'endSession', 'isSessionRevoked'
 ] as const
 
 function isStore (value: unknown): value is OtpStore {
@@ -228,6 +240,31 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
   if (o.findOrCreateUser !== undefined && typeof o.findOrCreateUser !== 'function') {
     throw new OptionError('findOrCreateUser', 'must be a function', o.findOrCreateUser)
   }
+  if (o.channels !== undefined) {
+    const channels = o.channels
+    if (!Array.isArray(channels) || channels.length === 0 || channels.some((c) => c !== 'phone' && c !== 'email') ||
+        new Set(channels).size !== channels.length) {
+      throw new OptionError('channels', "must be ['phone'], ['email'] or ['phone', 'email']", channels)
+    }
+  }
+  if (o.allowTestIdentitiesInProduction !== undefined && typeof o.allowTestIdentitiesInProduction !== 'boolean') {
+    throw new OptionError('allowTestIdentitiesInProduction', 'must be a boolean', o.allowTestIdentitiesInProduction)
+  }
+  if (o.testIdentities !== undefined) checkTestIdentities(o)
+  if (o.smsBudget !== undefined) {
+    const budget = o.smsBudget as Record<string, unknown> | null
+    if (budget === null || typeof budget !== 'object' || Array.isArray(budget) || Object.keys(budget).length === 0) {
+      throw new OptionError('smsBudget', "must be an object of country calling codes (or '*') to codes per hour", budget)
+    }
+    for (const [key, limit] of Object.entries(budget)) {
+      if (key !== '*' && !/^[1-9][0-9]{0,2}$/.test(key)) {
+        throw new OptionError('smsBudget', "keys must be country calling codes like '91' or '*'", key)
+      }
+      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) {
+        throw new OptionError(`smsBudget.${key}`, 'must be a positive integer (codes per hour)', limit)
+      }
+    }
+  }
   if (o.rateLimit !== undefined && o.rateLimit !== false) {
     const limits = o.rateLimit as Record<string, unknown> | null
     if (limits === null || typeof limits !== 'object' || Array.isArray(limits)) {
@@ -240,10 +277,36 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
   }
 }
 
+function checkTestIdentities (o: Record<string, unknown>): void {
+  const identities = o.testIdentities as Record<string, unknown> | null
+  if (identities === null || typeof identities !== 'object' || Array.isArray(identities)) {
+    throw new OptionError('testIdentities', 'must be an object of phone numbers or e-mail addresses to fixed codes', identities)
+  }
+  if (process.env.NODE_ENV === 'production' && o.allowTestIdentitiesInProduction !== true) {
+    throw new Error('fastify-otp-login: option "testIdentities" is refused when NODE_ENV=production; ' +
+      'set "allowTestIdentitiesInProduction: true" if you really want fixed codes in production')
+  }
+  const length = (o.codeLength as number | undefined) ?? 6
+  for (const [identifier, code] of Object.entries(identities)) {
+    if (testIdentityKey(identifier) === undefined) {
+      throw new OptionError('testIdentities', 'keys must be E.164 phone numbers or e-mail addresses', identifier)
+    }
+    // Shown as its length only: it is a working code.
+    if (typeof code !== 'string' || !new RegExp(`^[0-9]{${length}}$`).test(code)) {
+      throw new OptionError(`testIdentities["${identifier}"]`, `must be a string of codeLength (${length}) digits`, code, `${typeof code === 'string' ? code.length + ' characters' : typeof code}`)
+    }
+  }
+}
+
+function testIdentityKey (identifier: string): string | undefined {
+  return identifier.includes('@') ? normalizeEmail(identifier)?.value : looseE164(identifier)
+}
+
 /** Returns a new object with every default filled in; call after `checkOptions`. */
 export function ensureDefaults (opts: OtpLoginOptions): ResolvedOptions {
   return {
     prefix: opts.prefix ?? '',
+    channels: new Set(opts.channels ?? ['phone']),
     send: opts.send,
     redis: opts.redis,
     store: opts.store,
@@ -262,13 +325,15 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedOptions {
     maxFailures: opts.maxFailures ?? 10,
     defaultCountry: opts.defaultCountry,
     allowedCountries: opts.allowedCountries ? new Set(opts.allowedCountries) : undefined,
-    findOrCreateUser: opts.findOrCreateUser ?? (({ phone }) => ({ id: phone })),
+    findOrCreateUser: opts.findOrCreateUser ?? (({ phone, email }) => ({ id: phone ?? email })),
     rateLimit: opts.rateLimit === false
       ? false
       : {
           login: opts.rateLimit?.login ?? defaultRateLimit.login,
           verify: opts.rateLimit?.verify ?? defaultRateLimit.verify,
           refresh: opts.rateLimit?.refresh ?? defaultRateLimit.refresh
-        }
+        },
+    testIdentities: new Map(Object.entries(opts.testIdentities ?? {}).map(([id, code]) => [testIdentityKey(id) ?? id, code])),
+    smsBudget: opts.smsBudget ? new Map(Object.entries(opts.smsBudget)) : undefined
   }
 }

@@ -1,105 +1,111 @@
 import t from 'tap'
-import { buildApp, storeKinds } from './helpers/app.js'
-
-const phone = '+919876543210'
+import { buildApp, identifierKinds, identifiers, storeKinds } from './helpers/app.js'
 
 for (const kind of storeKinds) {
-  t.test(`${kind} store`, async (t) => {
-    t.test('a code is sent and the answer says when it expires', async (t) => {
-      const { login, sent } = await buildApp(t, kind)
-      const res = await login(phone)
-      t.equal(res.statusCode, 200)
-      t.same(res.json(), { message: 'OTP sent', expiresIn: 600, resendIn: 30 })
-      t.equal(sent.length, 1)
-      t.equal(sent[0]?.channel, 'sms')
-      t.equal(sent[0]?.to, phone)
-      t.equal(sent[0]?.expiresIn, 600)
-      t.match(sent[0]?.code, /^[0-9]{6}$/)
-      t.notMatch(res.body + JSON.stringify(res.headers), sent[0]?.code ?? 'x', 'the code is not in the response')
-    })
-
-    t.test('codeLength, codeTtl and resendInterval shape the answer and the code', async (t) => {
-      const { login, sent } = await buildApp(t, kind, { codeLength: 8, codeTtl: 120, resendInterval: 0 })
-      const res = await login(phone)
-      t.same(res.json(), { message: 'OTP sent', expiresIn: 120, resendIn: 0 })
-      t.match(sent[0]?.code, /^[0-9]{8}$/)
-    })
-
-    t.test('new and known users get byte-for-byte the same answer', async (t) => {
-      const users = new Set<string>()
-      const { login, verify, codeFor } = await buildApp(t, kind, {
-        findOrCreateUser: ({ phone }) => { users.add(phone); return { id: phone } }
+  for (const idKind of identifierKinds) {
+    const ids = identifiers(idKind)
+    const id = ids.a
+    t.test(`${kind} store, ${idKind}`, async (t) => {
+      t.test('a code is sent and the answer says when it expires', async (t) => {
+        const { login, sent } = await buildApp(t, kind, ids.options)
+        const res = await login(id)
+        t.equal(res.statusCode, 200)
+        t.same(res.json(), { message: 'OTP sent', expiresIn: 600, resendIn: 30 })
+        t.equal(sent.length, 1)
+        t.equal(sent[0]?.channel, ids.channel)
+        t.equal(sent[0]?.to, id)
+        t.equal(sent[0]?.expiresIn, 600)
+        t.match(sent[0]?.code, /^[0-9]{6}$/)
+        t.notMatch(res.body + JSON.stringify(res.headers), sent[0]?.code ?? 'x', 'the code is not in the response')
       })
-      const known = '+919876543211'
-      await login(known)
-      t.equal((await verify(known, codeFor(known))).statusCode, 200)
-      t.ok(users.has(known), 'registered on first login')
 
-      const forNew = await login('+919876543212')
-      const forKnown = await login(known)
-      t.equal(forNew.statusCode, forKnown.statusCode)
-      t.equal(forNew.body, forKnown.body)
-      const headers = (res: typeof forNew) => Object.keys(res.headers).filter((h) => h !== 'date').sort().map((h) => `${h}: ${String(res.headers[h])}`)
-      t.same(headers(forNew), headers(forKnown))
-    })
-
-    t.test('phone numbers: E.164, national with defaultCountry, allowedCountries', async (t) => {
-      const { login, sent } = await buildApp(t, kind, { defaultCountry: 'IN', allowedCountries: ['IN', 'US'] })
-      t.equal((await login('98765 43210')).statusCode, 200)
-      t.equal(sent[0]?.to, '+919876543210', 'national format read as E.164')
-      t.equal((await login('+1 650-253-0000')).statusCode, 200)
-      t.equal(sent[1]?.to, '+16502530000')
-      for (const bad of ['+447911123456', '12', 'not a number', '+91 12345', '+80012345678']) {
-        const res = await login(bad)
-        t.equal(res.statusCode, 400, bad)
-        t.equal(res.json().code, 'OTP_INVALID_PHONE', bad)
-      }
-      t.equal(sent.length, 2, 'nothing sent for refused numbers')
-    })
-
-    t.test('a second code within resendInterval: 429 OTP_RESEND_TOO_SOON with Retry-After', async (t) => {
-      const { login, sent } = await buildApp(t, kind, { resendInterval: 30 })
-      await login(phone)
-      const res = await login(phone)
-      t.equal(res.statusCode, 429)
-      t.equal(res.json().code, 'OTP_RESEND_TOO_SOON')
-      t.equal(res.headers['retry-after'], '30')
-      t.equal(res.json().retryAfter, 30)
-      t.equal(sent.length, 1)
-    })
-
-    t.test('maxSends codes, then 429 OTP_LOCKED until the window ends', async (t) => {
-      const { login, sent } = await buildApp(t, kind, { resendInterval: 0 })
-      for (let i = 0; i < 3; i++) t.equal((await login(phone)).statusCode, 200)
-      const res = await login(phone)
-      t.equal(res.statusCode, 429)
-      t.equal(res.json().code, 'OTP_LOCKED')
-      const retryAfter = Number(res.headers['retry-after'])
-      t.ok(retryAfter > 3590 && retryAfter <= 3600, `Retry-After ${retryAfter}`)
-      t.equal(res.json().retryAfter, retryAfter)
-      t.equal(sent.length, 3)
-      t.equal((await login('+919876543219')).statusCode, 200, 'other numbers are not affected')
-    })
-
-    t.test('a failing send: 502 OTP_DELIVERY_FAILED, no valid code left, the send not counted', async (t) => {
-      const tried: string[] = []
-      let fail = true
-      const { login, verify } = await buildApp(t, kind, {
-        maxSends: 1,
-        send: ({ code }) => {
-          tried.push(code)
-          if (fail) throw new Error(`provider said no to "Your code is ${code}"`)
-        }
+      t.test('codeLength, codeTtl and resendInterval shape the answer and the code', async (t) => {
+        const { login, sent } = await buildApp(t, kind, { ...ids.options, codeLength: 8, codeTtl: 120, resendInterval: 0 })
+        const res = await login(id)
+        t.same(res.json(), { message: 'OTP sent', expiresIn: 120, resendIn: 0 })
+        t.match(sent[0]?.code, /^[0-9]{8}$/)
       })
-      const res = await login(phone)
-      t.equal(res.statusCode, 502)
-      t.same(Object.keys(res.json()).sort(), ['code', 'error', 'message', 'statusCode'])
-      t.equal(res.json().code, 'OTP_DELIVERY_FAILED')
-      t.notMatch(res.body, 'provider', 'the provider error stays out of the response')
-      t.equal((await verify(phone, tried[0] ?? '')).statusCode, 401, 'the undelivered code does not work')
-      fail = false
-      t.equal((await login(phone)).statusCode, 200, 'neither maxSends nor the resend interval counted the failure')
-      t.equal((await verify(phone, tried[1] ?? '')).statusCode, 200)
+
+      t.test('new and known users get byte-for-byte the same answer', async (t) => {
+        const users = new Set<string>()
+        const { login, verify, codeFor } = await buildApp(t, kind, {
+          ...ids.options,
+          findOrCreateUser: ({ phone, email }) => { users.add(String(phone ?? email)); return { id: String(phone ?? email) } }
+        })
+        const known = ids.b
+        await login(known)
+        t.equal((await verify(known, codeFor(known))).statusCode, 200)
+        t.ok(users.has(known), 'registered on first login')
+
+        const forNew = await login(ids.c)
+        const forKnown = await login(known)
+        t.equal(forNew.statusCode, forKnown.statusCode)
+        t.equal(forNew.body, forKnown.body)
+        const headers = (res: typeof forNew) => Object.keys(res.headers).filter((h) => h !== 'date').sort().map((h) => `${h}: ${String(res.headers[h])}`)
+        t.same(headers(forNew), headers(forKnown))
+      })
+
+      t.test('a second code within resendInterval: 429 OTP_RESEND_TOO_SOON with Retry-After', async (t) => {
+        const { login, sent } = await buildApp(t, kind, { ...ids.options, resendInterval: 30 })
+        await login(id)
+        const res = await login(id)
+        t.equal(res.statusCode, 429)
+        t.equal(res.json().code, 'OTP_RESEND_TOO_SOON')
+        t.equal(res.headers['retry-after'], '30')
+        t.equal(res.json().retryAfter, 30)
+        t.equal(sent.length, 1)
+      })
+
+      t.test('maxSends codes, then 429 OTP_LOCKED until the window ends', async (t) => {
+        const { login, sent } = await buildApp(t, kind, { ...ids.options, resendInterval: 0 })
+        for (let i = 0; i < 3; i++) t.equal((await login(id)).statusCode, 200)
+        const res = await login(id)
+        t.equal(res.statusCode, 429)
+        t.equal(res.json().code, 'OTP_LOCKED')
+        const retryAfter = Number(res.headers['retry-after'])
+        t.ok(retryAfter > 3590 && retryAfter <= 3600, `Retry-After ${retryAfter}`)
+        t.equal(res.json().retryAfter, retryAfter)
+        t.equal(sent.length, 3)
+        t.equal((await login(ids.c)).statusCode, 200, 'others are not affected')
+      })
+
+      t.test('a failing send: 502 OTP_DELIVERY_FAILED, no valid code left, the send not counted', async (t) => {
+        const tried: string[] = []
+        let fail = true
+        const { login, verify } = await buildApp(t, kind, {
+          ...ids.options,
+          maxSends: 1,
+          send: ({ code }) => {
+            tried.push(code)
+            if (fail) throw new Error(`provider said no to "Your code is ${code}"`)
+          }
+        })
+        const res = await login(id)
+        t.equal(res.statusCode, 502)
+        t.same(Object.keys(res.json()).sort(), ['code', 'error', 'message', 'statusCode'])
+        t.equal(res.json().code, 'OTP_DELIVERY_FAILED')
+        t.notMatch(res.body, 'provider', 'the provider error stays out of the response')
+        t.equal((await verify(id, tried[0] ?? '')).statusCode, 401, 'the undelivered code does not work')
+        fail = false
+        t.equal((await login(id)).statusCode, 200, 'neither maxSends nor the resend interval counted the failure')
+        t.equal((await verify(id, tried[1] ?? '')).statusCode, 200)
+      })
     })
+  }
+}
+
+for (const kind of storeKinds) {
+  t.test(`${kind} store: phone numbers: E.164, national with defaultCountry, allowedCountries`, async (t) => {
+    const { login, sent } = await buildApp(t, kind, { defaultCountry: 'IN', allowedCountries: ['IN', 'US'] })
+    t.equal((await login('98765 43210')).statusCode, 200)
+    t.equal(sent[0]?.to, '+919876543210', 'national format read as E.164')
+    t.equal((await login('+1 650-253-0000')).statusCode, 200)
+    t.equal(sent[1]?.to, '+16502530000')
+    for (const bad of ['+447911123456', '12', 'not a number', '+91 12345', '+80012345678']) {
+      const res = await login(bad)
+      t.equal(res.statusCode, 400, bad)
+      t.equal(res.json().code, 'OTP_INVALID_PHONE', bad)
+    }
+    t.equal(sent.length, 2, 'nothing sent for refused numbers')
   })
 }

@@ -2,13 +2,15 @@ import t from 'tap'
 import { MemoryStore } from '../lib/index.js'
 import { storeContract } from './helpers/store-contract.js'
 
-t.test('MemoryStore passes the store contract', async (t) => {
-  storeContract(t, async () => {
-    const store = new MemoryStore()
-    t.teardown(() => store.close())
-    return store
+for (const kind of ['phone', 'email'] as const) {
+  t.test(`MemoryStore passes the store contract (${kind} identifiers)`, async (t) => {
+    storeContract(t, async () => {
+      const store = new MemoryStore()
+      t.teardown(() => store.close())
+      return store
+    }, kind)
   })
-})
+}
 
 t.test('expired entries are swept, so memory stays bounded', async (t) => {
   let now = 0

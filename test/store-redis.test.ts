@@ -3,9 +3,11 @@ import { RedisStore } from '../lib/index.js'
 import { freshRedis } from './helpers/app.js'
 import { storeContract } from './helpers/store-contract.js'
 
-t.test('RedisStore passes the store contract', async (t) => {
-  storeContract(t, async () => new RedisStore({ client: await freshRedis() }))
-})
+for (const kind of ['phone', 'email'] as const) {
+  t.test(`RedisStore passes the store contract (${kind} identifiers)`, async (t) => {
+    storeContract(t, async () => new RedisStore({ client: await freshRedis() }), kind)
+  })
+}
 
 t.test('scripts are defined once per client and keys carry the prefix and one hash tag', async (t) => {
   const client = await freshRedis()

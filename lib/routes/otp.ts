@@ -1,24 +1,39 @@
 import { generateCode, hashCode } from '../codes.js'
 import {
-  AttemptsExceededError, DeliveryFailedError, InvalidCodeError, InvalidPhoneError, LockedError, ResendTooSoonError,
-  withRetryAfter
+  AttemptsExceededError, DeliveryFailedError, InvalidCodeError, InvalidEmailError, InvalidPhoneError, LockedError,
+  ResendTooSoonError, SendBudgetExceededError, withRetryAfter
 } from '../errors.js'
-import { normalizePhone } from '../identity.js'
+import { looseE164, normalizeEmail, normalizePhone, type Identity } from '../identity.js'
+import type { OtpUserRecord } from '../options.js'
 import { reachStore } from '../store/reach.js'
 import { routeLimit, type RouteContext } from './context.js'
 import { loginSchema, verifySchema } from './schemas.js'
 
-interface LoginBody { phone: string }
-interface VerifyBody { phone: string, otp: string }
+interface IdentityBody { phone?: string, email?: string }
+interface VerifyBody extends IdentityBody { otp: string }
 
-/** `POST /login` and `POST /verify-otp`. */
+const hourMs = 3_600_000
+
+/** `POST /login` and `POST /verify-otp`, for phone numbers and (with `channels`) e-mail addresses. */
 export function otpRoutes ({ fastify, settings, store, tokens }: RouteContext): void {
   const phonePolicy = { defaultCountry: settings.defaultCountry, allowedCountries: settings.allowedCountries }
-  const readPhone = (input: string): string => {
+
+  /** The schema lets through exactly one of the enabled identifiers. */
+  const identify = (body: IdentityBody): Identity => {
+    if (body.email !== undefined) {
+      const email = normalizeEmail(body.email)
+      if (email === undefined) throw new InvalidEmailError()
+      return email
+    }
+    const input = body.phone ?? ''
     const phone = normalizePhone(input, phonePolicy)
-    if (phone === undefined) throw new InvalidPhoneError()
-    return phone
+    if (phone !== undefined) return phone
+    // Test identities may use numbers no carrier would accept (+1 555 …), so they skip the numbering plan.
+    const loose = looseE164(input)
+    if (loose !== undefined && settings.testIdentities.has(loose)) return { claim: 'phone', channel: 'sms', value: loose }
+    throw new InvalidPhoneError()
   }
+
   const issuePolicy = {
     codeTtlMs: settings.codeTtl * 1000,
     maxSends: settings.maxSends,
@@ -31,53 +46,78 @@ export function otpRoutes ({ fastify, settings, store, tokens }: RouteContext): 
     lockoutMs: settings.lockout * 1000
   }
   const sent = { message: 'OTP sent', expiresIn: settings.codeTtl, resendIn: settings.resendInterval }
+  const smsLimit = (callingCode: string | undefined): number | undefined =>
+    callingCode === undefined ? undefined : settings.smsBudget?.get(callingCode) ?? settings.smsBudget?.get('*')
 
-  fastify.post<{ Body: LoginBody }>('/login', {
-    schema: loginSchema,
+  fastify.post<{ Body: IdentityBody }>('/login', {
+    schema: loginSchema(settings.channels),
     bodyLimit: 1024,
     config: routeLimit(settings.rateLimit && settings.rateLimit.login)
   }, async function login (request) {
-    const phone = readPhone(request.body.phone)
-    const code = generateCode(settings.codeLength)
-    const codeHash = hashCode(settings.codeSecret, phone, code)
+    const identity = identify(request.body)
+    const testCode = settings.testIdentities.get(identity.value)
+    const code = testCode ?? generateCode(settings.codeLength)
+    const codeHash = hashCode(settings.codeSecret, identity.value, code)
 
-    const issued = await reachStore(() => store.issueCode(phone, codeHash, issuePolicy))
+    const issued = await reachStore(() => store.issueCode(identity.value, codeHash, issuePolicy))
     if (issued.status === 'locked') throw withRetryAfter(new LockedError(), issued.retryAfterMs)
     if (issued.status === 'too_soon') throw withRetryAfter(new ResendTooSoonError(), issued.retryAfterMs)
+    // A test identity's code is fixed and never sent; everything else about it is a real code.
+    if (testCode !== undefined) return sent
+
+    const limit = identity.channel === 'sms' ? smsLimit(identity.callingCode) : undefined
+    if (limit !== undefined) {
+      const budget = await reachStore(() => store.consumeBudget(`sms:${identity.callingCode ?? ''}`, limit, hourMs))
+      if (budget.status === 'exceeded') {
+        request.log.warn({ callingCode: identity.callingCode, limit }, 'fastify-otp-login: OTP_SEND_BUDGET_EXCEEDED: SMS budget for this country calling code is used up for this hour')
+        await revoke(identity.value, codeHash)
+        throw withRetryAfter(new SendBudgetExceededError(), budget.retryAfterMs)
+      }
+    }
 
     try {
-      await settings.send({ channel: 'sms', to: phone, code, expiresIn: settings.codeTtl, request })
+      await settings.send({ channel: identity.channel, to: identity.value, code, expiresIn: settings.codeTtl, request })
     } catch (err) {
       // A provider may echo the message back in its error: the log gets the reason, never the code.
       request.log.error({ reason: describeFailure(err, code) }, 'fastify-otp-login: OTP_DELIVERY_FAILED')
-      // Leave no usable code behind, and give the send back so a provider outage does not lock users out.
-      await store.revokeCode(phone, codeHash).catch((revokeErr: unknown) => {
-        request.log.error({ err: revokeErr }, 'fastify-otp-login: could not revoke an undelivered code')
-      })
+      await revoke(identity.value, codeHash)
       throw new DeliveryFailedError()
     }
     return sent
+
+    // Leave no usable code behind, and give the send back, so an outage does not lock users out.
+    async function revoke (identifier: string, hash: string): Promise<void> {
+      await store.revokeCode(identifier, hash).catch((revokeErr: unknown) => {
+        request.log.error({ err: revokeErr }, 'fastify-otp-login: could not revoke an unsent code')
+      })
+    }
   })
 
   fastify.post<{ Body: VerifyBody }>('/verify-otp', {
-    schema: verifySchema(settings.codeLength),
+    schema: verifySchema(settings.channels, settings.codeLength),
     bodyLimit: 1024,
     config: routeLimit(settings.rateLimit && settings.rateLimit.verify)
   }, async function verifyOtp (request, reply) {
-    const phone = readPhone(request.body.phone)
-    const codeHash = hashCode(settings.codeSecret, phone, request.body.otp)
+    const identity = identify(request.body)
+    const codeHash = hashCode(settings.codeSecret, identity.value, request.body.otp)
 
-    const result = await reachStore(() => store.verifyCode(phone, codeHash, verifyPolicy))
+    const result = await reachStore(() => store.verifyCode(identity.value, codeHash, verifyPolicy))
     if (result.status === 'locked') throw withRetryAfter(new LockedError(), result.retryAfterMs)
     if (result.status === 'burned') throw new AttemptsExceededError()
     if (result.status === 'invalid') throw new InvalidCodeError()
 
-    const user = await settings.findOrCreateUser({ phone, request })
-    if (user === null || typeof user !== 'object' || (typeof user.id !== 'string' && typeof user.id !== 'number') || user.id === '') {
-      throw new Error('fastify-otp-login: findOrCreateUser must return an object with a non-empty id')
-    }
-    return await tokens.issue(reply, { ...extraClaims(user), sub: String(user.id), phone })
+    const user = await settings.findOrCreateUser(identity.claim === 'phone'
+      ? { phone: identity.value, request }
+      : { email: identity.value, request })
+    checkUser(user)
+    return await tokens.issue(reply, { ...extraClaims(user), sub: String(user.id), [identity.claim]: identity.value })
   })
+}
+
+function checkUser (user: OtpUserRecord): void {
+  if (user === null || typeof user !== 'object' || (typeof user.id !== 'string' && typeof user.id !== 'number') || user.id === '') {
+    throw new Error('fastify-otp-login: findOrCreateUser must return an object with a non-empty id')
+  }
 }
 
 // Claims the plugin or the signer sets; a value of the same name from findOrCreateUser is dropped.

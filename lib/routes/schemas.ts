@@ -1,7 +1,5 @@
 /** JSON schemas of the plugin's routes; validated with the plugin's own strict Ajv (no coercion, no stripping). */
 
-const phone = { type: 'string', minLength: 1, maxLength: 32 } as const
-
 const errorBody = {
   type: 'object',
   properties: {
@@ -24,44 +22,53 @@ const tokenBody = {
   }
 } as const
 
-export const loginSchema = {
-  body: {
+type IdentifierKind = 'phone' | 'email'
+
+/** The identifier fields of a body: one of the enabled channels' fields, never both, never neither. */
+function identifierBody (channels: ReadonlySet<IdentifierKind>, extra: Record<string, unknown> = {}, required: string[] = []) {
+  const fields = [...channels]
+  return {
     type: 'object',
-    required: ['phone'],
     additionalProperties: false,
-    properties: { phone }
-  },
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        message: { type: 'string' },
-        expiresIn: { type: 'integer' },
-        resendIn: { type: 'integer' }
-      }
-    },
-    '4xx': errorBody,
-    '5xx': errorBody
+    required,
+    properties: Object.fromEntries([...fields.map((kind) => [kind, identifier[kind]]), ...Object.entries(extra)]),
+    oneOf: fields.map((kind) => ({ required: [kind] }))
   }
+}
+
+const identifier = {
+  phone: { type: 'string', minLength: 1, maxLength: 32, description: 'E.164, or national format with defaultCountry' },
+  email: { type: 'string', minLength: 3, maxLength: 254, description: 'trimmed and lower-cased' }
 } as const
 
-export function verifySchema (codeLength: number) {
+export function loginSchema (channels: ReadonlySet<IdentifierKind>) {
   return {
-    body: {
-      type: 'object',
-      required: ['phone', 'otp'],
-      additionalProperties: false,
-      properties: {
-        phone,
-        otp: { type: 'string', minLength: codeLength, maxLength: codeLength, pattern: `^[0-9]{${codeLength}}$` }
-      }
-    },
+    body: identifierBody(channels),
+    response: {
+      200: {
+        type: 'object',
+        properties: {
+          message: { type: 'string' },
+          expiresIn: { type: 'integer' },
+          resendIn: { type: 'integer' }
+        }
+      },
+      '4xx': errorBody,
+      '5xx': errorBody
+    }
+  }
+}
+
+export function verifySchema (channels: ReadonlySet<IdentifierKind>, codeLength: number) {
+  const otp = { type: 'string', minLength: codeLength, maxLength: codeLength, pattern: `^[0-9]{${codeLength}}$` }
+  return {
+    body: identifierBody(channels, { otp }, ['otp']),
     response: {
       200: tokenBody,
       '4xx': errorBody,
       '5xx': errorBody
     }
-  } as const
+  }
 }
 
 export const refreshSchema = {

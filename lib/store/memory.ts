@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import type {
-  IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy, VerifyPolicy, VerifyResult
+  BudgetResult, IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy, VerifyPolicy, VerifyResult
 } from './types.js'
 
 interface Expiring { until: number }
@@ -44,6 +44,7 @@ export class MemoryStore implements OtpStore {
   private readonly states = new Map<string, IdentityState>()
   private readonly sessions = new Map<string, Session>()
   private readonly revoked = new Map<string, Expiring>()
+  private readonly budgets = new Map<string, Counter>()
   private readonly now: () => number
   private readonly timer: NodeJS.Timeout
 
@@ -55,7 +56,7 @@ export class MemoryStore implements OtpStore {
 
   /** Number of identifiers, sessions and revocations with live state; for monitoring and tests. */
   get size (): number {
-    return this.states.size + this.sessions.size + this.revoked.size
+    return this.states.size + this.sessions.size + this.revoked.size + this.budgets.size
   }
 
   /** Drops every entry that has expired, so memory stays bounded by the identifiers active in the last window. */
@@ -64,6 +65,7 @@ export class MemoryStore implements OtpStore {
     for (const [identifier, state] of this.states) this.prune(identifier, state, now)
     for (const [familyId, session] of this.sessions) if (!live(session, now)) this.sessions.delete(familyId)
     for (const [familyId, mark] of this.revoked) if (!live(mark, now)) this.revoked.delete(familyId)
+    for (const [budget, counter] of this.budgets) if (!live(counter, now)) this.budgets.delete(budget)
   }
 
   private prune (identifier: string, state: IdentityState, now: number): IdentityState {
@@ -129,6 +131,14 @@ export class MemoryStore implements OtpStore {
       return { status: 'locked', retryAfterMs: policy.lockoutMs }
     }
     return code.attempts >= policy.maxAttempts ? { status: 'burned' } : { status: 'invalid' }
+  }
+
+  async consumeBudget (budget: string, limit: number, windowMs: number): Promise<BudgetResult> {
+    const now = this.now()
+    const counter = live(this.budgets.get(budget), now) ?? { count: 0, until: now + windowMs }
+    counter.count++
+    this.budgets.set(budget, counter)
+    return counter.count <= limit ? { status: 'ok' } : { status: 'exceeded', retryAfterMs: counter.until - now }
   }
 
   async createSession (familyId: string, tokenHash: string, claims: string, ttlMs: number): Promise<void> {

@@ -1,35 +1,25 @@
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
 import type { Cluster, Redis } from 'ioredis'
 import { StoreUnavailableError } from '../errors.js'
+import { script } from './redis.js'
 
-// A fixed window per key, counted and given its TTL in one script.
-const lua = `
-local current = redis.call('INCR', KEYS[1])
-if current == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-end
-return {current, ttl}
-`
-
-type Incr = (key: string, timeWindow: number, cb: (err: Error | null, reply?: [number, number]) => void) => void
+type Count = (key: string, windowMs: number, cb: (err: Error | null, reply?: [number, number]) => void) => void
 type Callback = Parameters<FastifyRateLimitStore['incr']>[1]
 
 /**
  * A Redis store for @fastify/rate-limit that fails closed: when Redis cannot answer, the request gets
  * `503 OTP_STORE_UNAVAILABLE` instead of the raw driver error (or, as with `skipOnError`, no limit at all).
+ * It counts with the same one-key script as the send budgets.
  */
 export function failClosedRateLimitStore (client: Redis | Cluster, keyPrefix: string): FastifyRateLimitStoreCtor {
-  if (typeof (client as unknown as Record<string, unknown>).otpLoginRateLimit !== 'function') {
-    client.defineCommand('otpLoginRateLimit', { numberOfKeys: 1, lua })
+  if (typeof (client as unknown as Record<string, unknown>).otpLoginCount !== 'function') {
+    client.defineCommand('otpLoginCount', { numberOfKeys: 1, lua: script('count') })
   }
-  const incr = (client as unknown as { otpLoginRateLimit: Incr }).otpLoginRateLimit.bind(client)
+  const count = (client as unknown as { otpLoginCount: Count }).otpLoginCount.bind(client)
 
   const storeFor = (prefix: string): FastifyRateLimitStore => ({
     incr (key: string, cb: Callback, timeWindow: number): void {
-      incr(prefix + key, timeWindow, (err, reply) => {
+      count(prefix + key, timeWindow, (err, reply) => {
         if (err || !reply) cb(new StoreUnavailableError({ cause: err ?? new Error('empty reply') }))
         else cb(null, { current: reply[0], ttl: reply[1] })
       })

@@ -2,17 +2,18 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Cluster, Redis } from 'ioredis'
 import type {
-  IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy, VerifyPolicy, VerifyResult
+  BudgetResult, IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy, VerifyPolicy, VerifyResult
 } from './types.js'
 
-const script = (name: string): string => readFileSync(join(__dirname, 'scripts', `${name}.lua`), 'utf8')
+export const script = (name: string): string => readFileSync(join(__dirname, 'scripts', `${name}.lua`), 'utf8')
 const scripts = {
   otpLoginIssue: { numberOfKeys: 4, lua: script('issue') },
   otpLoginRevoke: { numberOfKeys: 3, lua: script('revoke') },
   otpLoginVerify: { numberOfKeys: 5, lua: script('verify') },
   otpLoginSessionCreate: { numberOfKeys: 1, lua: script('session-create') },
   otpLoginSessionRotate: { numberOfKeys: 2, lua: script('session-rotate') },
-  otpLoginSessionEnd: { numberOfKeys: 2, lua: script('session-end') }
+  otpLoginSessionEnd: { numberOfKeys: 2, lua: script('session-end') },
+  otpLoginCount: { numberOfKeys: 1, lua: script('count') }
 }
 
 type ScriptCall<R = [number, number]> = (...args: Array<string | number>) => Promise<R>
@@ -23,6 +24,7 @@ interface ScriptedClient {
   otpLoginSessionCreate: ScriptCall<number>
   otpLoginSessionRotate: ScriptCall<[number, string?]>
   otpLoginSessionEnd: ScriptCall<number>
+  otpLoginCount: ScriptCall
   exists: (key: string) => Promise<number>
 }
 
@@ -87,6 +89,11 @@ export class RedisStore implements OtpStore {
       case 3: return { status: 'burned' }
       default: return { status: 'invalid' }
     }
+  }
+
+  async consumeBudget (budget: string, limit: number, windowMs: number): Promise<BudgetResult> {
+    const [count, ttl] = await this.client.otpLoginCount(`${this.keyPrefix}budget:{${budget}}`, windowMs)
+    return count <= limit ? { status: 'ok' } : { status: 'exceeded', retryAfterMs: ttl }
   }
 
   async createSession (familyId: string, tokenHash: string, claims: string, ttlMs: number): Promise<void> {

@@ -9,6 +9,8 @@ export interface OtpStore {
   /** Undoes an `issueCode` whose delivery failed: drops the code (if it is still the current one) and its send. */
   revokeCode (identifier: string, codeHash: string): Promise<void>
   verifyCode (identifier: string, codeHash: string, policy: VerifyPolicy): Promise<VerifyResult>
+  /** Counts one send against a shared budget (e.g. SMS to one country): `limit` per `windowMs`, a fixed window. */
+  consumeBudget (budget: string, limit: number, windowMs: number): Promise<BudgetResult>
 
   /**
    * Sessions (refresh-token families). A family keeps the hash of its current refresh token, the hashes of the
@@ -70,3 +72,7 @@ export type RotateResult =
   | { status: 'reused' }
   /** Unknown, expired or ended family, or a token it never issued. */
   | { status: 'invalid' }
+
+export type BudgetResult =
+  | { status: 'ok' }
+  | { status: 'exceeded', retryAfterMs: number }

@@ -14,8 +14,8 @@ export interface TestApp {
   app: FastifyInstance
   /** Every send, in order, as the plugin made it. */
   sent: Array<Omit<SendArgs, 'request'>>
-  /** The last code sent to `phone`. */
-  codeFor: (phone: string) => string
+  /** The last code sent to `identifier`. */
+  codeFor: (identifier: string) => string
   login: (phone: string, ip?: string) => Promise<LightMyRequestResponse>
   verify: (phone: string, otp: string, ip?: string) => Promise<LightMyRequestResponse>
 }
@@ -47,9 +47,10 @@ export async function freshRedis (): Promise<Redis> {
  * Builds an app with the plugin on the chosen store, a recording sender, rate limits off unless asked for,
  * a protected `GET /me` and an open `GET /health`. Closed by the test's teardown.
  */
-export async function buildApp (t: Tap, kind: StoreKind, options: Partial<OtpLoginOptions> = {}): Promise<TestApp> {
+export async function buildApp (t: Tap, kind: StoreKind, options: Partial<OtpLoginOptions> = {}, logs?: string[]): Promise<TestApp> {
   const sent: TestApp['sent'] = []
-  const app = Fastify()
+  // With `logs`, every log line (JSON, level info and up) is collected there.
+  const app = Fastify(logs ? { logger: { level: 'info', stream: { write: (line: string) => { logs.push(line) } } } } : {})
   const storeOptions: Partial<OtpLoginOptions> = kind === 'redis'
     ? { redis: await freshRedis(), codeSecret: CODE_SECRET }
     : {}
@@ -65,16 +66,31 @@ export async function buildApp (t: Tap, kind: StoreKind, options: Partial<OtpLog
   t.teardown(async () => { await app.close() })
   await app.ready()
 
-  const codeFor = (phone: string): string => {
-    const last = sent.filter((s) => s.to === phone).at(-1)
-    if (last === undefined) throw new Error(`no code was sent to ${phone}`)
+  const codeFor = (identifier: string): string => {
+    const last = sent.filter((s) => s.to === identifier).at(-1)
+    if (last === undefined) throw new Error(`no code was sent to ${identifier}`)
     return last.code
   }
-  const login = async (phone: string, ip = '127.0.0.1') =>
-    await app.inject({ method: 'POST', url: '/login', payload: { phone }, remoteAddress: ip })
-  const verify = async (phone: string, otp: string, ip = '127.0.0.1') =>
-    await app.inject({ method: 'POST', url: '/verify-otp', payload: { phone, otp }, remoteAddress: ip })
+  const login = async (identifier: string, ip = '127.0.0.1') =>
+    await app.inject({ method: 'POST', url: '/login', payload: field(identifier), remoteAddress: ip })
+  const verify = async (identifier: string, otp: string, ip = '127.0.0.1') =>
+    await app.inject({ method: 'POST', url: '/verify-otp', payload: { ...field(identifier), otp }, remoteAddress: ip })
   return { app, sent, codeFor, login, verify }
+}
+
+/** The body field for an identifier: `email` for anything with an @, else `phone`. */
+export function field (identifier: string): { phone: string } | { email: string } {
+  return identifier.includes('@') ? { email: identifier } : { phone: identifier }
+}
+
+export type IdentifierKind = 'phone' | 'email'
+export const identifierKinds: IdentifierKind[] = ['phone', 'email']
+
+/** Three distinct identifiers of a kind, the channel codes go out on, and the options that enable it. */
+export function identifiers (kind: IdentifierKind) {
+  return kind === 'phone'
+    ? { a: '+919876543210', b: '+919876543211', c: '+919876543212', claim: 'phone', channel: 'sms', options: {} } as const
+    : { a: 'ana@example.com', b: 'bo@example.com', c: 'cy@example.org', claim: 'email', channel: 'email', options: { channels: ['phone', 'email'] } } as const
 }
 
 /** A code of the right shape that is not `code`. */

@@ -10,10 +10,10 @@ const session: SessionPolicy = { ttlMs: 60_000, revokedForMs: 60_000 }
  * The behaviour every OtpStore must have, run against each implementation. `makeStore` gives a store with no
  * state; the suite works on real time with short TTLs where expiry matters.
  */
-export function storeContract (t: Test, makeStore: () => Promise<OtpStore>): void {
+export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind: 'phone' | 'email' = 'phone'): void {
   let n = 0
   // A fresh identifier per test, so tests never see each other's state.
-  const id = (): string => `+1555000${String(++n).padStart(4, '0')}`
+  const id = (): string => kind === 'phone' ? `+1555000${String(++n).padStart(4, '0')}` : `user${++n}@example.com`
 
   t.test('a right code verifies once, then is gone', async (t) => {
     const store = await makeStore()
@@ -186,6 +186,18 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>): voi
     t.equal(results.filter((r) => r.status === 'invalid').length, policy.maxAttempts - 1)
     t.equal(results.filter((r) => r.status === 'burned').length, 50 - (policy.maxAttempts - 1))
     t.same(await store.verifyCode(a, 'right', policy), { status: 'burned' })
+  })
+
+  t.test('send budgets: limit per window, then exceeded until it ends', async (t) => {
+    const store = await makeStore()
+    const budget = `sms:${kind}${++n}`
+    for (let i = 0; i < 3; i++) t.same(await store.consumeBudget(budget, 3, 150), { status: 'ok' })
+    const over = await store.consumeBudget(budget, 3, 150)
+    t.equal(over.status, 'exceeded')
+    t.ok(over.status === 'exceeded' && over.retryAfterMs > 0 && over.retryAfterMs <= 150)
+    t.same(await store.consumeBudget(`${budget}x`, 3, 150), { status: 'ok' }, 'budgets are separate')
+    await sleep(200)
+    t.same(await store.consumeBudget(budget, 3, 150), { status: 'ok' }, 'a new window')
   })
 
   t.test('parallel logins never exceed maxSends', async (t) => {

@@ -1,0 +1,60 @@
+import Fastify from 'fastify'
+import t from 'tap'
+import otpLogin from '../lib/index.js'
+import { JWT_SECRET, buildApp, storeKinds } from './helpers/app.js'
+
+const identities = { '+1 555 000 0000': '123456', 'Reviewer@Example.com': '654321' }
+
+for (const kind of storeKinds) {
+  t.test(`${kind} store: test identities get a fixed code that is never sent`, async (t) => {
+    const { login, verify, sent } = await buildApp(t, kind, {
+      channels: ['phone', 'email'], testIdentities: identities, maxAttempts: 2, resendInterval: 0
+    })
+    const real = await login('+919876543210')
+    const fake = await login('+15550000000')
+    t.equal(fake.statusCode, 200, 'a +1 555 number is accepted because it is configured')
+    t.equal(fake.body, real.body, 'the answer looks like any other')
+    t.equal(sent.length, 1, 'only the real number got a send')
+    t.equal((await verify('+15550000000', '123456')).statusCode, 200)
+    t.equal((await verify('+15550000000', '123456')).statusCode, 401, 'still single use: log in again first')
+
+    await login('reviewer@example.com')
+    t.equal((await verify('reviewer@example.com', '000000')).statusCode, 401)
+    t.equal((await verify('reviewer@example.com', '000000')).json().code, 'OTP_ATTEMPTS_EXCEEDED', 'still bound by maxAttempts')
+    t.equal((await verify('reviewer@example.com', '654321')).json().code, 'OTP_ATTEMPTS_EXCEEDED')
+    t.equal(sent.length, 1)
+    t.equal((await login('+15550000001')).json().code, 'OTP_INVALID_PHONE', 'other 555 numbers are still refused')
+  })
+}
+
+t.test('test identities are refused with NODE_ENV=production unless allowed', async (t) => {
+  const env = process.env.NODE_ENV
+  process.env.NODE_ENV = 'production'
+  t.teardown(() => { process.env.NODE_ENV = env })
+  const start = async (options: Record<string, unknown>) => {
+    const app = Fastify()
+    try {
+      await app.register(otpLogin, { jwt: { secret: JWT_SECRET }, send: () => {}, testIdentities: identities, ...options })
+      await app.ready()
+    } finally {
+      await app.close()
+    }
+  }
+  await t.rejects(start({}), /testIdentities" is refused when NODE_ENV=production/)
+  await t.resolves(start({ allowTestIdentitiesInProduction: true }))
+})
+
+t.test('test identity options are checked', async (t) => {
+  const start = async (testIdentities: unknown) => {
+    const app = Fastify()
+    try {
+      await app.register(otpLogin, { jwt: { secret: JWT_SECRET }, send: () => {}, testIdentities } as never)
+      await app.ready()
+    } finally {
+      await app.close()
+    }
+  }
+  await t.rejects(start({ '+15550000000': '12345' }), /must be a string of codeLength \(6\) digits \(got 5 characters\)/)
+  await t.rejects(start({ 'not a number': '123456' }), /keys must be E.164 phone numbers or e-mail addresses/)
+  await t.rejects(start(['+15550000000']), /option "testIdentities"/)
+})
