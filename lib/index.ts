@@ -1,6 +1,7 @@
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { eventEmitter } from './events.js'
 import { checkOptions, ensureDefaults, type OtpLoginOptions } from './options.js'
 import { routes } from './routes/context.js'
 import { MemoryStore } from './store/memory.js'
@@ -47,7 +48,8 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
   })
 
   // fastify-plugin skips Fastify's own prefixing, so the routes get the prefix here, in their own context.
-  await fastify.register(routes, { prefix: settings.prefix, settings, store, tokens })
+  const emit = eventEmitter(settings.onEvent, fastify.log)
+  await fastify.register(routes, { prefix: settings.prefix, settings, store, tokens, emit })
 }
 
 export const fastifyOtpLogin: FastifyPluginAsync<OtpLoginOptions> = fp(otpLogin, {
@@ -72,3 +74,4 @@ export type {
   SendArgs, SendFn
 } from './options.js'
 export type { OtpUser } from './types.js'
+export { maskIdentifier, type OtpEvent, type OtpEventHandler } from './events.js'

@@ -4,6 +4,7 @@ import type { FastifyJWTOptions } from '@fastify/jwt'
 import type { FastifyRequest } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max'
+import type { OtpEventHandler } from './events.js'
 import { looseE164, normalizeEmail } from './identity.js'
 import type { OtpStore } from './store/types.js'
 
@@ -73,6 +74,7 @@ export interface OtpLoginOptions {
   testIdentities?: Record<string, string>
   allowTestIdentitiesInProduction?: boolean
   smsBudget?: Record<string, number>
+  onEvent?: OtpEventHandler
 }
 
 /** The options after defaults: every value present and checked. Durations in seconds. */
@@ -103,6 +105,7 @@ export interface ResolvedOptions {
   testIdentities: ReadonlyMap<string, string>
   /** Country calling code (or `'*'`) → codes per hour. */
   smsBudget: ReadonlyMap<string, number> | undefined
+  onEvent: OtpEventHandler | undefined
 }
 
 export const defaultRateLimit = {
@@ -114,7 +117,7 @@ export const defaultRateLimit = {
 const known = new Set([
   'prefix', 'send', 'redis', 'store', 'keyPrefix', 'codeSecret', 'jwt', 'accessTokenTtl', 'refreshTokenTtl', 'codeLength', 'codeTtl',
   'maxSends', 'lockout', 'resendInterval', 'maxAttempts', 'maxFailures', 'defaultCountry', 'allowedCountries',
-  'findOrCreateUser', 'rateLimit', 'channels', 'testIdentities', 'allowTestIdentitiesInProduction', 'smsBudget',
+  'findOrCreateUser', 'rateLimit', 'channels', 'testIdentities', 'allowTestIdentitiesInProduction', 'smsBudget', 'onEvent',
   // passed by Fastify itself to every plugin
   'logLevel', 'logSerializers'
 ])
@@ -237,6 +240,9 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
     }
     for (const country of o.allowedCountries) checkCountry('allowedCountries', country)
   }
+  if (o.onEvent !== undefined && typeof o.onEvent !== 'function') {
+    throw new OptionError('onEvent', 'must be a function', o.onEvent)
+  }
   if (o.findOrCreateUser !== undefined && typeof o.findOrCreateUser !== 'function') {
     throw new OptionError('findOrCreateUser', 'must be a function', o.findOrCreateUser)
   }
@@ -334,6 +340,7 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedOptions {
           refresh: opts.rateLimit?.refresh ?? defaultRateLimit.refresh
         },
     testIdentities: new Map(Object.entries(opts.testIdentities ?? {}).map(([id, code]) => [testIdentityKey(id) ?? id, code])),
-    smsBudget: opts.smsBudget ? new Map(Object.entries(opts.smsBudget)) : undefined
+    smsBudget: opts.smsBudget ? new Map(Object.entries(opts.smsBudget)) : undefined,
+    onEvent: opts.onEvent
   }
 }

@@ -49,7 +49,7 @@ export class TokenIssuer {
   }
 
   /** Spends `refresh` for a new pair; a spent one ends its family (`OTP_REFRESH_REUSED`). */
-  async refresh (reply: FastifyReply, refresh: string): Promise<TokenBody> {
+  async refresh (reply: FastifyReply, refresh: string): Promise<{ body: TokenBody, claims: Record<string, unknown> }> {
     const familyId = refreshFormat.exec(refresh)?.[1]
     if (familyId === undefined) throw new RefreshInvalidError()
     const next = `${familyId}.${randomId(32)}`
@@ -59,7 +59,8 @@ export class TokenIssuer {
     }))
     if (result.status === 'reused') throw new RefreshReusedError()
     if (result.status === 'invalid') throw new RefreshInvalidError()
-    return await this.body(reply, JSON.parse(result.claims) as Record<string, unknown>, familyId, next)
+    const claims = JSON.parse(result.claims) as Record<string, unknown>
+    return { body: await this.body(reply, claims, familyId, next), claims }
   }
 
   /** Ends the session of this access token's claims: its refresh family and every access token issued in it. */

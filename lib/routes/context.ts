@@ -6,6 +6,7 @@ import { RateLimitedError, isOtpError, withRetryAfter, type OtpError } from '../
 import type { ResolvedOptions, RouteRateLimit } from '../options.js'
 import { failClosedRateLimitStore } from '../store/rate-limit.js'
 import type { OtpStore } from '../store/types.js'
+import type { Emit } from '../events.js'
 import type { TokenIssuer } from '../tokens.js'
 import { otpRoutes } from './otp.js'
 import { sessionRoutes } from './sessions.js'
@@ -14,6 +15,7 @@ export interface RoutesOptions {
   settings: ResolvedOptions
   store: OtpStore
   tokens: TokenIssuer
+  emit: Emit
 }
 
 /** What every route group is given: its encapsulated instance and the plugin's parts. */
@@ -34,7 +36,7 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
   fastify.setValidatorCompiler(({ schema }) => ajv.compile(schema))
   fastify.setErrorHandler(function otpErrorHandler (error, request, reply) {
     if (!isOtpError(error)) throw error
-    if (error.cause !== undefined) request.log.error({ err: error.cause }, `fastify-otp-login: ${error.code}`)
+    if (error.cause !== undefined) request.log.error({ err: plainError(error.cause) }, `fastify-otp-login: ${error.code}`)
     sendError(reply, error)
   })
 
@@ -50,6 +52,15 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
   const context = { fastify, ...options }
   otpRoutes(context)
   if (options.tokens.sessions) sessionRoutes(context)
+}
+
+/**
+ * What the log gets of an underlying error: its type, message and stack, not its enumerable extras
+ * (ioredis attaches the command and its arguments, which name identifiers).
+ */
+export function plainError (err: unknown): { type: string, message: string, stack?: string } {
+  if (!(err instanceof Error)) return { type: typeof err, message: String(err) }
+  return { type: err.name, message: err.message, ...(err.stack === undefined ? {} : { stack: err.stack }) }
 }
 
 function sendError (reply: FastifyReply, error: OtpError): FastifyReply {

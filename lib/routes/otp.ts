@@ -3,6 +3,7 @@ import {
   AttemptsExceededError, DeliveryFailedError, InvalidCodeError, InvalidEmailError, InvalidPhoneError, LockedError,
   ResendTooSoonError, SendBudgetExceededError, withRetryAfter
 } from '../errors.js'
+import { maskIdentifier } from '../events.js'
 import { looseE164, normalizeEmail, normalizePhone, type Identity } from '../identity.js'
 import type { OtpUserRecord } from '../options.js'
 import { reachStore } from '../store/reach.js'
@@ -15,7 +16,7 @@ interface VerifyBody extends IdentityBody { otp: string }
 const hourMs = 3_600_000
 
 /** `POST /login` and `POST /verify-otp`, for phone numbers and (with `channels`) e-mail addresses. */
-export function otpRoutes ({ fastify, settings, store, tokens }: RouteContext): void {
+export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteContext): void {
   const phonePolicy = { defaultCountry: settings.defaultCountry, allowedCountries: settings.allowedCountries }
 
   /** The schema lets through exactly one of the enabled identifiers. */
@@ -55,13 +56,21 @@ export function otpRoutes ({ fastify, settings, store, tokens }: RouteContext): 
     config: routeLimit(settings.rateLimit && settings.rateLimit.login)
   }, async function login (request) {
     const identity = identify(request.body)
+    const about = { identifier: identity.value, channel: identity.channel }
+    emit(request, { type: 'code-requested', ...about })
     const testCode = settings.testIdentities.get(identity.value)
     const code = testCode ?? generateCode(settings.codeLength)
     const codeHash = hashCode(settings.codeSecret, identity.value, code)
 
     const issued = await reachStore(() => store.issueCode(identity.value, codeHash, issuePolicy))
-    if (issued.status === 'locked') throw withRetryAfter(new LockedError(), issued.retryAfterMs)
-    if (issued.status === 'too_soon') throw withRetryAfter(new ResendTooSoonError(), issued.retryAfterMs)
+    if (issued.status === 'locked') {
+      emit(request, { type: 'locked-out', reason: issued.reason === 'max-sends' ? 'max-sends' : 'max-failures', ...about })
+      throw withRetryAfter(new LockedError(), issued.retryAfterMs)
+    }
+    if (issued.status === 'too_soon') {
+      emit(request, { type: 'code-refused', reason: 'resend-too-soon', ...about })
+      throw withRetryAfter(new ResendTooSoonError(), issued.retryAfterMs)
+    }
     // A test identity's code is fixed and never sent; everything else about it is a real code.
     if (testCode !== undefined) return sent
 
@@ -69,6 +78,7 @@ export function otpRoutes ({ fastify, settings, store, tokens }: RouteContext): 
     if (limit !== undefined) {
       const budget = await reachStore(() => store.consumeBudget(`sms:${identity.callingCode ?? ''}`, limit, hourMs))
       if (budget.status === 'exceeded') {
+        emit(request, { type: 'code-refused', reason: 'send-budget', ...about })
         request.log.warn({ callingCode: identity.callingCode, limit }, 'fastify-otp-login: OTP_SEND_BUDGET_EXCEEDED: SMS budget for this country calling code is used up for this hour')
         await revoke(identity.value, codeHash)
         throw withRetryAfter(new SendBudgetExceededError(), budget.retryAfterMs)
@@ -79,10 +89,13 @@ export function otpRoutes ({ fastify, settings, store, tokens }: RouteContext): 
       await settings.send({ channel: identity.channel, to: identity.value, code, expiresIn: settings.codeTtl, request })
     } catch (err) {
       // A provider may echo the message back in its error: the log gets the reason, never the code.
-      request.log.error({ reason: describeFailure(err, code) }, 'fastify-otp-login: OTP_DELIVERY_FAILED')
+      const reason = describeFailure(err, code, identity.value)
+      request.log.error({ reason }, 'fastify-otp-login: OTP_DELIVERY_FAILED')
+      emit(request, { type: 'delivery-failed', reason, ...about })
       await revoke(identity.value, codeHash)
       throw new DeliveryFailedError()
     }
+    emit(request, { type: 'code-sent', ...about })
     return sent
 
     // Leave no usable code behind, and give the send back, so an outage does not lock users out.
@@ -101,16 +114,30 @@ export function otpRoutes ({ fastify, settings, store, tokens }: RouteContext): 
     const identity = identify(request.body)
     const codeHash = hashCode(settings.codeSecret, identity.value, request.body.otp)
 
+    const about = { identifier: identity.value, channel: identity.channel }
     const result = await reachStore(() => store.verifyCode(identity.value, codeHash, verifyPolicy))
-    if (result.status === 'locked') throw withRetryAfter(new LockedError(), result.retryAfterMs)
-    if (result.status === 'burned') throw new AttemptsExceededError()
-    if (result.status === 'invalid') throw new InvalidCodeError()
+    if (result.status === 'locked') {
+      emit(request, result.lockedNow === true
+        ? { type: 'locked-out', reason: 'max-failures', ...about }
+        : { type: 'verify-failed', reason: 'locked', ...about })
+      throw withRetryAfter(new LockedError(), result.retryAfterMs)
+    }
+    if (result.status === 'burned') {
+      emit(request, { type: 'verify-failed', reason: 'attempts-exceeded', ...about })
+      throw new AttemptsExceededError()
+    }
+    if (result.status === 'invalid') {
+      emit(request, { type: 'verify-failed', reason: 'invalid', ...about })
+      throw new InvalidCodeError()
+    }
 
     const user = await settings.findOrCreateUser(identity.claim === 'phone'
       ? { phone: identity.value, request }
       : { email: identity.value, request })
     checkUser(user)
-    return await tokens.issue(reply, { ...extraClaims(user), sub: String(user.id), [identity.claim]: identity.value })
+    const body = await tokens.issue(reply, { ...extraClaims(user), sub: String(user.id), [identity.claim]: identity.value })
+    emit(request, { type: 'verified', userId: String(user.id), ...about })
+    return body
   })
 }
 
@@ -126,7 +153,8 @@ function extraClaims (user: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(user).filter(([name]) => !reservedClaims.has(name)))
 }
 
-function describeFailure (err: unknown, code: string): string {
+/** The reason a send failed, for the log: the code never appears in it, the identifier only masked. */
+function describeFailure (err: unknown, code: string, identifier: string): string {
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
-  return text.replaceAll(code, '[code]')
+  return text.replaceAll(code, '[code]').replaceAll(identifier, maskIdentifier(identifier))
 }

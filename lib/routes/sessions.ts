@@ -1,16 +1,34 @@
+import { RefreshInvalidError, RefreshReusedError } from '../errors.js'
 import { routeLimit, type RouteContext } from './context.js'
 import { logoutSchema, refreshSchema } from './schemas.js'
 
 interface RefreshBody { refresh: string }
 
+/** Who a session belongs to, for events. */
+function subject (claims: Record<string, unknown>): { userId?: string, identifier?: string } {
+  const identifier = typeof claims.phone === 'string' ? claims.phone : typeof claims.email === 'string' ? claims.email : undefined
+  return {
+    ...(typeof claims.sub === 'string' ? { userId: claims.sub } : {}),
+    ...(identifier === undefined ? {} : { identifier })
+  }
+}
+
 /** `POST /refresh` (rotation with reuse detection) and `POST /logout`. */
-export function sessionRoutes ({ fastify, settings, tokens }: RouteContext): void {
+export function sessionRoutes ({ fastify, settings, tokens, emit }: RouteContext): void {
   fastify.post<{ Body: RefreshBody }>('/refresh', {
     schema: refreshSchema,
     bodyLimit: 1024,
     config: routeLimit(settings.rateLimit && settings.rateLimit.refresh)
   }, async function refresh (request, reply) {
-    return await tokens.refresh(reply, request.body.refresh)
+    try {
+      const { body, claims } = await tokens.refresh(reply, request.body.refresh)
+      emit(request, { type: 'refreshed', ...subject(claims) })
+      return body
+    } catch (err) {
+      if (err instanceof RefreshReusedError) emit(request, { type: 'refresh-failed', reason: 'reused' })
+      if (err instanceof RefreshInvalidError) emit(request, { type: 'refresh-failed', reason: 'invalid' })
+      throw err
+    }
   })
 
   fastify.post('/logout', {
@@ -19,6 +37,7 @@ export function sessionRoutes ({ fastify, settings, tokens }: RouteContext): voi
     onRequest: [fastify.authenticate]
   }, async function logout (request, reply) {
     await tokens.endSession(request.user)
+    emit(request, { type: 'logged-out', ...subject(request.user) })
     return reply.code(204).send()
   })
 }

@@ -87,8 +87,10 @@ export class MemoryStore implements OtpStore {
   async issueCode (identifier: string, codeHash: string, policy: IssuePolicy): Promise<IssueResult> {
     const now = this.now()
     const state = this.state(identifier, now)
-    if (state.lock) return { status: 'locked', retryAfterMs: state.lock.until - now }
-    if (state.sends && state.sends.count >= policy.maxSends) return { status: 'locked', retryAfterMs: state.sends.until - now }
+    if (state.lock) return { status: 'locked', retryAfterMs: state.lock.until - now, reason: 'locked' }
+    if (state.sends && state.sends.count >= policy.maxSends) {
+      return { status: 'locked', retryAfterMs: state.sends.until - now, reason: 'max-sends' }
+    }
     if (state.last) return { status: 'too_soon', retryAfterMs: state.last.until - now }
 
     state.code = { hash: codeHash, attempts: 0, until: now + policy.codeTtlMs }
@@ -111,7 +113,7 @@ export class MemoryStore implements OtpStore {
   async verifyCode (identifier: string, codeHash: string, policy: VerifyPolicy): Promise<VerifyResult> {
     const now = this.now()
     const state = this.state(identifier, now)
-    if (state.lock) return { status: 'locked', retryAfterMs: state.lock.until - now }
+    if (state.lock) return { status: 'locked', retryAfterMs: state.lock.until - now, lockedNow: false }
     const code = state.code
     if (!code) return { status: 'invalid' }
     if (code.attempts >= policy.maxAttempts) return { status: 'burned' }
@@ -128,7 +130,7 @@ export class MemoryStore implements OtpStore {
       state.lock = { until: now + policy.lockoutMs }
       delete state.code
       delete state.fails
-      return { status: 'locked', retryAfterMs: policy.lockoutMs }
+      return { status: 'locked', retryAfterMs: policy.lockoutMs, lockedNow: true }
     }
     return code.attempts >= policy.maxAttempts ? { status: 'burned' } : { status: 'invalid' }
   }

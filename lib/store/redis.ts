@@ -68,8 +68,11 @@ export class RedisStore implements OtpStore {
       k.code, k.sends, k.last, k.lock,
       codeHash, policy.codeTtlMs, policy.maxSends, policy.windowMs, policy.resendIntervalMs
     )
-    if (status === 0) return { status: 'issued' }
-    return { status: status === 1 ? 'locked' : 'too_soon', retryAfterMs }
+    switch (status) {
+      case 0: return { status: 'issued' }
+      case 2: return { status: 'too_soon', retryAfterMs }
+      default: return { status: 'locked', retryAfterMs, reason: status === 3 ? 'max-sends' : 'locked' }
+    }
   }
 
   async revokeCode (identifier: string, codeHash: string): Promise<void> {
@@ -85,7 +88,8 @@ export class RedisStore implements OtpStore {
     )
     switch (status) {
       case 0: return { status: 'ok' }
-      case 1: return { status: 'locked', retryAfterMs }
+      case 1: return { status: 'locked', retryAfterMs, lockedNow: false }
+      case 4: return { status: 'locked', retryAfterMs, lockedNow: true }
       case 3: return { status: 'burned' }
       default: return { status: 'invalid' }
     }

@@ -46,8 +46,8 @@ export interface VerifyPolicy {
 
 export type IssueResult =
   | { status: 'issued' }
-  /** Locked out after too many wrong guesses, or `maxSends` used up in this window. */
-  | { status: 'locked', retryAfterMs: number }
+  /** Locked out after too many wrong guesses (`reason: 'locked'`), or `maxSends` used up in this window. */
+  | { status: 'locked', retryAfterMs: number, reason?: 'locked' | 'max-sends' }
   | { status: 'too_soon', retryAfterMs: number }
 
 export type VerifyResult =
@@ -56,7 +56,8 @@ export type VerifyResult =
   | { status: 'invalid' }
   /** The code has taken `maxAttempts` wrong guesses. */
   | { status: 'burned' }
-  | { status: 'locked', retryAfterMs: number }
+  /** `lockedNow`: this very guess reached `maxFailures`. */
+  | { status: 'locked', retryAfterMs: number, lockedNow?: boolean }
 
 export interface SessionPolicy {
   /** The family's lifetime from this rotation on. */

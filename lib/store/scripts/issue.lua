@@ -1,6 +1,6 @@
 -- Stores a new code for one identifier unless it is locked out, has used up its sends, or asks too soon.
 -- KEYS: code, sends, last, lock   ARGV: codeHash, codeTtlMs, maxSends, windowMs, resendIntervalMs
--- Returns {status, retryAfterMs}: 0 issued, 1 locked, 2 too soon.
+-- Returns {status, retryAfterMs}: 0 issued, 1 locked out, 2 too soon, 3 maxSends used up.
 local lockTtl = redis.call('PTTL', KEYS[4])
 if lockTtl > 0 then return {1, lockTtl} end
 
@@ -8,7 +8,7 @@ local sends = tonumber(redis.call('GET', KEYS[2]) or '0')
 if sends >= tonumber(ARGV[3]) then
   local windowTtl = redis.call('PTTL', KEYS[2])
   if windowTtl < 0 then windowTtl = tonumber(ARGV[4]) end
-  return {1, windowTtl}
+  return {3, windowTtl}
 end
 
 local lastTtl = redis.call('PTTL', KEYS[3])

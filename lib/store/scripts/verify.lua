@@ -1,6 +1,6 @@
 -- Checks, counts and consumes a code in one step.
 -- KEYS: code, sends, last, lock, fails   ARGV: codeHash, maxAttempts, maxFailures, lockoutMs
--- Returns {status, retryAfterMs}: 0 ok, 1 locked, 2 invalid, 3 burned.
+-- Returns {status, retryAfterMs}: 0 ok, 1 locked, 2 invalid, 3 burned, 4 locked by this guess.
 local lockTtl = redis.call('PTTL', KEYS[4])
 if lockTtl > 0 then return {1, lockTtl} end
 
@@ -24,7 +24,7 @@ if failures == 1 then redis.call('PEXPIRE', KEYS[5], ARGV[4]) end
 if failures >= tonumber(ARGV[3]) then
   redis.call('SET', KEYS[4], 1, 'PX', ARGV[4])
   redis.call('DEL', KEYS[1], KEYS[5])
-  return {1, tonumber(ARGV[4])}
+  return {4, tonumber(ARGV[4])}
 end
 if attempts >= maxAttempts then return {3, 0} end
 return {2, 0}

@@ -1,0 +1,63 @@
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import type { Channel } from './options.js'
+
+/** Something that happened in the login flow; for audit logs and metrics. Never carries a code or a token. */
+export interface OtpEvent {
+  type:
+  | 'code-requested' // a valid identifier asked for a code
+  | 'code-sent' // `send` delivered it
+  | 'code-refused' // not issued: `reason` is 'resend-too-soon' or 'send-budget'
+  | 'delivery-failed' // `send` threw
+  | 'verify-failed' // `reason`: 'invalid', 'attempts-exceeded' or 'locked'
+  | 'locked-out' // `reason`: 'max-sends' (no more codes this window) or 'max-failures' (too many wrong guesses)
+  | 'verified' // a right code: tokens issued
+  | 'refreshed'
+  | 'refresh-failed' // `reason`: 'reused' (the family was revoked) or 'invalid'
+  | 'logged-out'
+  /** The identifier, masked: `+91******3210`, `a**@example.com`. */
+  identifier?: string
+  channel?: Channel
+  /** The token's `sub`, where one is known. */
+  userId?: string
+  reason?: string
+  ip: string
+  requestId: string
+}
+
+export type OtpEventHandler = (event: OtpEvent, request: FastifyRequest) => void | Promise<void>
+
+/**
+ * Masks an identifier for logs and events: a phone number keeps its first three and last four characters, an
+ * e-mail address the first character of its local part and its domain.
+ */
+export function maskIdentifier (identifier: string): string {
+  const at = identifier.lastIndexOf('@')
+  if (at > 0) return `${identifier[0] ?? ''}${'*'.repeat(Math.max(2, at - 1))}${identifier.slice(at)}`
+  if (identifier.length <= 7) return '*'.repeat(identifier.length)
+  return identifier.slice(0, 3) + '*'.repeat(identifier.length - 7) + identifier.slice(-4)
+}
+
+export type Emit = (request: FastifyRequest, event: Omit<OtpEvent, 'ip' | 'requestId' | 'identifier'> & { identifier?: string }) => void
+
+/** An emitter that masks the identifier and never lets a failing handler break a login. */
+export function eventEmitter (handler: OtpEventHandler | undefined, log: FastifyBaseLogger): Emit {
+  if (handler === undefined) return () => {}
+  return (request, { identifier, ...rest }) => {
+    const event: OtpEvent = {
+      ...rest,
+      ...(identifier === undefined ? {} : { identifier: maskIdentifier(identifier) }),
+      ip: request.ip,
+      requestId: String(request.id)
+    }
+    try {
+      const done = handler(event, request)
+      if (done && typeof done.catch === 'function') done.catch((err: unknown) => { logFailure(log, err) })
+    } catch (err) {
+      logFailure(log, err)
+    }
+  }
+}
+
+function logFailure (log: FastifyBaseLogger, err: unknown): void {
+  log.error({ err }, 'fastify-otp-login: the onEvent handler failed')
+}

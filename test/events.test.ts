@@ -1,0 +1,134 @@
+import t from 'tap'
+import { maskIdentifier, type OtpEvent } from '../lib/index.js'
+import { buildApp, wrongCode } from './helpers/app.js'
+
+const phone = '+919876543210'
+
+t.test('maskIdentifier', async (t) => {
+  t.equal(maskIdentifier('+919876543210'), '+91******3210')
+  t.equal(maskIdentifier('+15550000000'), '+15*****0000')
+  t.equal(maskIdentifier('ana@example.com'), 'a**@example.com')
+  t.equal(maskIdentifier('bartholomew@example.com'), 'b**********@example.com')
+  t.equal(maskIdentifier('+12345'), '******')
+})
+
+t.test('every step of the flow is an event, with a masked identifier, the IP and a reason', async (t) => {
+  const events: OtpEvent[] = []
+  let failSend = false
+  const { app, login, verify, codeFor, sent } = await buildApp(t, 'memory', {
+    maxSends: 3,
+    maxAttempts: 2,
+    maxFailures: 3,
+    smsBudget: { 44: 1 },
+    findOrCreateUser: () => ({ id: 'u1' }),
+    onEvent: (event) => { events.push(event) },
+    send: ({ channel, to, code, expiresIn }) => {
+      if (failSend) throw new Error(`gateway refused ${to}`)
+      sent.push({ channel, to, code, expiresIn })
+    }
+  })
+  const take = (): Array<Partial<OtpEvent>> => events.splice(0).map(({ requestId, ...rest }) => {
+    t.ok(requestId.length > 0, 'a request id')
+    return rest
+  })
+  const masked = '+91******3210'
+  const base = { identifier: masked, channel: 'sms', ip: '10.9.8.7' }
+
+  await login(phone, '10.9.8.7')
+  t.same(take(), [{ type: 'code-requested', ...base }, { type: 'code-sent', ...base }])
+  await login(phone, '10.9.8.7')
+  t.same(take(), [{ type: 'code-requested', ...base }, { type: 'code-refused', reason: 'resend-too-soon', ...base }])
+
+  const code = codeFor(phone)
+  await verify(phone, wrongCode(code), '10.9.8.7')
+  t.same(take(), [{ type: 'verify-failed', reason: 'invalid', ...base }])
+  await verify(phone, wrongCode(code), '10.9.8.7')
+  t.same(take(), [{ type: 'verify-failed', reason: 'attempts-exceeded', ...base }])
+
+  const other = '+919876543211'
+  const otherBase = { ...base, identifier: '+91******3211' }
+  await login(other, '10.9.8.7')
+  take()
+  const tokens = (await verify(other, codeFor(other), '10.9.8.7')).json()
+  t.same(take(), [{ type: 'verified', userId: 'u1', ...otherBase }])
+
+  await app.inject({ method: 'POST', url: '/refresh', payload: { refresh: tokens.refresh }, remoteAddress: '10.9.8.7' })
+  t.same(take(), [{ type: 'refreshed', userId: 'u1', identifier: '+91******3211', ip: '10.9.8.7' }])
+  await app.inject({ method: 'POST', url: '/refresh', payload: { refresh: tokens.refresh }, remoteAddress: '10.9.8.7' })
+  t.same(take(), [{ type: 'refresh-failed', reason: 'reused', ip: '10.9.8.7' }])
+  await app.inject({ method: 'POST', url: '/refresh', payload: { refresh: 'nonsense' }, remoteAddress: '10.9.8.7' })
+  t.same(take(), [{ type: 'refresh-failed', reason: 'invalid', ip: '10.9.8.7' }])
+
+  await login(other, '10.9.8.7')
+  take()
+  const fresh = (await verify(other, codeFor(other), '10.9.8.7')).json()
+  take()
+  await app.inject({ method: 'POST', url: '/logout', headers: { authorization: `Bearer ${fresh.access}` }, remoteAddress: '10.9.8.7' })
+  t.same(take(), [{ type: 'logged-out', userId: 'u1', identifier: '+91******3211', ip: '10.9.8.7' }])
+
+  failSend = true
+  // (resend interval: a new number is needed for the delivery failure)
+  await login('+919876543213', '10.9.8.7')
+  t.same(take(), [
+    { type: 'code-requested', ...base, identifier: '+91******3213' },
+    { type: 'delivery-failed', reason: 'Error: gateway refused +91******3213', ...base, identifier: '+91******3213' }
+  ], 'the provider error in the event is masked too')
+  failSend = false
+
+  await login('+447911123456', '10.9.8.7')
+  await login('+447911123457', '10.9.8.7')
+  const gb = take()
+  t.same(gb.at(-1), { type: 'code-refused', reason: 'send-budget', ...base, identifier: '+44******3457' })
+})
+
+t.test('locked-out events: max-sends and max-failures', async (t) => {
+  const events: OtpEvent[] = []
+  const { login, verify, codeFor } = await buildApp(t, 'memory', {
+    maxSends: 1, maxFailures: 2, maxAttempts: 5, resendInterval: 0, onEvent: (event) => { events.push(event) }
+  })
+  await login(phone)
+  await login(phone)
+  t.match(events.at(-1), { type: 'locked-out', reason: 'max-sends' })
+  await verify(phone, wrongCode(codeFor(phone)))
+  await verify(phone, wrongCode(codeFor(phone)))
+  t.match(events.at(-1), { type: 'locked-out', reason: 'max-failures' })
+  await verify(phone, codeFor(phone))
+  t.match(events.at(-1), { type: 'verify-failed', reason: 'locked' })
+  const all = JSON.stringify(events)
+  t.notMatch(all, codeFor(phone), 'no event carries a code')
+  t.notMatch(all, phone, 'no event carries the full number')
+})
+
+t.test('a failing event handler never breaks a login, and is logged', async (t) => {
+  const logs: string[] = []
+  let calls = 0
+  const { login, verify, codeFor } = await buildApp(t, 'memory', {
+    onEvent: (event) => {
+      calls++
+      if (event.type === 'code-sent') throw new Error('audit log is down')
+      if (event.type === 'verified') return Promise.reject(new Error('metrics are down'))
+    }
+  }, logs)
+  t.equal((await login(phone)).statusCode, 200)
+  t.equal((await verify(phone, codeFor(phone))).statusCode, 200)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.ok(calls >= 3)
+  const failures = logs.filter((line) => line.includes('onEvent handler failed'))
+  t.equal(failures.length, 2, 'both failures logged')
+})
+
+t.test("the plugin's logs mask identifiers", async (t) => {
+  const logs: string[] = []
+  const { login } = await buildApp(t, 'memory', {
+    channels: ['phone', 'email'],
+    resendInterval: 0,
+    send: ({ to, code }) => { throw new Error(`provider rejected ${to} with text "Your code is ${code}"`) }
+  }, logs)
+  await login(phone)
+  await login('ana@example.com')
+  const text = logs.join('\n')
+  t.match(text, /provider rejected \+91\*{6}3210/)
+  t.match(text, /provider rejected a\*\*@example\.com/)
+  t.notMatch(text, phone)
+  t.notMatch(text, 'ana@example.com')
+})
