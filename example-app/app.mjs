@@ -1,6 +1,8 @@
 // The example app: the plugin under /api/auth, a protected GET /me and a page at / to try the flow.
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import otpLogin, { consoleSender } from 'fastify-otp-login'
@@ -32,6 +34,15 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
     app.log.warn('JWT_SECRET is not set: using a random one, so tokens die with this process')
   }
 
+  // OpenAPI docs at /docs, built from the plugin's route schemas (registered first, to see every route).
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'fastify-otp-login example', version: '1.0.0' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } }
+    }
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
   await app.register(otpLogin, {
     prefix: '/api/auth',
     channels: ['phone', 'email'],
@@ -41,7 +52,10 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
     ...(process.env.DEFAULT_COUNTRY ? { defaultCountry: process.env.DEFAULT_COUNTRY } : {})
   })
 
-  app.get('/', async (request, reply) => reply.type('text/html; charset=utf-8').send(page))
-  app.get('/me', { onRequest: [app.authenticate] }, async (request) => ({ user: request.user }))
+  app.get('/', { schema: { hide: true } }, async (request, reply) => reply.type('text/html; charset=utf-8').send(page))
+  app.get('/me', {
+    onRequest: [app.authenticate],
+    schema: { summary: 'The logged-in user: the access token\'s claims', security: [{ bearerAuth: [] }] }
+  }, async (request) => ({ user: request.user }))
   return app
 }

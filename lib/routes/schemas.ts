@@ -2,6 +2,7 @@
 
 const errorBody = {
   type: 'object',
+  required: ['statusCode', 'code', 'error', 'message'],
   properties: {
     statusCode: { type: 'integer' },
     code: { type: 'string' },
@@ -21,6 +22,20 @@ const tokenBody = {
     refreshExpiresIn: { type: 'integer', description: 'seconds until the refresh token expires unless rotated' }
   }
 } as const
+
+/** An error response, described by the codes it can carry. */
+const error = (description: string) => ({ description, ...errorBody })
+
+const bodyErrors = {
+  400: error('`FST_ERR_VALIDATION` (the body does not match the schema), `FST_ERR_CTP_INVALID_JSON_BODY`, `FST_ERR_CTP_EMPTY_JSON_BODY`'),
+  413: error('`FST_ERR_CTP_BODY_TOO_LARGE`: a body over 1 KiB'),
+  415: error('`FST_ERR_CTP_INVALID_MEDIA_TYPE`: not JSON')
+}
+const identifierErrors = {
+  ...bodyErrors,
+  400: error(`${bodyErrors[400].description}, \`OTP_INVALID_PHONE\`, \`OTP_INVALID_EMAIL\``)
+}
+const unavailable = { 503: error('`OTP_STORE_UNAVAILABLE`: the store cannot be reached; nothing was sent, no token issued') }
 
 type IdentifierKind = 'phone' | 'email'
 
@@ -43,18 +58,24 @@ const identifier = {
 
 export function loginSchema (channels: ReadonlySet<IdentifierKind>) {
   return {
+    tags: ['otp-login'],
+    summary: 'Send a one-time code',
+    description: 'Sends a code to a phone number or e-mail address; registers nothing yet. The answer is the same for new and known users.',
     body: identifierBody(channels),
     response: {
       200: {
+        description: 'A code was sent',
         type: 'object',
         properties: {
           message: { type: 'string' },
-          expiresIn: { type: 'integer' },
-          resendIn: { type: 'integer' }
+          expiresIn: { type: 'integer', description: 'seconds the code stays valid' },
+          resendIn: { type: 'integer', description: 'seconds before another code can be asked for' }
         }
       },
-      '4xx': errorBody,
-      '5xx': errorBody
+      ...identifierErrors,
+      429: error('`OTP_RESEND_TOO_SOON`, `OTP_LOCKED`, `OTP_SEND_BUDGET_EXCEEDED`, `OTP_RATE_LIMITED`; with a Retry-After header'),
+      502: error('`OTP_DELIVERY_FAILED`: the code could not be sent; none is left behind'),
+      ...unavailable
     }
   }
 }
@@ -62,30 +83,52 @@ export function loginSchema (channels: ReadonlySet<IdentifierKind>) {
 export function verifySchema (channels: ReadonlySet<IdentifierKind>, codeLength: number) {
   const otp = { type: 'string', minLength: codeLength, maxLength: codeLength, pattern: `^[0-9]{${codeLength}}$` }
   return {
+    tags: ['otp-login'],
+    summary: 'Check a code and get tokens',
+    description: 'Consumes the code and answers with an access token (and a refresh token unless sessions are off).',
     body: identifierBody(channels, { otp }, ['otp']),
     response: {
-      200: tokenBody,
-      '4xx': errorBody,
-      '5xx': errorBody
+      200: { description: 'Logged in', ...tokenBody },
+      ...identifierErrors,
+      401: error('`OTP_INVALID`: wrong, expired, already used or never requested'),
+      429: error('`OTP_ATTEMPTS_EXCEEDED`, `OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
+      ...unavailable
     }
   }
 }
 
 export const refreshSchema = {
+  tags: ['otp-login'],
+  summary: 'Rotate a refresh token',
+  description: 'Spends the refresh token for a new access token and a new refresh token. A spent token revokes its session.',
   body: {
     type: 'object',
     required: ['refresh'],
     additionalProperties: false,
     properties: { refresh: { type: 'string', minLength: 1, maxLength: 128 } }
   },
-  response: { 200: tokenBody, '4xx': errorBody, '5xx': errorBody }
+  response: {
+    200: { description: 'New tokens', ...tokenBody },
+    ...bodyErrors,
+    401: error('`OTP_REFRESH_REUSED` (the session is revoked), `OTP_REFRESH_INVALID`'),
+    429: error('`OTP_RATE_LIMITED`, with a Retry-After header'),
+    ...unavailable
+  }
 } as const
 
 export const logoutSchema = {
+  tags: ['otp-login'],
+  summary: 'End the session',
+  description: 'Revokes the refresh family and every access token of this session.',
+  // A header rather than `security`, which would need the host to define a security scheme in its OpenAPI.
   headers: {
     type: 'object',
     required: ['authorization'],
-    properties: { authorization: { type: 'string', maxLength: 4096 } }
+    properties: { authorization: { type: 'string', maxLength: 8192, description: 'Bearer <access token>' } }
   },
-  response: { 204: { type: 'null' }, '4xx': errorBody, '5xx': errorBody }
+  response: {
+    204: { description: 'Logged out', type: 'null' },
+    401: error('`FST_JWT_NO_AUTHORIZATION_IN_HEADER`, `FST_JWT_AUTHORIZATION_TOKEN_INVALID`, `FST_JWT_AUTHORIZATION_TOKEN_EXPIRED`, `FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED`'),
+    ...unavailable
+  }
 } as const
