@@ -114,13 +114,16 @@ export const defaultRateLimit = {
   refresh: { max: 30, timeWindow: '1 minute' }
 } as const
 
-const known = new Set([
-  'prefix', 'send', 'redis', 'store', 'keyPrefix', 'codeSecret', 'jwt', 'accessTokenTtl', 'refreshTokenTtl', 'codeLength', 'codeTtl',
-  'maxSends', 'lockout', 'resendInterval', 'maxAttempts', 'maxFailures', 'defaultCountry', 'allowedCountries',
-  'findOrCreateUser', 'rateLimit', 'channels', 'testIdentities', 'allowTestIdentitiesInProduction', 'smsBudget', 'onEvent',
-  // passed by Fastify itself to every plugin
-  'logLevel', 'logSerializers'
-])
+/** Every option of `OtpLoginOptions`, at run time: unknown names are refused, and the README lists these. */
+export const optionNames = [
+  'prefix', 'channels', 'send', 'redis', 'store', 'keyPrefix', 'codeSecret', 'jwt', 'accessTokenTtl', 'refreshTokenTtl',
+  'codeLength', 'codeTtl', 'maxSends', 'lockout', 'resendInterval', 'maxAttempts', 'maxFailures', 'defaultCountry',
+  'allowedCountries', 'findOrCreateUser', 'onEvent', 'rateLimit', 'testIdentities', 'allowTestIdentitiesInProduction',
+  'smsBudget'
+] as const
+
+// Fastify passes these to every plugin.
+const known = new Set<string>([...optionNames, 'logLevel', 'logSerializers'])
 
 class OptionError extends Error {
   constructor (name: string, rule: string, value: unknown, shown = describe(value)) {

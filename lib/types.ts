@@ -4,8 +4,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 export interface OtpUser {
   /** The user's id, from `findOrCreateUser`. */
   sub: string
-  /** E.164 phone number the user logged in with. */
+  /** E.164 phone number the user logged in with (a phone login). */
   phone?: string
+  /** Lower-cased e-mail address the user logged in with (an e-mail login). */
+  email?: string
   iat: number
   exp: number
   /** A unique id of this token. */

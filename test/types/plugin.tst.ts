@@ -1,0 +1,110 @@
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
+import { Redis } from 'ioredis'
+import { describe, expect, test } from 'tstyche'
+import otpLogin, {
+  MemoryStore, RedisStore, consoleSender, fastifyOtpLogin, type OtpEvent, type OtpLoginOptions, type OtpStore,
+  type OtpUser, type SendArgs, type SendFn
+} from '../../lib/index.js'
+import { optionNames } from '../../lib/options.js'
+
+const app = Fastify()
+
+describe('options', () => {
+  test('the run-time list of option names is the interface', () => {
+    expect<keyof OtpLoginOptions>().type.toBe<typeof optionNames[number]>()
+  })
+
+  test('the minimal registration and every option', () => {
+    expect(app.register).type.toBeCallableWith(otpLogin, { send: consoleSender(), jwt: { secret: 'x' } })
+    expect<OtpLoginOptions>().type.toBeAssignableFrom({
+      prefix: '/auth',
+      channels: ['phone', 'email'] as const,
+      send: async (args: SendArgs) => { console.log(args.channel, args.to, args.expiresIn, args.request.id) },
+      redis: new Redis({ lazyConnect: true }),
+      store: new MemoryStore(),
+      keyPrefix: 'otp:',
+      codeSecret: 'x'.repeat(32),
+      jwt: { secret: 'x' },
+      accessTokenTtl: '15m',
+      refreshTokenTtl: false as const,
+      codeLength: 6,
+      codeTtl: 600,
+      maxSends: 3,
+      lockout: 3600,
+      resendInterval: 30,
+      maxAttempts: 5,
+      maxFailures: 10,
+      defaultCountry: 'IN' as const,
+      allowedCountries: ['IN', 'US'] as const,
+      findOrCreateUser: async ({ phone, email }: { phone?: string, email?: string }) => ({ id: phone ?? email ?? '', role: 'admin' }),
+      rateLimit: { login: { max: 10, timeWindow: '1 minute' } },
+      testIdentities: { '+15550000000': '123456' },
+      allowTestIdentitiesInProduction: false,
+      smsBudget: { 91: 1000, '*': 100 },
+      onEvent: (event: OtpEvent) => { console.log(event.type) }
+    })
+  })
+
+  test('send is required, and option types are checked', () => {
+    expect(app.register).type.not.toBeCallableWith(otpLogin, { jwt: { secret: 'x' } })
+    expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), codeLength: '6' })
+    expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), channels: ['sms'] })
+    expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), defaultCountry: 'India' })
+    expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), rateLimit: true })
+    expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), findOrCreateUser: () => ({ name: 'no id' }) })
+  })
+
+  test('findOrCreateUser gets a phone or an e-mail address, never both', () => {
+    const options: OtpLoginOptions = {
+      send: consoleSender(),
+      findOrCreateUser: (args) => {
+        expect(args.phone).type.toBe<string | undefined>()
+        if (args.phone === undefined) expect(args.email).type.toBe<string>()
+        return { id: 'u1' }
+      }
+    }
+    expect(options).type.toBeAssignableTo<OtpLoginOptions>()
+  })
+})
+
+describe('the plugin', () => {
+  test('default and named exports are the same plugin', () => {
+    expect(otpLogin).type.toBe(fastifyOtpLogin)
+  })
+
+  test('app.authenticate is an onRequest handler', () => {
+    expect(app.authenticate).type.toBe<(request: FastifyRequest, reply: FastifyReply) => Promise<void>>()
+    expect(app.get).type.toBeCallableWith('/me', { onRequest: [app.authenticate] }, async () => 'ok')
+  })
+
+  test('request.user is the token payload', () => {
+    app.get('/me', { onRequest: [app.authenticate] }, async (request) => {
+      expect(request.user).type.toBe<OtpUser>()
+      expect(request.user.sub).type.toBe<string>()
+      expect(request.user.phone).type.toBe<string | undefined>()
+      expect(request.user.email).type.toBe<string | undefined>()
+      expect(request.user.exp).type.toBe<number>()
+      expect(request.user.role).type.toBe<unknown>()
+      return request.user.sub
+    })
+  })
+})
+
+describe('senders, stores and events', () => {
+  test('consoleSender is a SendFn', () => {
+    expect(consoleSender()).type.toBe<SendFn>()
+    expect(consoleSender).type.toBeCallableWith({ write: (line: string) => { console.log(line) } })
+    expect(consoleSender).type.not.toBeCallableWith({ write: 'stdout' })
+  })
+
+  test('both stores implement OtpStore', () => {
+    expect<OtpStore>().type.toBeAssignableFrom(new MemoryStore())
+    expect<OtpStore>().type.toBeAssignableFrom(new RedisStore({ client: new Redis({ lazyConnect: true }) }))
+    expect<OtpStore>().type.not.toBeAssignableFrom({ issueCode: async () => ({ status: 'issued' as const }) })
+  })
+
+  test('events are a closed set of types', () => {
+    expect<OtpEvent['type']>().type.toBeAssignableFrom('verified' as const)
+    expect<OtpEvent['type']>().type.not.toBeAssignableFrom('hacked' as const)
+  })
+})
