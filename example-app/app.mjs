@@ -25,6 +25,8 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 })
     redis.on('error', (err) => app.log.warn({ err: err.message }, 'redis connection error'))
     app.addHook('onClose', async () => { await redis.quit() })
+    // Without the offline queue, commands sent before the connection is up fail: wait for it.
+    await waitUntilReady(redis, 5000)
     storeOptions = { redis, codeSecret: process.env.OTP_CODE_SECRET }
   }
 
@@ -58,4 +60,15 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
     schema: { summary: 'The logged-in user: the access token\'s claims', security: [{ bearerAuth: [] }] }
   }, async (request) => ({ user: request.user }))
   return app
+}
+
+async function waitUntilReady (redis, ms) {
+  if (redis.status === 'ready') return
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.disconnect()
+      reject(new Error(`Redis at REDIS_URL did not answer within ${ms} ms`))
+    }, ms)
+    redis.once('ready', () => { clearTimeout(timer); resolve() })
+  })
 }

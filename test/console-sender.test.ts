@@ -1,6 +1,6 @@
 import t from 'tap'
 import { consoleSender } from '../lib/index.js'
-import { buildApp } from './helpers/app.js'
+import { buildApp, restoreEnv } from './helpers/app.js'
 
 t.test('consoleSender prints the code, says it is for development, and warns', async (t) => {
   const warnings: Array<string | Error> = []
@@ -20,6 +20,6 @@ t.test('consoleSender prints the code, says it is for development, and warns', a
 t.test('consoleSender refuses to run with NODE_ENV=production', async (t) => {
   const env = process.env.NODE_ENV
   process.env.NODE_ENV = 'production'
-  t.teardown(() => { process.env.NODE_ENV = env })
+  t.teardown(() => { restoreEnv('NODE_ENV', env) })
   t.throws(() => consoleSender(), /development only/)
 })

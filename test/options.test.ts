@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import t from 'tap'
 import otpLogin, { MemoryStore, type OtpLoginOptions } from '../lib/index.js'
-import { CODE_SECRET, freshRedis } from './helpers/app.js'
+import { CODE_SECRET, freshRedis, restoreEnv } from './helpers/app.js'
 
 const base = { send: () => {}, jwt: { secret: 'a-jwt-secret-that-is-long-enough-0000' } }
 
@@ -91,7 +91,7 @@ t.test('the MemoryStore default warns in production', async (t) => {
   t.teardown(() => app.close())
   const env = process.env.NODE_ENV
   process.env.NODE_ENV = 'production'
-  t.teardown(() => { process.env.NODE_ENV = env })
+  t.teardown(() => { restoreEnv('NODE_ENV', env) })
   await app.register(otpLogin, base)
   await app.ready()
   t.match(lines.join(''), /MemoryStore/)

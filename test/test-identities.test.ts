@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import t from 'tap'
 import otpLogin from '../lib/index.js'
-import { JWT_SECRET, buildApp, storeKinds } from './helpers/app.js'
+import { JWT_SECRET, buildApp, storeKinds, restoreEnv } from './helpers/app.js'
 
 const identities = { '+1 555 000 0000': '123456', 'Reviewer@Example.com': '654321' }
 
@@ -30,7 +30,7 @@ for (const kind of storeKinds) {
 t.test('test identities are refused with NODE_ENV=production unless allowed', async (t) => {
   const env = process.env.NODE_ENV
   process.env.NODE_ENV = 'production'
-  t.teardown(() => { process.env.NODE_ENV = env })
+  t.teardown(() => { restoreEnv('NODE_ENV', env) })
   const start = async (options: Record<string, unknown>) => {
     const app = Fastify()
     try {

@@ -97,3 +97,9 @@ export function identifiers (kind: IdentifierKind) {
 export function wrongCode (code: string): string {
   return code.split('').map((d) => String((Number(d) + 1) % 10)).join('')
 }
+
+/** Puts an environment variable back as it was (`undefined`: unset, not the string "undefined"). */
+export function restoreEnv (name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name]
+  else process.env[name] = value
+}
