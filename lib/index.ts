@@ -66,3 +66,5 @@ export type {
   SendArgs, SendFn
 } from './options.js'
 export type { OtpUser } from './types.js'
+export { SendError } from './senders/delivery.js'
+export type { EmailMessage, EmailTemplate, MessageContext, MessageTemplates, SmsTemplate } from './senders/template.js'
