@@ -66,5 +66,6 @@ export type {
   SendArgs, SendFn
 } from './options.js'
 export type { OtpUser } from './types.js'
+export { twilioSender, type TwilioSenderOptions } from './senders/twilio.js'
 export { SendError } from './senders/delivery.js'
 export type { EmailMessage, EmailTemplate, MessageContext, MessageTemplates, SmsTemplate } from './senders/template.js'
