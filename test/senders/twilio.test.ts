@@ -92,7 +92,7 @@ t.test('a provider that hangs: the send fails at the timeout, once', async (t) =
   const started = performance.now()
   await t.rejects(twilioSender(options(fake.url))(sendArgs('sms', phone)), { name: 'OtpSendError', message: 'Twilio did not answer within 200 ms' })
   const took = performance.now() - started
-  t.ok(took >= 190 && took < 1500, `gave up after ${Math.round(took)} ms`)
+  t.ok(took >= 190 && took < 3000, `gave up after ${Math.round(took)} ms`)
   t.equal(fake.requests.length, 1)
 })
 
