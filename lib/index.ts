@@ -67,5 +67,6 @@ export type {
 } from './options.js'
 export type { OtpUser } from './types.js'
 export { twilioSender, type TwilioSenderOptions } from './senders/twilio.js'
+export { twoFactorSender, type TwoFactorSenderOptions } from './senders/two-factor.js'
 export { SendError } from './senders/delivery.js'
 export type { EmailMessage, EmailTemplate, MessageContext, MessageTemplates, SmsTemplate } from './senders/template.js'
