@@ -68,5 +68,8 @@ export type {
 export type { OtpUser } from './types.js'
 export { twilioSender, type TwilioSenderOptions } from './senders/twilio.js'
 export { twoFactorSender, type TwoFactorSenderOptions } from './senders/two-factor.js'
+export {
+  verifyWebhookSignature, webhookSender, type WebhookPayload, type WebhookSenderOptions, type WebhookSignatureInput
+} from './senders/webhook.js'
 export { SendError } from './senders/delivery.js'
 export type { EmailMessage, EmailTemplate, MessageContext, MessageTemplates, SmsTemplate } from './senders/template.js'
