@@ -66,6 +66,7 @@ export type {
   SendArgs, SendFn
 } from './options.js'
 export type { OtpUser } from './types.js'
+export { smtpSender, type SmtpSenderOptions } from './senders/smtp.js'
 export { twilioSender, type TwilioSenderOptions } from './senders/twilio.js'
 export { twoFactorSender, type TwoFactorSenderOptions } from './senders/two-factor.js'
 export {
