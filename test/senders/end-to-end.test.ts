@@ -6,7 +6,8 @@ import type { Tap } from '../helpers/fake-http.js'
 import { TWILIO_SID, TWILIO_TOKEN, startFakeTwilio, twilioAnswer } from '../helpers/fake-twilio.js'
 
 const phone = '+919876543210'
-const twilio = (baseUrl: string) => twilioSender({ accountSid: TWILIO_SID, authToken: TWILIO_TOKEN, from: '+15005550006', baseUrl, timeout: 200, appName: 'Acme' })
+const twilio = (baseUrl: string, timeout = 5000) =>
+  twilioSender({ accountSid: TWILIO_SID, authToken: TWILIO_TOKEN, from: '+15005550006', baseUrl, timeout, appName: 'Acme' })
 const codeIn = (body: string | undefined): string => /\b(\d{6})\b/.exec(new URLSearchParams(body).get('Body') ?? '')?.[1] ?? 'none'
 
 t.test('through the plugin: the code Twilio was asked to send logs the user in', async (t) => {
@@ -22,11 +23,11 @@ t.test('through the plugin: the code Twilio was asked to send logs the user in',
 })
 
 // buildApp's app logs nothing, so the failure cases build one with a logger that keeps its lines.
-async function loggedApp (t: Tap, baseUrl: string) {
+async function loggedApp (t: Tap, baseUrl: string, timeout?: number) {
   const lines: string[] = []
   const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(line) } } } })
   t.teardown(async () => { await app.close() })
-  await app.register(otpLogin, { jwt: { secret: JWT_SECRET }, rateLimit: false, resendInterval: 0, send: twilio(baseUrl) })
+  await app.register(otpLogin, { jwt: { secret: JWT_SECRET }, rateLimit: false, resendInterval: 0, send: twilio(baseUrl, timeout) })
   await app.ready()
   const post = async (url: string, payload: Record<string, string>) => await app.inject({ method: 'POST', url, payload })
   return { lines, post }
@@ -66,7 +67,7 @@ t.test("a provider 500 gives 502 OTP_DELIVERY_FAILED; Twilio's answer is in the 
 t.test('a provider that hangs gives 502 OTP_DELIVERY_FAILED after the timeout, and a log line saying so', async (t) => {
   const fake = await startFakeTwilio(t)
   fake.answer = () => 'hang'
-  const { lines, post } = await loggedApp(t, fake.url)
+  const { lines, post } = await loggedApp(t, fake.url, 200)
   const started = Date.now()
   const res = await post('/login', { phone })
   t.ok(Date.now() - started < 3000, 'the client is not kept waiting beyond the timeout')

@@ -12,7 +12,7 @@ const options = (fake: Pick<FakeSmtpServer, 'host' | 'port'>, more: Partial<Smtp
   port: fake.port,
   requireTLS: false,
   from: '"Acme" <no-reply@acme.test>',
-  timeout: 1000,
+  timeout: 5000,
   ...more
 })
 
