@@ -75,3 +75,11 @@ export type {
 } from './options.js'
 export type { OtpUser } from './types.js'
 export { maskIdentifier, type OtpEvent, type OtpEventHandler } from './events.js'
+export { smtpSender, type SmtpSenderOptions } from './senders/smtp.js'
+export { twilioSender, type TwilioSenderOptions } from './senders/twilio.js'
+export { twoFactorSender, type TwoFactorSenderOptions } from './senders/two-factor.js'
+export {
+  verifyWebhookSignature, webhookSender, type WebhookPayload, type WebhookSenderOptions, type WebhookSignatureInput
+} from './senders/webhook.js'
+export { SendError } from './senders/delivery.js'
+export type { EmailMessage, EmailTemplate, MessageContext, MessageTemplates, SmsTemplate } from './senders/template.js'

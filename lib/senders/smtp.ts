@@ -1,0 +1,116 @@
+import type { ConnectionOptions } from 'node:tls'
+import type * as Nodemailer from 'nodemailer'
+import type { SendArgs } from '../options.js'
+import { checkChannel, excerpt, SenderOptions, SendError, withTimeout } from './delivery.js'
+import { messageRenderers, type EmailTemplate } from './template.js'
+
+export interface SmtpSenderOptions {
+  host: string
+  /** Default 465 with `secure`, otherwise 587. */
+  port?: number
+  /** TLS from the first byte (port 465); default false: the connection is upgraded with STARTTLS. */
+  secure?: boolean
+  /**
+   * Refuse to send unless the connection is encrypted (STARTTLS is required when not `secure`). Default true;
+   * set false only for a relay on the same host or network that has no TLS.
+   */
+  requireTLS?: boolean
+  auth?: { user: string, pass: string }
+  /** The sender: `'no-reply@example.com'` or `'"Example" <no-reply@example.com>'`. */
+  from: string
+  /** Node TLS options, such as `servername` or a private CA. */
+  tls?: ConnectionOptions
+  /** Milliseconds for the whole send (connect, greeting, authentication, message); default 5000. */
+  timeout?: number
+  /** Used by the default e-mail: "Your <appName> code is …". */
+  appName?: string
+  templates?: { email?: EmailTemplate }
+}
+
+const provider = 'SMTP'
+
+/**
+ * Sends codes by e-mail over SMTP with nodemailer, a text and an HTML body. nodemailer is an optional peer
+ * dependency, loaded when this factory is first called.
+ */
+export function smtpSender (opts: SmtpSenderOptions): (args: SendArgs) => Promise<void> {
+  const options: SenderOptions = new SenderOptions('smtpSender', opts, [
+    'host', 'port', 'secure', 'requireTLS', 'auth', 'from', 'tls', 'timeout', 'appName', 'templates'
+  ])
+  const host = options.string('host')
+  const secure = options.boolean('secure', false)
+  const port = options.value('port') ?? (secure ? 465 : 587)
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) options.fail('port', 'must be a port number')
+  const requireTLS = options.boolean('requireTLS', true)
+  const auth = checkAuth(options, options.value('auth'))
+  const from = options.string('from')
+  const tls = options.value('tls')
+  if (tls !== undefined && (tls === null || typeof tls !== 'object')) options.fail('tls', 'must be an object of Node TLS options')
+  const timeout = options.timeout()
+  const render = messageRenderers(options, ['email'])
+  const socketTimeout = timeout + 1000
+
+  const transporter = loadNodemailer().createTransport({
+    host,
+    port,
+    secure,
+    requireTLS: !secure && requireTLS,
+    ...(auth === undefined ? {} : { auth }),
+    ...(tls === undefined ? {} : { tls: tls as ConnectionOptions }),
+    // withTimeout bounds the whole send and decides the failure; these only let nodemailer drop the socket
+    // of a send that was given up (a little later, so the timeout reads the same whichever step hung).
+    connectionTimeout: socketTimeout,
+    greetingTimeout: socketTimeout,
+    socketTimeout,
+    dnsTimeout: socketTimeout
+  })
+
+  return async function sendWithSmtp (args) {
+    checkChannel('smtpSender', args.channel, 'email')
+    const { subject, text, html } = render.email(args)
+    try {
+      await withTimeout(provider, timeout, async () => {
+        await transporter.sendMail({ from, to: args.to, subject, text, ...(html === undefined ? {} : { html }) })
+      })
+    } catch (err) {
+      if (err instanceof SendError) throw err
+      throw smtpError(err, args.code)
+    }
+  }
+}
+
+function checkAuth (options: SenderOptions, auth: unknown): { user: string, pass: string } | undefined {
+  if (auth === undefined) return undefined
+  const { user, pass } = (auth ?? {}) as Record<string, unknown>
+  if (typeof user !== 'string' || user === '' || typeof pass !== 'string') options.fail('auth', 'must be { user, pass } with strings')
+  return { user, pass }
+}
+
+// nodemailer's errors carry a code (EAUTH, ECONNECTION, EENVELOPE, …) and the server's reply line.
+function smtpError (err: unknown, code: string): SendError {
+  const { code: reason, responseCode, response, message } = (err ?? {}) as {
+    code?: unknown, responseCode?: unknown, response?: unknown, message?: unknown
+  }
+  const status = typeof responseCode === 'number' ? responseCode : undefined
+  const label = [reason, status].filter((part) => part !== undefined).join(' ')
+  const said = typeof response === 'string' ? response : typeof message === 'string' ? message : String(err)
+  return new SendError(provider, `failed${label === '' ? '' : ` (${label})`}: ${excerpt(said, [code])}`, {
+    ...(status === undefined ? {} : { status }),
+    cause: err
+  })
+}
+
+let nodemailer: typeof Nodemailer | undefined
+
+// Loaded on first use, so apps that never send e-mail need not install nodemailer.
+function loadNodemailer (): typeof Nodemailer {
+  if (nodemailer === undefined) {
+    try {
+      nodemailer = require('nodemailer') as typeof Nodemailer
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw err
+      throw new Error('fastify-otp-login: smtpSender needs the nodemailer package; install it with `npm install nodemailer`', { cause: err })
+    }
+  }
+  return nodemailer
+}
