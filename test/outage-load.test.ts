@@ -46,7 +46,7 @@ t.test('Redis killed and restarted under load: only 503s meanwhile, answered at 
   t.comment(`all: ${JSON.stringify(traffic.statuses())}`)
 
   t.same(traffic.samples.filter((s) => ![200, 401, 503].includes(s.status)), [], 'only 200, 401 and 503: never a 500')
-  t.ok(outage.length > 50, `requests kept flowing during the outage (${outage.length})`)
+  t.ok(outage.length > 20, `requests kept flowing during the outage (${outage.length})`)
   t.same(outage.filter((s) => s.status !== 503), [], 'every request during the outage got 503')
   const slowest = Math.max(...outage.map((s) => s.ms))
   t.ok(slowest < 1000, `503s come at once, not after queueing and retries (slowest ${slowest} ms)`)
