@@ -32,8 +32,8 @@ t.test('Redis killed and restarted under load: only 503s meanwhile, answered at 
   traffic.start(6)
   await traffic.waitFor('verify', 200, Date.now(), 10_000)
   await sleep(500)
-  const killed = Date.now()
   await server.kill()
+  const killed = Date.now() // the process has exited: from here on nothing can succeed
   await sleep(1000)
   const restarting = Date.now()
   t.ok(await server.spawn(), 'redis-server restarted on its port (empty)')
