@@ -63,7 +63,9 @@ t.test('example server on SIGTERM: refuses new requests, finishes the one in fli
     },
     stdio: ['ignore', 'pipe', 'pipe']
   })
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  const killChild = (): void => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') }
+  process.on('exit', killChild) // also if this test process dies
+  t.teardown(() => { process.off('exit', killChild); killChild() })
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
 
   // The server logs JSON lines; consoleSender prints the code as plain text.
