@@ -20,7 +20,6 @@ const field = (info: string, name: string): string | undefined => new RegExp(`^$
  * that fail over one second after the master stops answering. No persistence; stopped by `stop()`.
  */
 export class SentinelGroup {
-  readonly name = NAME
   private readonly clients = new Set<Redis>()
 
   private constructor (
