@@ -10,20 +10,42 @@ import otpLogin, { consoleSender } from 'fastify-otp-login'
 const page = await readFile(new URL('./index.html', import.meta.url), 'utf8')
 
 /**
+ * Fail fast: while Redis is down a request gets 503 at once, instead of waiting in ioredis's offline queue
+ * through 20 retries. ioredis's default retryStrategy keeps reconnecting (50 ms, 100 ms, ... at most 2 s apart).
+ */
+export const redisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 }
+
+/**
  * @param {object} [options]
  * @param {string} [options.redisUrl] Redis to keep codes in; without it, the in-process MemoryStore.
  * @param {import('fastify-otp-login').SendFn} [options.send] how codes go out; default: printed to the console.
  * @param {boolean | object} [options.logger] Fastify's logger option.
  */
 export async function buildExampleApp ({ redisUrl, send = consoleSender(), logger = true } = {}) {
-  const app = Fastify({ logger })
+  const app = Fastify({
+    logger,
+    // On close (SIGTERM): stop accepting connections, close idle keep-alive ones, answer 503 to requests that
+    // still arrive on busy ones, and let requests in flight finish. onClose hooks (Redis) run after them.
+    return503OnClosing: true,
+    forceCloseConnections: 'idle'
+  })
+  // A keep-alive connection that goes idle after close() began would hold close() for keepAliveTimeout (72 s,
+  // fastify/fastify#7044): while closing, every response asks its client to close the connection.
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+  app.addHook('onSend', async (request, reply) => { if (closing) reply.header('connection', 'close') })
 
   let storeOptions = {}
   if (redisUrl) {
     if (!process.env.OTP_CODE_SECRET) throw new Error('Set OTP_CODE_SECRET (32+ characters) when REDIS_URL is set')
-    // Fail fast: while Redis is down, requests get 503 at once instead of waiting in ioredis's offline queue.
-    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 })
+    const redis = new Redis(redisUrl, { ...redisOptions, lazyConnect: true })
     redis.on('error', (err) => app.log.warn({ err: err.message }, 'redis connection error'))
+    try {
+      await redis.connect() // take no traffic before Redis answers; refuse to start if it does not
+    } catch (err) {
+      redis.disconnect()
+      throw new Error('Redis at REDIS_URL does not answer: not starting', { cause: err })
+    }
     app.addHook('onClose', async () => { await redis.quit() })
     // Without the offline queue, commands sent before the connection is up fail: wait for it.
     await waitUntilReady(redis, 5000)

@@ -5,12 +5,28 @@ const app = await buildExampleApp({ redisUrl: process.env.REDIS_URL })
 const host = process.env.HOST ?? '127.0.0.1'
 const port = Number(process.env.PORT ?? 3000)
 
+// Graceful shutdown: requests in flight finish, then the Redis connection closes, and the process exits on its
+// own once nothing is left open (a plain process.exit would hide a leaked connection).
+const shutdownTimeout = 10_000
+let closing = false
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    app.log.info(`${signal}: closing`)
-    app.close().then(() => process.exit(0), () => process.exit(1))
+  process.on(signal, () => {
+    if (closing) {
+      app.log.warn(`${signal} again: exiting now`)
+      process.exit(1)
+    }
+    closing = true
+    app.log.info(`${signal}: closing, in-flight requests finish first`)
+    setTimeout(() => {
+      app.log.error(`still open ${shutdownTimeout} ms after ${signal}: exiting`)
+      process.exit(1)
+    }, shutdownTimeout).unref()
+    app.close().then(() => app.log.info('closed'), (err) => {
+      app.log.error({ err }, 'close failed')
+      process.exit(1)
+    })
   })
 }
 
-await app.listen({ host, port })
-app.log.info(`Try it: open http://${host.includes(':') ? `[${host}]` : host}:${port}/ (store: ${process.env.REDIS_URL ? 'Redis' : 'in-process MemoryStore'})`)
+const address = await app.listen({ host, port })
+app.log.info(`Try it: open ${address}/ (store: ${process.env.REDIS_URL ? 'Redis' : 'in-process MemoryStore'})`)

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,15 +10,32 @@ import { Redis, type RedisOptions } from 'ioredis'
 const running = new Set<ChildProcess>()
 process.on('exit', () => { for (const child of running) child.kill('SIGKILL') })
 
-/** A port that was free on 127.0.0.1 a moment ago. */
-export async function freePort (): Promise<number> {
+async function listenOnce (port: number): Promise<number | undefined> {
   const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
+  server.listen(port, '127.0.0.1')
+  try {
+    await once(server, 'listening')
+  } catch {
+    return undefined
+  }
   const address = server.address()
   server.close()
   if (address === null || typeof address === 'string') throw new Error('no port')
   return address.port
+}
+
+/**
+ * A port that was free on 127.0.0.1 a moment ago. With `busPort`, port + 10000 was free too: a Cluster node
+ * listens there for the other nodes.
+ */
+export async function freePort ({ busPort = false }: { busPort?: boolean } = {}): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await listenOnce(0)
+    if (port === undefined) continue
+    if (!busPort) return port
+    if (port + 10000 <= 65535 && await listenOnce(port + 10000) !== undefined) return port
+  }
+  throw new Error('no free port')
 }
 
 async function answersPing (port: number): Promise<boolean> {
@@ -40,6 +57,15 @@ export const failFast: RedisOptions = {
   retryStrategy: (times) => Math.min(times * 50, 300)
 }
 
+export interface RedisServerOptions {
+  /** More redis-server arguments, e.g. `['--replicaof', '127.0.0.1', '7001']` or `['--cluster-enabled', 'yes']`. */
+  args?: string[]
+  /** Run as a Sentinel with these configuration lines (Sentinel rewrites its configuration file, so it gets one). */
+  sentinel?: string[]
+  /** Keep the port + 10000 free as well, for a Cluster node's bus. */
+  busPort?: boolean
+}
+
 /**
  * A throwaway redis-server on a free loopback port, with no persistence, in a temporary folder.
  * Never the default port, never a server the tests did not start.
@@ -48,11 +74,12 @@ export class RedisServer {
   private child: ChildProcess | undefined
   private readonly clients = new Set<Redis>()
 
-  private constructor (readonly port: number, private readonly dir: string) {}
+  private constructor (readonly port: number, readonly dir: string, private readonly options: RedisServerOptions) {}
 
-  static async start (): Promise<RedisServer> {
+  static async start (options: RedisServerOptions = {}): Promise<RedisServer> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const server = new RedisServer(await freePort(), mkdtempSync(join(tmpdir(), 'otp-redis-')))
+      const server = new RedisServer(await freePort({ busPort: options.busPort }), mkdtempSync(join(tmpdir(), 'otp-redis-')), options)
+      if (options.sentinel) writeFileSync(join(server.dir, 'sentinel.conf'), options.sentinel.join('\n') + '\n')
       if (await server.spawn()) return server
       rmSync(server.dir, { recursive: true, force: true })
     }
@@ -62,8 +89,10 @@ export class RedisServer {
   /** Starts (or restarts) the server on its port; false when it could not, e.g. the port was taken. */
   async spawn (): Promise<boolean> {
     const child = spawn('redis-server', [
+      ...(this.options.sentinel ? [join(this.dir, 'sentinel.conf'), '--sentinel'] : []),
       '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--dir', this.dir, '--loglevel', 'warning', '--protected-mode', 'yes'
+      '--dir', this.dir, '--loglevel', 'warning', '--protected-mode', 'yes',
+      ...(this.options.args ?? [])
     ], { stdio: 'ignore' })
     running.add(child)
     const state = { exited: false }
