@@ -47,8 +47,6 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
       throw new Error('Redis at REDIS_URL does not answer: not starting', { cause: err })
     }
     app.addHook('onClose', async () => { await redis.quit() })
-    // Without the offline queue, commands sent before the connection is up fail: wait for it.
-    await waitUntilReady(redis, 5000)
     storeOptions = { redis, codeSecret: process.env.OTP_CODE_SECRET }
   }
 
@@ -84,13 +82,3 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
   return app
 }
 
-async function waitUntilReady (redis, ms) {
-  if (redis.status === 'ready') return
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      redis.disconnect()
-      reject(new Error(`Redis at REDIS_URL did not answer within ${ms} ms`))
-    }, ms)
-    redis.once('ready', () => { clearTimeout(timer); resolve() })
-  })
-}
