@@ -81,4 +81,3 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
   }, async (request) => ({ user: request.user }))
   return app
 }
-
