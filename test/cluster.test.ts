@@ -25,9 +25,11 @@ async function keysByNode (cluster: RedisCluster): Promise<string[][]> {
   return await Promise.all(cluster.nodes.map(async (_, i) => (await cluster.admin(i)).keys('*')))
 }
 
-t.test('RedisStore passes the store contract on a Cluster client', async (t) => {
-  storeContract(t, async () => new RedisStore({ client: await freshCluster() }))
-})
+for (const kind of ['phone', 'email'] as const) {
+  t.test(`RedisStore passes the store contract on a Cluster client (${kind} identifiers)`, async (t) => {
+    storeContract(t, async () => new RedisStore({ client: await freshCluster() }), kind)
+  })
+}
 
 t.test("an identifier's keys share one slot, and identifiers spread over every master", async (t) => {
   const client = await freshCluster()
@@ -80,6 +82,27 @@ t.test('the routes on Cluster: login, verify, /me, with the route rate limiter o
 
   const counters = (await keysByNode(await starting)).flat().filter((key) => key.startsWith('otp:rl:'))
   t.equal(counters.length, 3, 'one counter per route and IP, in the cluster')
+})
+
+t.test('sessions, e-mail codes and SMS budgets on Cluster: refresh, reuse, logout', async (t) => {
+  const client = await freshCluster()
+  const { app, login, verify, codeFor } = await buildApp(t, 'memory', {
+    redis: client, codeSecret: CODE_SECRET, channels: ['phone', 'email'], smsBudget: { 91: 1 }, resendInterval: 0
+  })
+  t.equal((await login('+919876543210')).statusCode, 200)
+  t.equal((await login('+919876543211')).json().code, 'OTP_SEND_BUDGET_EXCEEDED', 'the budget counter works on Cluster')
+  await login('ana@example.com')
+  const tokens = (await verify('ana@example.com', codeFor('ana@example.com'))).json()
+  const post = async (url: string, payload?: object, access?: string) => await app.inject({
+    method: 'POST', url, ...(payload ? { payload } : {}), headers: access ? { authorization: `Bearer ${access}` } : {}
+  })
+  const next = await post('/refresh', { refresh: tokens.refresh })
+  t.equal(next.statusCode, 200, 'refresh')
+  t.equal((await post('/refresh', { refresh: tokens.refresh })).json().code, 'OTP_REFRESH_REUSED', 'reuse detected')
+  const again = (await verify('+919876543210', codeFor('+919876543210'))).json()
+  t.equal((await post('/logout', undefined, again.access)).statusCode, 204, 'logout')
+  const me = await app.inject({ url: '/me', headers: { authorization: `Bearer ${again.access}` } })
+  t.equal(me.json().code, 'FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED', 'revoked after logout')
 })
 
 t.test('no node ever answered CROSSSLOT', async (t) => {
