@@ -63,11 +63,15 @@ export class TokenIssuer {
     return { body: await this.body(reply, claims, familyId, next), claims }
   }
 
-  /** Ends the session of this access token's claims: its refresh family and every access token issued in it. */
+  /**
+   * Ends the session of a verified access token's claims: its refresh family and every access token issued in
+   * it. One round trip: it also refuses a token whose session was already revoked, so callers skip
+   * `assertNotRevoked`.
+   */
   async endSession (user: { sid?: unknown }): Promise<void> {
     if (!this.sessions || typeof user.sid !== 'string') return
     const familyId = user.sid
-    await reachStore(() => this.store.endSession(familyId, this.accessTtl * 1000))
+    if (!await reachStore(() => this.store.endSession(familyId, this.accessTtl * 1000))) throw new TokenRevokedError()
   }
 
   /** Refuses an access token whose session was ended by logout or by refresh-token reuse. */

@@ -166,9 +166,12 @@ export class MemoryStore implements OtpStore {
     return { status: 'invalid' }
   }
 
-  async endSession (familyId: string, revokedForMs: number): Promise<void> {
+  async endSession (familyId: string, revokedForMs: number): Promise<boolean> {
+    const now = this.now()
+    if (live(this.revoked.get(familyId), now)) return false
     this.sessions.delete(familyId)
-    this.revoked.set(familyId, { until: this.now() + revokedForMs })
+    this.revoked.set(familyId, { until: now + revokedForMs })
+    return true
   }
 
   async isSessionRevoked (familyId: string): Promise<boolean> {

@@ -113,9 +113,9 @@ export class RedisStore implements OtpStore {
     return { status: status === 1 ? 'reused' : 'invalid' }
   }
 
-  async endSession (familyId: string, revokedForMs: number): Promise<void> {
+  async endSession (familyId: string, revokedForMs: number): Promise<boolean> {
     const k = this.sessionKeys(familyId)
-    await this.client.otpLoginSessionEnd(k.session, k.revoked, revokedForMs)
+    return await this.client.otpLoginSessionEnd(k.session, k.revoked, revokedForMs) === 1
   }
 
   async isSessionRevoked (familyId: string): Promise<boolean> {

@@ -19,8 +19,11 @@ export interface OtpStore {
   createSession (familyId: string, tokenHash: string, claims: string, ttlMs: number): Promise<void>
   /** Swaps the current token for `newHash` if `tokenHash` is current; a spent one ends the family (`reused`). */
   rotateSession (familyId: string, tokenHash: string, newHash: string, policy: SessionPolicy): Promise<RotateResult>
-  /** Ends the family and marks its access tokens revoked for `revokedForMs`. */
-  endSession (familyId: string, revokedForMs: number): Promise<void>
+  /**
+   * Ends the family and marks its access tokens revoked for `revokedForMs`; false when it was already
+   * revoked (its access tokens are refused, so a logout with one of them must be too).
+   */
+  endSession (familyId: string, revokedForMs: number): Promise<boolean>
   isSessionRevoked (familyId: string): Promise<boolean>
 
   /** Called on the app's `onClose` for stores the plugin created itself. */
