@@ -178,7 +178,8 @@ function isRedisClient (value: unknown): boolean {
 }
 
 const storeMethods = [
-  'issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'createSession', 'rotateSession', 'endSession', 'isSessionRevoked'
+  'issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'lockedFor', 'recordFailure', 'clearFailures',
+  'createSession', 'rotateSession', 'endSession', 'isSessionRevoked'
 ] as const
 
 function isStore (value: unknown): value is OtpStore {
