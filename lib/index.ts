@@ -59,8 +59,11 @@ export default fastifyOtpLogin
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { RedisStore, type RedisStoreOptions } from './store/redis.js'
 export type {
-  IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy, VerifyPolicy, VerifyResult
+  FailurePolicy, FailureResult, IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy, VerifyPolicy, VerifyResult
 } from './store/types.js'
+export { MemoryTotpStore, type MemoryTotpStoreOptions } from './store/totp-memory.js'
+export { RedisTotpStore, type RedisTotpStoreOptions } from './store/totp-redis.js'
+export type { TotpRecord, TotpStore } from './store/totp-types.js'
 export { consoleSender, type ConsoleSenderOptions } from './senders/console.js'
 export {
   AttemptsExceededError, DeliveryFailedError, InvalidCodeError, InvalidPhoneError, LockedError, RateLimitedError,
