@@ -7,6 +7,7 @@ import { MemoryStore } from './store/memory.js'
 import { RedisStore } from './store/redis.js'
 import type { OtpStore } from './store/types.js'
 import { TokenIssuer } from './tokens.js'
+import { createTotp } from './totp/create.js'
 import './types.js'
 
 async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promise<void> {
@@ -47,7 +48,8 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
   })
 
   // fastify-plugin skips Fastify's own prefixing, so the routes get the prefix here, in their own context.
-  await fastify.register(routes, { prefix: settings.prefix, settings, store, tokens })
+  const totp = createTotp(settings, fastify.log)
+  await fastify.register(routes, { prefix: settings.prefix, settings, store, tokens, totp })
 }
 
 export const fastifyOtpLogin: FastifyPluginAsync<OtpLoginOptions> = fp(otpLogin, {
@@ -67,7 +69,8 @@ export type { TotpRecord, TotpStore } from './store/totp-types.js'
 export { consoleSender, type ConsoleSenderOptions } from './senders/console.js'
 export {
   AttemptsExceededError, DeliveryFailedError, InvalidCodeError, InvalidPhoneError, LockedError, RateLimitedError,
-  RefreshInvalidError, RefreshReusedError, ResendTooSoonError, StoreUnavailableError, type OtpError
+  RefreshInvalidError, RefreshReusedError, ResendTooSoonError, StoreUnavailableError, TotpAlreadyEnabledError,
+  TotpNoIdentifierError, TotpNotPendingError, type OtpError
 } from './errors.js'
 export { TokenRevokedError, type TokenBody } from './tokens.js'
 export type {

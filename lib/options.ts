@@ -5,7 +5,9 @@ import type { FastifyRequest } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max'
 import { looseE164, normalizeEmail } from './identity.js'
+import type { TotpStore } from './store/totp-types.js'
 import type { OtpStore } from './store/types.js'
+import { parseEncryptionKey } from './totp/keys.js'
 
 export type Channel = 'sms' | 'email'
 
@@ -73,6 +75,19 @@ export interface OtpLoginOptions {
   testIdentities?: Record<string, string>
   allowTestIdentitiesInProduction?: boolean
   smsBudget?: Record<string, number>
+  totpEncryptionKey?: string
+  totpStore?: TotpStore
+  totpIssuer?: string
+  totpClock?: () => number
+}
+
+/** Authenticator apps, on when `totpEncryptionKey` is given. */
+export interface TotpSettings {
+  /** The 32 bytes of `totpEncryptionKey`. */
+  key: Buffer
+  store: TotpStore | undefined
+  issuer: string
+  clock: () => number
 }
 
 /** The options after defaults: every value present and checked. Durations in seconds. */
@@ -103,6 +118,7 @@ export interface ResolvedOptions {
   testIdentities: ReadonlyMap<string, string>
   /** Country calling code (or `'*'`) → codes per hour. */
   smsBudget: ReadonlyMap<string, number> | undefined
+  totp: TotpSettings | undefined
 }
 
 export const defaultRateLimit = {
@@ -115,6 +131,7 @@ const known = new Set([
   'prefix', 'send', 'redis', 'store', 'keyPrefix', 'codeSecret', 'jwt', 'accessTokenTtl', 'refreshTokenTtl', 'codeLength', 'codeTtl',
   'maxSends', 'lockout', 'resendInterval', 'maxAttempts', 'maxFailures', 'defaultCountry', 'allowedCountries',
   'findOrCreateUser', 'rateLimit', 'channels', 'testIdentities', 'allowTestIdentitiesInProduction', 'smsBudget',
+  'totpEncryptionKey', 'totpStore', 'totpIssuer', 'totpClock',
   // passed by Fastify itself to every plugin
   'logLevel', 'logSerializers'
 ])
@@ -266,6 +283,7 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
       }
     }
   }
+  checkTotpOptions(o)
   if (o.rateLimit !== undefined && o.rateLimit !== false) {
     const limits = o.rateLimit as Record<string, unknown> | null
     if (limits === null || typeof limits !== 'object' || Array.isArray(limits)) {
@@ -296,6 +314,35 @@ function checkTestIdentities (o: Record<string, unknown>): void {
     if (typeof code !== 'string' || !new RegExp(`^[0-9]{${length}}$`).test(code)) {
       throw new OptionError(`testIdentities["${identifier}"]`, `must be a string of codeLength (${length}) digits`, code, `${typeof code === 'string' ? code.length + ' characters' : typeof code}`)
     }
+  }
+}
+
+const totpStoreMethods = ['get', 'savePending', 'enable', 'useStep', 'useRecoveryCode', 'disable'] as const
+
+function checkTotpOptions (o: Record<string, unknown>): void {
+  if (o.totpEncryptionKey === undefined) {
+    for (const name of ['totpStore', 'totpIssuer', 'totpClock']) {
+      if (o[name] !== undefined) throw new OptionError(name, 'needs "totpEncryptionKey": authenticator apps are on only with it', o[name])
+    }
+    return
+  }
+  if (typeof o.totpEncryptionKey !== 'string' || parseEncryptionKey(o.totpEncryptionKey) === undefined) {
+    // Never echo a key: say only how long it was.
+    const shown = typeof o.totpEncryptionKey === 'string' ? `${o.totpEncryptionKey.length} characters` : typeof o.totpEncryptionKey
+    throw new OptionError('totpEncryptionKey', 'must be 32 bytes as 64 hex digits or as base64', o.totpEncryptionKey, shown)
+  }
+  const store = o.totpStore as Record<string, unknown> | null | undefined
+  if (store !== undefined && (store === null || typeof store !== 'object' || totpStoreMethods.some((name) => typeof store[name] !== 'function'))) {
+    throw new OptionError('totpStore', `must implement ${totpStoreMethods.join(', ')}`, store)
+  }
+  if (store === undefined && o.store !== undefined && o.redis === undefined) {
+    throw new OptionError('totpStore', 'is required with "store" and no "redis": authenticators must outlive the process', store)
+  }
+  if (o.totpIssuer !== undefined && (typeof o.totpIssuer !== 'string' || !/^[^:]{1,64}$/.test(o.totpIssuer))) {
+    throw new OptionError('totpIssuer', 'must be a string of 1 to 64 characters without a colon', o.totpIssuer)
+  }
+  if (o.totpClock !== undefined && typeof o.totpClock !== 'function') {
+    throw new OptionError('totpClock', 'must be a function returning milliseconds since the epoch', o.totpClock)
   }
 }
 
@@ -335,6 +382,14 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedOptions {
           refresh: opts.rateLimit?.refresh ?? defaultRateLimit.refresh
         },
     testIdentities: new Map(Object.entries(opts.testIdentities ?? {}).map(([id, code]) => [testIdentityKey(id) ?? id, code])),
-    smsBudget: opts.smsBudget ? new Map(Object.entries(opts.smsBudget)) : undefined
+    smsBudget: opts.smsBudget ? new Map(Object.entries(opts.smsBudget)) : undefined,
+    totp: opts.totpEncryptionKey === undefined
+      ? undefined
+      : {
+          key: parseEncryptionKey(opts.totpEncryptionKey) as Buffer, // checked by checkOptions
+          store: opts.totpStore,
+          issuer: opts.totpIssuer ?? 'fastify-otp-login',
+          clock: opts.totpClock ?? Date.now
+        }
   }
 }

@@ -6,6 +6,8 @@ export interface OtpUser {
   sub: string
   /** E.164 phone number the user logged in with. */
   phone?: string
+  /** Lower-cased e-mail address the user logged in with (instead of `phone`). */
+  email?: string
   iat: number
   exp: number
   /** A unique id of this token. */
