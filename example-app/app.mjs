@@ -50,6 +50,14 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
     storeOptions = { redis, codeSecret: process.env.OTP_CODE_SECRET }
   }
 
+  // Authenticator secrets are encrypted under this key: a random one means every authenticator set up is
+  // unreadable after a restart (and, with the MemoryStore, gone anyway).
+  let totpEncryptionKey = process.env.TOTP_ENCRYPTION_KEY
+  if (!totpEncryptionKey) {
+    totpEncryptionKey = randomBytes(32).toString('hex')
+    app.log.warn('TOTP_ENCRYPTION_KEY is not set: using a random one, so authenticators set up now stop working on restart')
+  }
+
   let jwtSecret = process.env.JWT_SECRET
   if (!jwtSecret) {
     jwtSecret = randomBytes(32).toString('base64url')
@@ -70,6 +78,8 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
     channels: ['phone', 'email'],
     jwt: { secret: jwtSecret },
     send,
+    totpEncryptionKey,
+    totpIssuer: 'fastify-otp-login example',
     ...storeOptions,
     ...(process.env.DEFAULT_COUNTRY ? { defaultCountry: process.env.DEFAULT_COUNTRY } : {})
   })

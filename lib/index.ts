@@ -8,6 +8,7 @@ import { MemoryStore } from './store/memory.js'
 import { RedisStore } from './store/redis.js'
 import type { OtpStore } from './store/types.js'
 import { TokenIssuer } from './tokens.js'
+import { createTotp } from './totp/create.js'
 import './types.js'
 
 async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promise<void> {
@@ -49,7 +50,8 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
 
   // fastify-plugin skips Fastify's own prefixing, so the routes get the prefix here, in their own context.
   const emit = eventEmitter(settings.onEvent, fastify.log)
-  await fastify.register(routes, { prefix: settings.prefix, settings, store, tokens, emit })
+  const totp = createTotp(settings, fastify.log)
+  await fastify.register(routes, { prefix: settings.prefix, settings, store, tokens, emit, totp })
 }
 
 export const fastifyOtpLogin: FastifyPluginAsync<OtpLoginOptions> = fp(otpLogin, {
@@ -61,12 +63,16 @@ export default fastifyOtpLogin
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { RedisStore, type RedisStoreOptions } from './store/redis.js'
 export type {
-  IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy, VerifyPolicy, VerifyResult
+  FailurePolicy, FailureResult, IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy, VerifyPolicy, VerifyResult
 } from './store/types.js'
+export { MemoryTotpStore, type MemoryTotpStoreOptions } from './store/totp-memory.js'
+export { RedisTotpStore, type RedisTotpStoreOptions } from './store/totp-redis.js'
+export type { TotpRecord, TotpStore } from './store/totp-types.js'
 export { consoleSender, type ConsoleSenderOptions } from './senders/console.js'
 export {
   AttemptsExceededError, DeliveryFailedError, InvalidCodeError, InvalidPhoneError, LockedError, RateLimitedError,
-  RefreshInvalidError, RefreshReusedError, ResendTooSoonError, StoreUnavailableError, type OtpError
+  RefreshInvalidError, RefreshReusedError, ResendTooSoonError, StoreUnavailableError, TotpAlreadyEnabledError,
+  TotpNoIdentifierError, TotpNotPendingError, type OtpError
 } from './errors.js'
 export { TokenRevokedError, type TokenBody } from './tokens.js'
 export type {

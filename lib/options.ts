@@ -6,7 +6,9 @@ import type { Cluster, Redis } from 'ioredis'
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max'
 import type { OtpEventHandler } from './events.js'
 import { looseE164, normalizeEmail } from './identity.js'
+import type { TotpStore } from './store/totp-types.js'
 import type { OtpStore } from './store/types.js'
+import { parseEncryptionKey } from './totp/keys.js'
 
 export type Channel = 'sms' | 'email'
 
@@ -75,6 +77,19 @@ export interface OtpLoginOptions {
   allowTestIdentitiesInProduction?: boolean
   smsBudget?: Record<string, number>
   onEvent?: OtpEventHandler
+  totpEncryptionKey?: string
+  totpStore?: TotpStore
+  totpIssuer?: string
+  totpClock?: () => number
+}
+
+/** Authenticator apps, on when `totpEncryptionKey` is given. */
+export interface TotpSettings {
+  /** The 32 bytes of `totpEncryptionKey`. */
+  key: Buffer
+  store: TotpStore | undefined
+  issuer: string
+  clock: () => number
 }
 
 /** The options after defaults: every value present and checked. Durations in seconds. */
@@ -106,6 +121,7 @@ export interface ResolvedOptions {
   /** Country calling code (or `'*'`) → codes per hour. */
   smsBudget: ReadonlyMap<string, number> | undefined
   onEvent: OtpEventHandler | undefined
+  totp: TotpSettings | undefined
 }
 
 export const defaultRateLimit = {
@@ -119,7 +135,7 @@ export const optionNames = [
   'prefix', 'channels', 'send', 'redis', 'store', 'keyPrefix', 'codeSecret', 'jwt', 'accessTokenTtl', 'refreshTokenTtl',
   'codeLength', 'codeTtl', 'maxSends', 'lockout', 'resendInterval', 'maxAttempts', 'maxFailures', 'defaultCountry',
   'allowedCountries', 'findOrCreateUser', 'onEvent', 'rateLimit', 'testIdentities', 'allowTestIdentitiesInProduction',
-  'smsBudget'
+  'smsBudget', 'totpEncryptionKey', 'totpStore', 'totpIssuer', 'totpClock'
 ] as const
 
 // Fastify passes these to every plugin.
@@ -184,7 +200,8 @@ function isRedisClient (value: unknown): boolean {
 }
 
 const storeMethods = [
-  'issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'createSession', 'rotateSession', 'endSession', 'isSessionRevoked'
+  'issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'lockedFor', 'recordFailure', 'clearFailures',
+  'createSession', 'rotateSession', 'endSession', 'isSessionRevoked'
 ] as const
 
 function isStore (value: unknown): value is OtpStore {
@@ -274,6 +291,7 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
       }
     }
   }
+  checkTotpOptions(o)
   if (o.rateLimit !== undefined && o.rateLimit !== false) {
     const limits = o.rateLimit as Record<string, unknown> | null
     if (limits === null || typeof limits !== 'object' || Array.isArray(limits)) {
@@ -304,6 +322,35 @@ function checkTestIdentities (o: Record<string, unknown>): void {
     if (typeof code !== 'string' || !new RegExp(`^[0-9]{${length}}$`).test(code)) {
       throw new OptionError(`testIdentities["${identifier}"]`, `must be a string of codeLength (${length}) digits`, code, `${typeof code === 'string' ? code.length + ' characters' : typeof code}`)
     }
+  }
+}
+
+const totpStoreMethods = ['get', 'savePending', 'enable', 'useStep', 'useRecoveryCode', 'disable'] as const
+
+function checkTotpOptions (o: Record<string, unknown>): void {
+  if (o.totpEncryptionKey === undefined) {
+    for (const name of ['totpStore', 'totpIssuer', 'totpClock']) {
+      if (o[name] !== undefined) throw new OptionError(name, 'needs "totpEncryptionKey": authenticator apps are on only with it', o[name])
+    }
+    return
+  }
+  if (typeof o.totpEncryptionKey !== 'string' || parseEncryptionKey(o.totpEncryptionKey) === undefined) {
+    // Never echo a key: say only how long it was.
+    const shown = typeof o.totpEncryptionKey === 'string' ? `${o.totpEncryptionKey.length} characters` : typeof o.totpEncryptionKey
+    throw new OptionError('totpEncryptionKey', 'must be 32 bytes as 64 hex digits or as base64', o.totpEncryptionKey, shown)
+  }
+  const store = o.totpStore as Record<string, unknown> | null | undefined
+  if (store !== undefined && (store === null || typeof store !== 'object' || totpStoreMethods.some((name) => typeof store[name] !== 'function'))) {
+    throw new OptionError('totpStore', `must implement ${totpStoreMethods.join(', ')}`, store)
+  }
+  if (store === undefined && o.store !== undefined && o.redis === undefined) {
+    throw new OptionError('totpStore', 'is required with "store" and no "redis": authenticators must outlive the process', store)
+  }
+  if (o.totpIssuer !== undefined && (typeof o.totpIssuer !== 'string' || !/^[^:]{1,64}$/.test(o.totpIssuer))) {
+    throw new OptionError('totpIssuer', 'must be a string of 1 to 64 characters without a colon', o.totpIssuer)
+  }
+  if (o.totpClock !== undefined && typeof o.totpClock !== 'function') {
+    throw new OptionError('totpClock', 'must be a function returning milliseconds since the epoch', o.totpClock)
   }
 }
 
@@ -344,6 +391,14 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedOptions {
         },
     testIdentities: new Map(Object.entries(opts.testIdentities ?? {}).map(([id, code]) => [testIdentityKey(id) ?? id, code])),
     smsBudget: opts.smsBudget ? new Map(Object.entries(opts.smsBudget)) : undefined,
-    onEvent: opts.onEvent
+    onEvent: opts.onEvent,
+    totp: opts.totpEncryptionKey === undefined
+      ? undefined
+      : {
+          key: parseEncryptionKey(opts.totpEncryptionKey) as Buffer, // checked by checkOptions
+          store: opts.totpStore,
+          issuer: opts.totpIssuer ?? 'fastify-otp-login',
+          clock: opts.totpClock ?? Date.now
+        }
   }
 }

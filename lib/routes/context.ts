@@ -8,14 +8,18 @@ import { failClosedRateLimitStore } from '../store/rate-limit.js'
 import type { OtpStore } from '../store/types.js'
 import type { Emit } from '../events.js'
 import type { TokenIssuer } from '../tokens.js'
+import type { TotpService } from '../totp/service.js'
 import { otpRoutes } from './otp.js'
 import { sessionRoutes } from './sessions.js'
+import { totpRoutes } from './totp.js'
 
 export interface RoutesOptions {
   settings: ResolvedOptions
   store: OtpStore
   tokens: TokenIssuer
   emit: Emit
+  /** Authenticator apps; absent without `totpEncryptionKey`. */
+  totp: TotpService | undefined
 }
 
 /** What every route group is given: its encapsulated instance and the plugin's parts. */
@@ -52,6 +56,7 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
   const context = { fastify, ...options }
   otpRoutes(context)
   if (options.tokens.sessions) sessionRoutes(context)
+  if (options.totp) totpRoutes(context, options.totp)
 }
 
 /**

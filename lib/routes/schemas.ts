@@ -1,6 +1,6 @@
 /** JSON schemas of the plugin's routes; validated with the plugin's own strict Ajv (no coercion, no stripping). */
 
-const errorBody = {
+export const errorBody = {
   type: 'object',
   required: ['statusCode', 'code', 'error', 'message'],
   properties: {
@@ -12,7 +12,7 @@ const errorBody = {
   }
 } as const
 
-const tokenBody = {
+export const tokenBody = {
   type: 'object',
   properties: {
     access: { type: 'string' },
@@ -40,7 +40,7 @@ const unavailable = { 503: error('`OTP_STORE_UNAVAILABLE`: the store cannot be r
 type IdentifierKind = 'phone' | 'email'
 
 /** The identifier fields of a body: one of the enabled channels' fields, never both, never neither. */
-function identifierBody (channels: ReadonlySet<IdentifierKind>, extra: Record<string, unknown> = {}, required: string[] = []) {
+export function identifierBody (channels: ReadonlySet<IdentifierKind>, extra: Record<string, unknown> = {}, required: string[] = []) {
   const fields = [...channels]
   return {
     type: 'object',

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import type {
-  BudgetResult, IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy, VerifyPolicy, VerifyResult
+  BudgetResult, FailurePolicy, FailureResult, IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy,
+  VerifyPolicy, VerifyResult
 } from './types.js'
 
 interface Expiring { until: number }
@@ -124,15 +125,40 @@ export class MemoryStore implements OtpStore {
     }
 
     code.attempts++
-    if (state.fails) state.fails.count++
-    else state.fails = { count: 1, until: now + policy.lockoutMs }
-    if (state.fails.count >= policy.maxFailures) {
-      state.lock = { until: now + policy.lockoutMs }
-      delete state.code
-      delete state.fails
+    if (this.countFailure(identifier, state, policy, now).status === 'locked') {
       return { status: 'locked', retryAfterMs: policy.lockoutMs, lockedNow: true }
     }
     return code.attempts >= policy.maxAttempts ? { status: 'burned' } : { status: 'invalid' }
+  }
+
+  async lockedFor (identifier: string): Promise<number> {
+    const now = this.now()
+    const lock = this.state(identifier, now).lock
+    return lock ? lock.until - now : 0
+  }
+
+  async recordFailure (identifier: string, policy: FailurePolicy): Promise<FailureResult> {
+    const now = this.now()
+    const state = this.state(identifier, now)
+    if (state.lock) return { status: 'locked', retryAfterMs: state.lock.until - now }
+    return this.countFailure(identifier, state, policy, now)
+  }
+
+  async clearFailures (identifier: string): Promise<void> {
+    const state = this.states.get(identifier)
+    if (state) delete state.fails
+  }
+
+  /** One more failure; the one that reaches `maxFailures` locks the identifier out and drops its code. */
+  private countFailure (identifier: string, state: IdentityState, policy: FailurePolicy, now: number): FailureResult {
+    if (state.fails) state.fails.count++
+    else state.fails = { count: 1, until: now + policy.lockoutMs }
+    this.states.set(identifier, state)
+    if (state.fails.count < policy.maxFailures) return { status: 'counted' }
+    state.lock = { until: now + policy.lockoutMs }
+    delete state.code
+    delete state.fails
+    return { status: 'locked', retryAfterMs: policy.lockoutMs }
   }
 
   async consumeBudget (budget: string, limit: number, windowMs: number): Promise<BudgetResult> {

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Cluster, Redis } from 'ioredis'
 import type {
-  BudgetResult, IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy, VerifyPolicy, VerifyResult
+  BudgetResult, FailurePolicy, FailureResult, IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy,
+  VerifyPolicy, VerifyResult
 } from './types.js'
 
 export const script = (name: string): string => readFileSync(join(__dirname, 'scripts', `${name}.lua`), 'utf8')
@@ -10,6 +11,7 @@ const scripts = {
   otpLoginIssue: { numberOfKeys: 4, lua: script('issue') },
   otpLoginRevoke: { numberOfKeys: 3, lua: script('revoke') },
   otpLoginVerify: { numberOfKeys: 5, lua: script('verify') },
+  otpLoginFailure: { numberOfKeys: 3, lua: script('failure') },
   otpLoginSessionCreate: { numberOfKeys: 1, lua: script('session-create') },
   otpLoginSessionRotate: { numberOfKeys: 2, lua: script('session-rotate') },
   otpLoginSessionEnd: { numberOfKeys: 2, lua: script('session-end') },
@@ -21,11 +23,14 @@ interface ScriptedClient {
   otpLoginIssue: ScriptCall
   otpLoginRevoke: ScriptCall
   otpLoginVerify: ScriptCall
+  otpLoginFailure: ScriptCall
   otpLoginSessionCreate: ScriptCall<number>
   otpLoginSessionRotate: ScriptCall<[number, string?]>
   otpLoginSessionEnd: ScriptCall<number>
   otpLoginCount: ScriptCall
   exists: (key: string) => Promise<number>
+  pttl: (key: string) => Promise<number>
+  del: (key: string) => Promise<number>
 }
 
 export interface RedisStoreOptions {
@@ -93,6 +98,20 @@ export class RedisStore implements OtpStore {
       case 3: return { status: 'burned' }
       default: return { status: 'invalid' }
     }
+  }
+
+  async lockedFor (identifier: string): Promise<number> {
+    return Math.max(0, await this.client.pttl(this.keys(identifier).lock))
+  }
+
+  async recordFailure (identifier: string, policy: FailurePolicy): Promise<FailureResult> {
+    const k = this.keys(identifier)
+    const [status, retryAfterMs] = await this.client.otpLoginFailure(k.code, k.lock, k.fails, policy.maxFailures, policy.lockoutMs)
+    return status === 0 ? { status: 'counted' } : { status: 'locked', retryAfterMs }
+  }
+
+  async clearFailures (identifier: string): Promise<void> {
+    await this.client.del(this.keys(identifier).fails)
   }
 
   async consumeBudget (budget: string, limit: number, windowMs: number): Promise<BudgetResult> {

@@ -13,6 +13,15 @@ export interface OtpStore {
   consumeBudget (budget: string, limit: number, windowMs: number): Promise<BudgetResult>
 
   /**
+   * The failure count and lockout of `verifyCode`, for other ways of proving an identifier (authenticator codes,
+   * recovery codes): how long it stays locked out (0: not locked), one more failure, and a reset after a success.
+   */
+  lockedFor (identifier: string): Promise<number>
+  /** Counts one wrong guess; the one that reaches `maxFailures` locks the identifier out and drops its code. */
+  recordFailure (identifier: string, policy: FailurePolicy): Promise<FailureResult>
+  clearFailures (identifier: string): Promise<void>
+
+  /**
    * Sessions (refresh-token families). A family keeps the hash of its current refresh token, the hashes of the
    * ones it spent, and the claims its access tokens carry. `ttlMs` restarts at every rotation.
    */
@@ -40,11 +49,14 @@ export interface IssuePolicy {
   resendIntervalMs: number
 }
 
-export interface VerifyPolicy {
-  maxAttempts: number
+export interface FailurePolicy {
   maxFailures: number
   /** The failure-count window and the length of a lockout. */
   lockoutMs: number
+}
+
+export interface VerifyPolicy extends FailurePolicy {
+  maxAttempts: number
 }
 
 export type IssueResult =
@@ -80,3 +92,8 @@ export type RotateResult =
 export type BudgetResult =
   | { status: 'ok' }
   | { status: 'exceeded', retryAfterMs: number }
+
+export type FailureResult =
+  | { status: 'counted' }
+  /** Locked out: by this failure, or already. */
+  | { status: 'locked', retryAfterMs: number }

@@ -255,14 +255,15 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
 
   t.test('sessions: a family expires after ttlMs unless rotated', async (t) => {
     const store = await makeStore()
-    const short = { ...session, ttlMs: 800 }
+    // 400 ms of slack each way: the machine running the tests may be busy.
+    const short = { ...session, ttlMs: 1000 }
     const idle = family()
     const busy = family()
     await store.createSession(idle, 't1', '{}', short.ttlMs)
     await store.createSession(busy, 't1', '{}', short.ttlMs)
-    await sleep(450)
+    await sleep(600)
     t.equal((await store.rotateSession(busy, 't1', 't2', short)).status, 'ok')
-    await sleep(450)
+    await sleep(600)
     t.same(await store.rotateSession(idle, 't1', 't2', short), { status: 'invalid' }, 'idle family expired')
     t.equal((await store.rotateSession(busy, 't2', 't3', short)).status, 'ok', 'rotation restarted the TTL')
   })
@@ -277,5 +278,73 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
     t.equal(results.filter((r) => r.status === 'reused').length, 1)
     t.equal(results.filter((r) => r.status === 'invalid').length, 18)
     t.equal(await store.isSessionRevoked(fam), true)
+  })
+
+  failureContract(t, makeStore)
+}
+
+/**
+ * The failure count and lockout shared by /verify-totp and /verify-recovery (`lockedFor`, `recordFailure`,
+ * `clearFailures`), on the same counters as `verifyCode`. Part of the OtpStore contract.
+ */
+export function failureContract (t: Test, makeStore: () => Promise<OtpStore>): void {
+  let n = 0
+  const id = (): string => `+1555200${String(++n).padStart(4, '0')}`
+  const policy = { maxFailures: 3, lockoutMs: 60_000 }
+
+  t.test('failures: maxFailures of them lock out, for lockoutMs, even without a code', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    t.equal(await store.lockedFor(a), 0)
+    t.same(await store.recordFailure(a, policy), { status: 'counted' })
+    t.same(await store.recordFailure(a, policy), { status: 'counted' })
+    const locked = await store.recordFailure(a, policy)
+    t.ok(locked.status === 'locked' && locked.retryAfterMs === 60_000, 'the third failure locks')
+    const left = await store.lockedFor(a)
+    t.ok(left > 59_000 && left <= 60_000, `locked for ${left} ms`)
+    const again = await store.recordFailure(a, policy)
+    t.ok(again.status === 'locked' && again.retryAfterMs <= 60_000, 'still locked')
+    t.equal(await store.lockedFor(id()), 0, 'other identifiers are not')
+  })
+
+  t.test('failures: the same count and lock as verifyCode', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    const verifyPolicy = { ...policy, maxAttempts: 10 }
+    await store.issueCode(a, 'right', { codeTtlMs: 60_000, maxSends: 3, windowMs: 60_000, resendIntervalMs: 0 })
+    await store.verifyCode(a, 'wrong', verifyPolicy)
+    await store.recordFailure(a, policy)
+    const locked = await store.verifyCode(a, 'wrong', verifyPolicy)
+    t.equal(locked.status, 'locked', 'one failure of each kind, then a wrong code: three')
+    t.equal((await store.issueCode(a, 'next', { codeTtlMs: 60_000, maxSends: 3, windowMs: 60_000, resendIntervalMs: 0 })).status, 'locked')
+
+    const b = id()
+    await store.issueCode(b, 'right', { codeTtlMs: 60_000, maxSends: 3, windowMs: 60_000, resendIntervalMs: 0 })
+    await store.recordFailure(b, policy)
+    await store.recordFailure(b, policy)
+    t.equal((await store.recordFailure(b, policy)).status, 'locked')
+    t.equal((await store.verifyCode(b, 'right', verifyPolicy)).status, 'locked', 'a lockout refuses the right code')
+    t.ok(await store.lockedFor(b) > 0)
+  })
+
+  t.test('failures: a lockout ends; clearFailures starts the count again', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    const short = { maxFailures: 2, lockoutMs: 500 }
+    await store.recordFailure(a, short)
+    t.equal((await store.recordFailure(a, short)).status, 'locked')
+    await sleep(600)
+    t.equal(await store.lockedFor(a), 0)
+    t.same(await store.recordFailure(a, short), { status: 'counted' }, 'the count started again')
+    await store.clearFailures(a)
+    t.same(await store.recordFailure(a, short), { status: 'counted' }, 'cleared: one failure is no lockout')
+  })
+
+  t.test('failures: 20 in parallel lock out exactly once', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.recordFailure(a, policy)))
+    t.equal(results.filter((r) => r.status === 'counted').length, policy.maxFailures - 1)
+    t.equal(results.filter((r) => r.status === 'locked').length, 20 - (policy.maxFailures - 1))
   })
 }

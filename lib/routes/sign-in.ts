@@ -1,0 +1,52 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { InvalidEmailError, InvalidPhoneError } from '../errors.js'
+import { looseE164, normalizeEmail, normalizePhone, type Identity } from '../identity.js'
+import type { OtpUserRecord, ResolvedOptions } from '../options.js'
+import type { TokenBody, TokenIssuer } from '../tokens.js'
+
+export interface IdentityBody { phone?: string, email?: string }
+
+/**
+ * Reads the identifier of a body that the schema lets through with exactly one of the enabled fields.
+ * The same reading as /login and /verify-otp (lib/routes/otp.ts keeps its own copy for now).
+ */
+export function identityReader (settings: ResolvedOptions): (body: IdentityBody) => Identity {
+  const phonePolicy = { defaultCountry: settings.defaultCountry, allowedCountries: settings.allowedCountries }
+  return (body) => {
+    if (body.email !== undefined) {
+      const email = normalizeEmail(body.email)
+      if (email === undefined) throw new InvalidEmailError()
+      return email
+    }
+    const input = body.phone ?? ''
+    const phone = normalizePhone(input, phonePolicy)
+    if (phone !== undefined) return phone
+    // Test identities may use numbers no carrier would accept (+1 555 …), so they skip the numbering plan.
+    const loose = looseE164(input)
+    if (loose !== undefined && settings.testIdentities.has(loose)) return { claim: 'phone', channel: 'sms', value: loose }
+    throw new InvalidPhoneError()
+  }
+}
+
+/** Tokens for an identity that has just proved itself: `findOrCreateUser`, then the same claims as /verify-otp. */
+export async function signIn (
+  settings: ResolvedOptions, tokens: TokenIssuer, identity: Identity, request: FastifyRequest, reply: FastifyReply
+): Promise<TokenBody> {
+  const user = await settings.findOrCreateUser(identity.claim === 'phone'
+    ? { phone: identity.value, request }
+    : { email: identity.value, request })
+  checkUser(user)
+  return await tokens.issue(reply, { ...extraClaims(user), sub: String(user.id), [identity.claim]: identity.value })
+}
+
+function checkUser (user: OtpUserRecord): void {
+  if (user === null || typeof user !== 'object' || (typeof user.id !== 'string' && typeof user.id !== 'number') || user.id === '') {
+    throw new Error('fastify-otp-login: findOrCreateUser must return an object with a non-empty id')
+  }
+}
+
+// Claims the plugin or the signer sets; a value of the same name from findOrCreateUser is dropped.
+const reservedClaims = new Set(['id', 'sub', 'phone', 'email', 'iat', 'exp', 'nbf', 'jti', 'sid'])
+function extraClaims (user: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(user).filter(([name]) => !reservedClaims.has(name)))
+}

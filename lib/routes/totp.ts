@@ -1,0 +1,75 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { InvalidCodeError, LockedError, TotpNoIdentifierError, withRetryAfter } from '../errors.js'
+import type { Identity } from '../identity.js'
+import { reachStore } from '../store/reach.js'
+import type { TokenBody } from '../tokens.js'
+import type { TotpService } from '../totp/service.js'
+import type { OtpUser } from '../types.js'
+import { routeLimit, type RouteContext } from './context.js'
+import { identityReader, signIn, type IdentityBody } from './sign-in.js'
+import { confirmSchema, disableSchema, setupSchema, verifyRecoverySchema, verifyTotpSchema } from './totp-schemas.js'
+
+interface OtpBody { otp: string }
+interface RecoveryBody extends IdentityBody { code: string }
+
+/** The identifier an authenticator is bound to: the one the token's owner logged in with. */
+function boundIdentifier (user: OtpUser): string {
+  const identifier = user.phone ?? user.email
+  if (typeof identifier !== 'string' || identifier === '') throw new TotpNoIdentifierError()
+  return identifier
+}
+
+/**
+ * Authenticator apps: `POST /totp/setup`, `POST /totp/confirm` and `DELETE /totp` for a logged-in user, and
+ * `POST /verify-totp` and `POST /verify-recovery` to log in, under the failure count and lockout of /verify-otp.
+ */
+export function totpRoutes ({ fastify, settings, store, tokens }: RouteContext, totp: TotpService): void {
+  const identify = identityReader(settings)
+  const failurePolicy = { maxFailures: settings.maxFailures, lockoutMs: settings.lockout * 1000 }
+  const limit = routeLimit(settings.rateLimit && settings.rateLimit.verify)
+  const options = { bodyLimit: 1024, config: limit }
+  const authenticated = { ...options, onRequest: [fastify.authenticate] }
+
+  /**
+   * Tokens if `proof` holds. A locked identifier is refused even with a right code; every refused code counts
+   * as a failure, whether or not an authenticator is on, so the answers never tell which.
+   */
+  async function logIn (identity: Identity, request: FastifyRequest, reply: FastifyReply, proof: () => Promise<boolean>): Promise<TokenBody> {
+    const lockedMs = await reachStore(() => store.lockedFor(identity.value))
+    if (lockedMs > 0) throw withRetryAfter(new LockedError(), lockedMs)
+    if (!await proof()) {
+      const failure = await reachStore(() => store.recordFailure(identity.value, failurePolicy))
+      if (failure.status === 'locked') throw withRetryAfter(new LockedError(), failure.retryAfterMs)
+      throw new InvalidCodeError()
+    }
+    await reachStore(() => store.clearFailures(identity.value))
+    return await signIn(settings, tokens, identity, request, reply)
+  }
+
+  fastify.post('/totp/setup', { ...authenticated, schema: setupSchema }, async function totpSetup (request) {
+    return await totp.setup(boundIdentifier(request.user))
+  })
+
+  fastify.post<{ Body: OtpBody }>('/totp/confirm', { ...authenticated, schema: confirmSchema }, async function totpConfirm (request) {
+    return { recoveryCodes: await totp.confirm(boundIdentifier(request.user), request.body.otp) }
+  })
+
+  fastify.delete('/totp', { ...authenticated, schema: disableSchema }, async function totpDisable (request, reply) {
+    await totp.disable(boundIdentifier(request.user))
+    return reply.code(204).send()
+  })
+
+  fastify.post<{ Body: IdentityBody & OtpBody }>('/verify-totp', {
+    ...options, schema: verifyTotpSchema(settings.channels)
+  }, async function verifyTotp (request, reply) {
+    const identity = identify(request.body)
+    return await logIn(identity, request, reply, async () => await totp.useCode(identity.value, request.body.otp))
+  })
+
+  fastify.post<{ Body: RecoveryBody }>('/verify-recovery', {
+    ...options, schema: verifyRecoverySchema(settings.channels)
+  }, async function verifyRecovery (request, reply) {
+    const identity = identify(request.body)
+    return await logIn(identity, request, reply, async () => await totp.useRecoveryCode(identity.value, request.body.code))
+  })
+}

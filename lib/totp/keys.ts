@@ -1,0 +1,51 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
+
+/**
+ * Reads `totpEncryptionKey`: 32 bytes as 64 hex digits or as base64 (or base64url). Undefined when it is not
+ * exactly that, so a short or mistyped key fails startup instead of weakening the encryption.
+ */
+export function parseEncryptionKey (value: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex')
+  if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(value)) return undefined
+  const key = Buffer.from(value, 'base64')
+  return key.length === 32 ? key : undefined
+}
+
+/** A key for one purpose, so the encryption key is never also an HMAC key. */
+export function deriveKey (master: Buffer, purpose: 'totp-secret' | 'recovery-code'): Buffer {
+  return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `fastify-otp-login ${purpose}`, 32))
+}
+
+const version = 'v1'
+
+/**
+ * AES-256-GCM with a random 96-bit IV per secret. The identifier is authenticated data: a secret copied onto
+ * another identifier's record does not decrypt, so a database-level swap cannot move an authenticator.
+ * Sealed form: `v1.<iv>.<tag>.<ciphertext>`, base64url.
+ */
+export class SecretBox {
+  constructor (private readonly key: Buffer) {}
+
+  seal (identifier: string, plaintext: Buffer): string {
+    const iv = randomBytes(12)
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv).setAAD(Buffer.from(identifier))
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()])
+    return [version, iv, cipher.getAuthTag(), ciphertext].map((part) => typeof part === 'string' ? part : part.toString('base64url')).join('.')
+  }
+
+  /** Throws when the sealed text was altered, belongs to another identifier or was sealed under another key. */
+  open (identifier: string, sealed: string): Buffer {
+    const [v, iv, tag, ciphertext] = sealed.split('.')
+    if (v !== version || iv === undefined || tag === undefined || ciphertext === undefined) {
+      throw new Error('fastify-otp-login: a stored TOTP secret is not in the expected format')
+    }
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'))
+        .setAAD(Buffer.from(identifier))
+        .setAuthTag(Buffer.from(tag, 'base64url'))
+      return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()])
+    } catch {
+      throw new Error('fastify-otp-login: a stored TOTP secret could not be decrypted (was it encrypted under another totpEncryptionKey?)')
+    }
+  }
+}

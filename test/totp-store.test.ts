@@ -1,0 +1,34 @@
+import t from 'tap'
+import { MemoryTotpStore, RedisTotpStore } from '../lib/index.js'
+import { freshRedis } from './helpers/app.js'
+import { totpStoreContract } from './helpers/totp-store-contract.js'
+
+t.test('MemoryTotpStore passes the TOTP store contract', async (t) => {
+  totpStoreContract(t, async () => new MemoryTotpStore())
+})
+
+t.test('RedisTotpStore passes the TOTP store contract', async (t) => {
+  totpStoreContract(t, async () => new RedisTotpStore({ client: await freshRedis() }))
+})
+
+t.test('RedisTotpStore: one key per identifier under its hash tag; pending expires, enabled does not', async (t) => {
+  const client = await freshRedis()
+  const store = new RedisTotpStore({ client, keyPrefix: 'app1:' })
+  await store.savePending('ana@example.com', 'sealed', 60_000)
+  t.same(await client.keys('*'), ['app1:{ana@example.com}:totp'])
+  const pttl = await client.pttl('app1:{ana@example.com}:totp')
+  t.ok(pttl > 0 && pttl <= 60_000, 'a pending setup expires')
+  await store.enable('ana@example.com', 'sealed', ['h1'], 7)
+  t.equal(await client.pttl('app1:{ana@example.com}:totp'), -1, 'an enabled authenticator has no TTL')
+  t.same(await client.hgetall('app1:{ana@example.com}:totp'), { s: 'sealed', on: '1', step: '7', 'r:h1': '1' })
+})
+
+t.test('MemoryTotpStore: a pending setup expires on its clock', async (t) => {
+  let now = 0
+  const store = new MemoryTotpStore({ now: () => now })
+  await store.savePending('+15551000001', 's', 1000)
+  now = 999
+  t.ok(await store.get('+15551000001'))
+  now = 1000
+  t.equal(await store.get('+15551000001'), undefined)
+})
