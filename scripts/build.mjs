@@ -24,9 +24,10 @@ writeFileSync(join(dist, 'esm/index.js'), [
   `export const { ${names.join(', ')} } = cjs`,
   ''
 ].join('\n'))
+// ESM importing a CommonJS file's `default` would get its whole module.exports: name the plugin instead.
 writeFileSync(join(dist, 'esm/index.d.ts'), [
   "export * from '../cjs/index.js'",
-  "export { default } from '../cjs/index.js'",
+  "export { fastifyOtpLogin as default } from '../cjs/index.js'",
   ''
 ].join('\n'))
 console.log(`built dist/cjs and dist/esm (${names.length} named exports)`)
