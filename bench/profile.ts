@@ -63,7 +63,7 @@ export function summarize (profile: CpuProfile, top = 15): string {
   return [
     `busy ${(busy / 1e6).toFixed(2)} s; self time by package:`, ...list(byArea),
     'functions with the most self time:', ...list(byFunction),
-    "the plugin's functions, with what they call:", ...list(pluginTotal)
+    ...(pluginTotal.size ? ["the plugin's functions, with what they call:", ...list(pluginTotal)] : [])
   ].join('\n')
 }
 
