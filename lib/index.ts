@@ -25,8 +25,14 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     // The host's @fastify/jwt signs; only the lifetime is ours.
     signOptions = { sign: { expiresIn: `${settings.accessTokenTtl}s` } }
   }
-  const signAccessToken = async (reply: FastifyReply, claims: Record<string, unknown>): Promise<string> =>
-    signOptions ? await reply.jwtSign(claims, signOptions) : await reply.jwtSign(claims)
+  const signAccessToken = async (reply: FastifyReply, claims: Record<string, unknown>): Promise<string> => {
+    if (signOptions) return await reply.jwtSign(claims, signOptions)
+    // The callback form signs with the signer @fastify/jwt built at registration; its promise form passes `{}`
+    // on as options and so builds a new fast-jwt signer (key preparation included) for every token.
+    return await new Promise((resolve, reject) => {
+      reply.jwtSign(claims, (err, token) => { if (err) reject(err); else resolve(token) })
+    })
+  }
 
   let store: OtpStore
   if (settings.store) {

@@ -1,0 +1,187 @@
+// Turns the measurements into the checks and the Markdown that `npm run bench` prints and writes to results.md.
+import type { MemoryResult } from './memory.js'
+
+export type StoreName = 'MemoryStore' | 'RedisStore'
+
+export interface Measurement {
+  id: string
+  label: string
+  store: StoreName | undefined
+  baseline: string | undefined
+  rps: number
+  p50: number
+  p99: number
+  /** Responses autocannon counted, and those that were not 2xx, errors and timeouts among them. */
+  responses: number
+  failed: number
+  /** Requests the server received in the window: the denominator of the per-request figures. */
+  serverRequests: number
+  /** CPU time per request of the server process, in JavaScript and Node (user) and in the kernel (system). */
+  cpuUserPerRequest: number
+  cpuSystemPerRequest: number
+  /** CPU time per request of redis-server (from INFO cpu). */
+  redisCpuPerRequest: number
+  /** CPU time of the load generator (this process) over the run, in cores. */
+  loadGeneratorCpu: number
+  /** Commands the app's Redis client sent in the window (round trips), by name. */
+  appCommands: Record<string, number>
+  /** Commands Redis ran in the window by INFO commandstats (inside scripts too), by name. */
+  redisCommands: Record<string, number>
+}
+
+export interface Check {
+  target: string
+  measured: string
+  pass: boolean
+  /** A miss fails `npm run bench`; otherwise it is reported only (unless --strict). */
+  hard: boolean
+}
+
+export interface Machine {
+  date: string
+  node: string
+  redis: string
+  cpu: string
+  os: string
+  loadBefore: number[]
+  loadAfter: number[]
+  settings: string
+}
+
+const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0)
+const perRequest = (count: number, m: Measurement): number => count / m.serverRequests
+const fixed = (value: number, digits: number): string => Number.isFinite(value) ? value.toFixed(digits) : 'n/a'
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`
+
+const cpuPerRequest = (m: Measurement): number => m.cpuUserPerRequest + m.cpuSystemPerRequest
+
+/** Requests/s as a share of the baseline's; and what it would be if the server's CPU were all that limited it. */
+export function ratio (m: Measurement, all: Map<string, Measurement>): { rps: number, cpu: number } | undefined {
+  const base = m.baseline === undefined ? undefined : all.get(m.baseline)
+  return base === undefined ? undefined : { rps: m.rps / base.rps, cpu: cpuPerRequest(base) / cpuPerRequest(m) }
+}
+
+/** At most one round trip for OTP state: one top-level script call per request, nothing else sent. */
+export function roundTripCheck (m: Measurement): Check {
+  const sent = sum(m.appCommands)
+  const scriptCalls = (m.redisCommands.evalsha ?? 0) + (m.redisCommands.eval ?? 0)
+  const other = Object.keys(m.appCommands).filter((name) => name !== 'evalsha')
+  const pass = m.serverRequests > 0 && sent <= m.serverRequests && scriptCalls <= m.serverRequests && other.length === 0
+  return {
+    target: `${m.label} on ${m.store}: at most one Redis round trip per request`,
+    measured: `${sent} commands sent (${other.length ? other.join(', ') : 'all EVALSHA'}), ${scriptCalls} script calls in ` +
+      `INFO commandstats, for ${m.serverRequests} requests: ${fixed(sent / m.serverRequests, 3)} per request`,
+    pass,
+    hard: true
+  }
+}
+
+export function cleanRunCheck (m: Measurement): Check {
+  return {
+    target: `${m.label}${m.store ? ` on ${m.store}` : ''}: every response 2xx`,
+    measured: `${m.failed} of ${m.responses} failed`,
+    pass: m.failed === 0 && m.responses > 0,
+    hard: true
+  }
+}
+
+export function throughputCheck (m: Measurement, all: Map<string, Measurement>, atLeast: number): Check {
+  const r = ratio(m, all)
+  const base = all.get(m.baseline ?? '')
+  return {
+    target: `${m.label} on ${m.store}: at least ${atLeast * 100}% of the ${m.baseline} baseline's requests/s`,
+    measured: `${Math.round(m.rps)} vs ${Math.round(base?.rps ?? 0)} req/s: ${fixed((r?.rps ?? 0) * 100, 0)}% ` +
+      `(by server CPU per request, ${fixed(cpuPerRequest(m), 0)} vs ${fixed(base ? cpuPerRequest(base) : NaN, 0)} µs: ` +
+      `${fixed((r?.cpu ?? 0) * 100, 0)}%)`,
+    pass: (r?.rps ?? 0) >= atLeast,
+    hard: false
+  }
+}
+
+export function latencyCheck (m: Measurement, connections: number, underMs: number): Check {
+  return {
+    target: `${m.label} on ${m.store}: p99 under ${underMs} ms at ${connections} connections`,
+    measured: `${m.p99} ms`,
+    pass: m.p99 < underMs,
+    hard: false
+  }
+}
+
+export function memoryCheck (result: MemoryResult, within: number): Check {
+  const growth = result.end.heapUsed / result.start.heapUsed - 1
+  return {
+    target: `MemoryStore: after ${result.identifiers.toLocaleString('en')} numbers expire, the heap is within ${within * 100}% of where it started`,
+    measured: `${mib(result.start.heapUsed)} at start, ${mib(result.peak.heapUsed)} with every number live, ` +
+      `${mib(result.end.heapUsed)} after expiry and a sweep (${growth >= 0 ? '+' : ''}${fixed(growth * 100, 1)}%)`,
+    pass: growth <= within,
+    hard: true
+  }
+}
+
+export function render (machine: Machine, all: Map<string, Measurement>, checks: Check[], memory: MemoryResult | undefined): string {
+  const rows = [...all.values()].map((m) => {
+    const r = ratio(m, all)
+    const redis = m.store === 'RedisStore' || m.id === 'evalsha'
+    const cells = [
+      m.label, m.store ?? 'baseline', Math.round(m.rps), m.p50, m.p99, m.baseline ?? '',
+      r === undefined ? '' : `${fixed(r.rps * 100, 0)}%`,
+      r === undefined ? '' : `${fixed(r.cpu * 100, 0)}%`,
+      `${fixed(cpuPerRequest(m), 0)} (${fixed(m.cpuUserPerRequest, 0)} + ${fixed(m.cpuSystemPerRequest, 0)})`,
+      redis ? fixed(m.redisCpuPerRequest, 0) : '',
+      redis ? fixed(perRequest(sum(m.appCommands), m), 2) : '',
+      redis ? fixed(perRequest(sum(m.redisCommands), m), 2) : '',
+      `${fixed(m.loadGeneratorCpu * 100, 0)}%`
+    ]
+    return `| ${cells.join(' | ')} |`
+  })
+  const verdict = (c: Check): string => c.pass ? 'PASS' : c.hard ? '**FAIL**' : '**MISS**'
+  const lines = [
+    '# Benchmark results',
+    '',
+    `Written by \`npm run bench\` on ${machine.date}. Numbers are only comparable within one run: the baselines`,
+    'are measured in the same run, on the same machine, with the same load generator.',
+    '',
+    '| machine | |',
+    '|---|---|',
+    `| Node | ${machine.node} |`,
+    `| Redis | ${machine.redis} |`,
+    `| CPU | ${machine.cpu} |`,
+    `| OS | ${machine.os} |`,
+    `| load average (1, 5, 15 min) | ${machine.loadBefore.map((l) => l.toFixed(2)).join(', ')} before; ${machine.loadAfter.map((l) => l.toFixed(2)).join(', ')} after |`,
+    `| settings | ${machine.settings} |`,
+    '',
+    '## Throughput and latency',
+    '',
+    '| scenario | store | req/s | p50 ms | p99 ms | baseline | vs baseline | vs baseline by CPU | server CPU µs/req (user + sys) | Redis CPU µs/req | Redis round trips/req | Redis commands/req | load generator CPU |',
+    '|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    '*vs baseline*: requests/s as a share of the baseline\'s. *vs baseline by CPU*: the baseline\'s server CPU per request',
+    'over the scenario\'s, what that share would be if the server\'s CPU were all that limited it.',
+    '*server CPU µs/req*: CPU time of the server process per request, in JavaScript and Node (user) and in the kernel',
+    '(sys: mostly socket writes); less sensitive to other load on the machine than req/s. *Redis CPU µs/req*: the same',
+    'for redis-server, from INFO cpu. *Redis round trips/req*: commands the app\'s client sent. *Redis commands/req*:',
+    'what Redis ran by INFO commandstats, the commands inside the scripts included. *load generator CPU*: autocannon\'s',
+    'process, in percent of one core; near 100% means the load generator, not the server, set the pace.',
+    '',
+    '## Targets',
+    '',
+    '| target | measured | result |',
+    '|---|---|---|',
+    ...checks.map((c) => `| ${c.target} | ${c.measured} | ${verdict(c)} |`),
+    '',
+    'FAIL fails `npm run bench`; MISS is a throughput or latency target missed, reported (and failing only with',
+    '`--strict`), since those depend on what else the machine runs.'
+  ]
+  if (memory) {
+    lines.push('', '## MemoryStore memory', '',
+      `${memory.identifiers.toLocaleString('en')} distinct numbers issued a code each (${fixed(memory.issueSeconds, 1)} s), ` +
+      'then the clock moved past every expiry and the store swept.', '',
+      '| | heap used | external (Buffers) | identifiers in the store |',
+      '|---|---:|---:|---:|',
+      ...(['start', 'peak', 'end'] as const).map((when) =>
+        `| ${when === 'peak' ? 'every number live' : when === 'end' ? 'after expiry' : 'start'} | ${mib(memory[when].heapUsed)} | ` +
+        `${mib(memory[when].external)} | ${memory[when].size.toLocaleString('en')} |`))
+  }
+  return lines.join('\n') + '\n'
+}

@@ -1,0 +1,302 @@
+// `npm run bench`: the plugin's routes under load on each store, next to two baselines measured in the same run,
+// the Redis round trips per request, and the MemoryStore's memory. Writes bench/results.md.
+//
+// Processes: this one (the orchestrator, and autocannon, the load generator), one bench/server.ts per kind of
+// server (only one is under load at a time), and a throwaway redis-server. The load generator and the server never
+// share an event loop, so neither's work shows up as the other's latency.
+//
+// On a shared machine the load from elsewhere drifts within a minute, so the scenarios take turns: each one's
+// duration is cut into slices, and every round runs one slice of every scenario, each next to its baseline.
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, release, type } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import type { Redis } from 'ioredis'
+import { RedisServer } from '../test/helpers/redis.js'
+import { BenchServer, aggregate, load, type RawResult, type Target } from './load.js'
+import type { MemoryResult } from './memory.js'
+import { packageRoot } from './package.js'
+import { summarize } from './profile.js'
+import {
+  cleanRunCheck, latencyCheck, memoryCheck, render, roundTripCheck, throughputCheck,
+  type Check, type Measurement, type StoreName
+} from './report.js'
+import type { Pair, ServerKind, Snapshot } from './server.js'
+
+const { values: args } = parseArgs({
+  options: {
+    /** Seconds of measured load per scenario, in all. */
+    duration: { type: 'string', default: '10' },
+    /** Slices each scenario's duration is cut into, taken in turns with the other scenarios. */
+    rounds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '50' },
+    identifiers: { type: 'string', default: '1000000' },
+    /** Server kinds to run, for work on one part: bare, memory, evalsha, redis (default all). */
+    only: { type: 'string', default: 'bare,memory,evalsha,redis' },
+    /** A CPU profile of each scenario in bench/tmp/profiles (one slice each; slower, so not comparable). */
+    profile: { type: 'boolean', default: false },
+    /** Missed throughput and latency targets fail the run too. */
+    strict: { type: 'boolean', default: false }
+  }
+})
+const duration = Number(args.duration)
+const rounds = args.profile ? 1 : Number(args.rounds)
+const warmup = Number(args.warmup)
+const connections = Number(args.connections)
+const kinds = new Set(args.only.split(','))
+const complete = ['bare', 'memory', 'evalsha', 'redis'].every((kind) => kinds.has(kind))
+const tmp = join(packageRoot, 'bench', 'tmp')
+
+interface Run {
+  id: string
+  label: string
+  kind: ServerKind
+  store?: StoreName
+  baseline?: string
+  /** What to send in the next `seconds` of load. */
+  target: (server: BenchServer, seconds: number) => Promise<Target>
+}
+
+let phones = 0
+/** A valid Indian mobile number never used before in this run (+91 90…; the servers issue theirs from +91 98…). */
+const nextPhone = (): string => `+91${9_000_000_000 + phones++}`
+const fixed = (target: Target) => async () => target
+const loginTarget = fixed({ method: 'POST', path: '/login', nextBody: () => JSON.stringify({ phone: nextPhone() }) })
+const bareVerifyTarget = fixed({ method: 'POST', path: '/verify-otp', nextBody: () => JSON.stringify({ phone: nextPhone(), otp: '123456' }) })
+// The bare /me gets a header the size of a real token's.
+const bareMeTarget = fixed({ method: 'GET', path: '/me', headers: { authorization: `Bearer ${'x'.repeat(190)}` } })
+
+/** Latest requests/s of each scenario, warm-ups included: how many codes the next verify slice may need. */
+const rates = new Map<string, number>()
+
+/** One issued (number, code) pair per request: those the login slices issued, topped up by the server. */
+function verifyTarget (loginId: string, verifyId: string): Run['target'] {
+  const pool: Pair[] = []
+  let next = 0
+  return async (server, seconds) => {
+    const rate = Math.max(rates.get(verifyId) ?? 0, rates.get(loginId) ?? 0, 1000)
+    const want = Math.ceil(rate * seconds * 2.5)
+    pool.splice(0, next)
+    next = 0
+    for (const pair of await server.call<Pair[]>({ op: 'pairs', atLeast: Math.max(0, want - pool.length) })) pool.push(pair)
+    return {
+      method: 'POST',
+      path: '/verify-otp',
+      nextBody: () => {
+        const pair = pool[next++]
+        return pair && JSON.stringify({ phone: pair[0], otp: pair[1] })
+      }
+    }
+  }
+}
+
+function meTarget (): Run['target'] {
+  let token: string | undefined
+  return async (server) => {
+    token ??= await server.call<string>({ op: 'token' })
+    return { method: 'GET', path: '/me', headers: { authorization: `Bearer ${token}` } }
+  }
+}
+
+// Grouped by route, so that each scenario runs right after its baseline.
+const runs: Run[] = ([
+  { id: 'bare login', label: 'bare POST /login', kind: 'bare', target: loginTarget },
+  { id: 'memory login', label: 'POST /login', kind: 'memory', store: 'MemoryStore', baseline: 'bare login', target: loginTarget },
+  { id: 'evalsha', label: 'one EVALSHA, POST /login', kind: 'evalsha', target: loginTarget },
+  { id: 'redis login', label: 'POST /login', kind: 'redis', store: 'RedisStore', baseline: 'evalsha', target: loginTarget },
+  { id: 'bare verify', label: 'bare POST /verify-otp', kind: 'bare', target: bareVerifyTarget },
+  { id: 'memory verify', label: 'POST /verify-otp', kind: 'memory', store: 'MemoryStore', baseline: 'bare verify', target: verifyTarget('memory login', 'memory verify') },
+  { id: 'redis verify', label: 'POST /verify-otp', kind: 'redis', store: 'RedisStore', baseline: 'evalsha', target: verifyTarget('redis login', 'redis verify') },
+  { id: 'bare me', label: 'bare GET /me', kind: 'bare', target: bareMeTarget },
+  { id: 'memory me', label: 'GET /me', kind: 'memory', store: 'MemoryStore', baseline: 'bare me', target: meTarget() },
+  { id: 'redis me', label: 'GET /me', kind: 'redis', store: 'RedisStore', baseline: 'bare me', target: meTarget() }
+] satisfies Run[]).filter((run) => kinds.has(run.kind))
+
+interface RedisStats { commands: Record<string, number>, cpuMicros: number }
+
+async function redisStats (admin: Redis): Promise<RedisStats> {
+  const info = await admin.call('INFO', 'commandstats', 'cpu') as string
+  const commands: Record<string, number> = {}
+  for (const [, name, calls] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    if (name && calls && name !== 'info') commands[name] = Number(calls)
+  }
+  const seconds = (field: string): number => Number(new RegExp(`^${field}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0)
+  return { commands, cpuMicros: (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6 }
+}
+
+function addCounts (into: Record<string, number>, before: Record<string, number>, after: Record<string, number>): void {
+  for (const [name, count] of Object.entries(after)) {
+    const d = count - (before[name] ?? 0)
+    if (d > 0) into[name] = (into[name] ?? 0) + d
+  }
+}
+
+/** A scenario's measured slices, added up. */
+class Tally {
+  readonly raws: RawResult[] = []
+  spare = 0
+  serverRequests = 0
+  cpuUser = 0
+  cpuSystem = 0
+  redisCpu = 0
+  clientCpu = 0
+  readonly appCommands: Record<string, number> = {}
+  readonly redisCommands: Record<string, number> = {}
+
+  measurement (run: Run): Measurement {
+    const seconds = this.raws.reduce((total, raw) => total + raw.duration, 0)
+    const ok = this.raws.reduce((total, raw) => total + raw['2xx'], 0)
+    const failed = this.raws.reduce((total, raw) => total + raw.non2xx + raw.errors + raw.timeouts, 0)
+    const result = aggregate(this.raws, connections)
+    return {
+      id: run.id,
+      label: run.label,
+      store: run.store,
+      baseline: run.baseline,
+      rps: ok / seconds,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      responses: ok + failed,
+      // The 400s sent after the codes ran out are the bench's, not the server's.
+      failed: Math.max(0, failed - this.spare),
+      serverRequests: this.serverRequests,
+      cpuUserPerRequest: this.cpuUser / this.serverRequests,
+      cpuSystemPerRequest: this.cpuSystem / this.serverRequests,
+      redisCpuPerRequest: this.redisCpu / this.serverRequests,
+      loadGeneratorCpu: this.clientCpu / (seconds * 1e6),
+      appCommands: this.appCommands,
+      redisCommands: this.redisCommands
+    }
+  }
+}
+
+/** One slice of load on `run`; added to `tally` when given (a warm-up has none). */
+async function slice (server: BenchServer, run: Run, seconds: number, admin: Redis, tally?: Tally): Promise<void> {
+  const target = await run.target(server, seconds)
+  const before = await server.call<Snapshot>({ op: 'snapshot' })
+  const redisBefore = await redisStats(admin)
+  const clientBefore = process.cpuUsage()
+
+  const { raw, spare } = await load(server.port, target, seconds, connections)
+  const client = process.cpuUsage(clientBefore)
+  await sleep(100) // the requests autocannon left in flight finish
+  const after = await server.call<Snapshot>({ op: 'snapshot' })
+  const redisAfter = await redisStats(admin)
+  rates.set(run.id, raw['2xx'] / raw.duration)
+  if (spare > 0) console.log(`${run.id}: the issued codes ran out after ${raw.duration} s; this slice was cut short`)
+  if (!tally) return
+
+  tally.raws.push(raw)
+  tally.spare += spare
+  tally.serverRequests += after.requests - before.requests
+  tally.cpuUser += after.cpuUser - before.cpuUser
+  tally.cpuSystem += after.cpuSystem - before.cpuSystem
+  tally.redisCpu += redisAfter.cpuMicros - redisBefore.cpuMicros
+  tally.clientCpu += client.user + client.system
+  addCounts(tally.appCommands, before.commands, after.commands)
+  addCounts(tally.redisCommands, redisBefore.commands, redisAfter.commands)
+}
+
+async function measureMemory (): Promise<MemoryResult> {
+  const child = fork(join(__dirname, 'memory.js'), [args.identifiers], { execArgv: ['--expose-gc'] })
+  const [[result]] = await Promise.race([
+    Promise.all([once(child, 'message') as Promise<[MemoryResult]>, once(child, 'exit')]),
+    once(child, 'exit').then(([code]) => { throw new Error(`memory check exited (${String(code)}) without a result`) })
+  ])
+  return result
+}
+
+function targets (all: Map<string, Measurement>, memory: MemoryResult | undefined): Check[] {
+  const login = all.get('redis login')
+  const verify = all.get('redis verify')
+  const evalsha = all.get('evalsha')
+  const checks: Check[] = []
+  if (login) checks.push(roundTripCheck(login))
+  if (verify) checks.push(roundTripCheck(verify))
+  if (login && evalsha) checks.push(throughputCheck(login, all, 0.8))
+  if (verify && evalsha) checks.push(throughputCheck(verify, all, 0.7))
+  for (const m of all.values()) if (m.store) checks.push(latencyCheck(m, connections, 20))
+  if (memory) checks.push(memoryCheck(memory, 0.2))
+  // A scenario with failed requests measured something else: say so.
+  return checks.concat([...all.values()].map(cleanRunCheck).filter((c) => !c.pass))
+}
+
+async function main (): Promise<number> {
+  mkdirSync(join(tmp, 'profiles'), { recursive: true })
+  const loadBefore = loadavg()
+  const redisServer = await RedisServer.start()
+  const admin = await redisServer.client()
+  const redisVersion = /redis_version:(\S+)/.exec(await admin.info('server'))?.[1] ?? 'unknown'
+  const servers = new Map<ServerKind, BenchServer>()
+  // Everything stops by itself; this is for a hang (a server that never answers).
+  const watchdog = setTimeout(() => {
+    console.error('bench: still running after 9 minutes; stopping')
+    for (const server of servers.values()) server.kill()
+    process.exit(2)
+  }, 9 * 60_000)
+
+  const tallies = new Map(runs.map((run) => [run.id, new Tally()]))
+  try {
+    for (const run of runs) {
+      if (!servers.has(run.kind)) servers.set(run.kind, await BenchServer.start(run.kind, redisServer.port))
+    }
+    const serverOf = (run: Run): BenchServer => servers.get(run.kind) as BenchServer
+    // Warm-up: JIT, and each script's first call (EVALSHA, NOSCRIPT, EVAL) stay out of the measurements.
+    for (const run of runs) await slice(serverOf(run), run, warmup, admin)
+    for (let round = 1; round <= rounds; round++) {
+      for (const run of runs) {
+        const file = join(tmp, 'profiles', `${run.id.replace(/\W+/g, '-')}.cpuprofile`)
+        if (args.profile) await serverOf(run).call({ op: 'profile-start' })
+        await slice(serverOf(run), run, duration / rounds, admin, tallies.get(run.id))
+        if (args.profile) {
+          await serverOf(run).call({ op: 'profile-stop', file })
+          console.log(`${run.id}: ${file}\n${summarize(JSON.parse(readFileSync(file, 'utf8')))}\n`)
+        }
+      }
+      console.log(`round ${round} of ${rounds} done`)
+    }
+  } finally {
+    clearTimeout(watchdog)
+    for (const server of servers.values()) await server.close()
+    await redisServer.stop()
+  }
+  const all = new Map(runs.map((run) => [run.id, (tallies.get(run.id) as Tally).measurement(run)]))
+
+  let memory: MemoryResult | undefined
+  if (kinds.has('memory')) {
+    console.log(`memory: issuing codes to ${Number(args.identifiers).toLocaleString('en')} numbers…`)
+    memory = await measureMemory()
+  }
+
+  const checks = targets(all, memory)
+  const cpu = cpus()
+  const markdown = render({
+    date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    node: process.version,
+    redis: redisVersion,
+    cpu: `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown'}`,
+    os: `${type()} ${release()}`,
+    loadBefore,
+    loadAfter: loadavg(),
+    settings: `${connections} connections; ${duration} s per scenario in ${rounds} slices of ${duration / rounds} s, ` +
+      `taken in turns; ${warmup} s warm-up each; rate limits off` +
+      (args.profile ? '; **CPU profiler on (numbers not comparable)**' : '')
+  }, all, checks, memory)
+  // A profiled or partial run does not replace the committed results.
+  const file = args.profile || !complete ? join(tmp, 'results-partial.md') : join(packageRoot, 'bench', 'results.md')
+  writeFileSync(file, markdown)
+  console.log('\n' + markdown + `\nwritten to ${file}`)
+
+  const failed = checks.filter((c) => !c.pass && (c.hard || args.strict))
+  if (failed.length) console.error(`bench: ${failed.length} check(s) failed: ${failed.map((c) => c.target).join('; ')}`)
+  return failed.length ? 1 : 0
+}
+
+main().then((code) => { process.exitCode = code }, (err: unknown) => {
+  console.error(err)
+  process.exitCode = 1
+})

@@ -1,0 +1,179 @@
+// One server under load, in a process of its own so that it never shares an event loop with the load generator.
+// Started by bench/run.ts with `[kind, redisPort]` as arguments; answers the orchestrator over IPC.
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
+import { failFast } from '../test/helpers/redis.js'
+import { otp } from './package.js'
+
+/** bare: Fastify alone; evalsha: one EVALSHA per request; memory / redis: the plugin on that store. */
+export type ServerKind = 'bare' | 'evalsha' | 'memory' | 'redis'
+
+export interface Snapshot {
+  /** HTTP requests that reached the server. */
+  requests: number
+  /** CPU time of this process, in microseconds: in JavaScript and Node (user), and in the kernel (system). */
+  cpuUser: number
+  cpuSystem: number
+  /** Commands the app's ioredis client sent, by name: what goes over the wire, one round trip each. */
+  commands: Record<string, number>
+}
+
+export type Command =
+  | { op: 'snapshot' }
+  /** Codes sent and not yet handed out, first topped up (through POST /login) to at least `atLeast`. */
+  | { op: 'pairs', atLeast: number }
+  /** An access token, from a login and a verify through the plugin. */
+  | { op: 'token' }
+  | { op: 'profile-start' }
+  | { op: 'profile-stop', file: string }
+  | { op: 'close' }
+
+export type Pair = [phone: string, code: string]
+export interface Ready { ready: true, port: number }
+export interface Reply { id: number, result?: unknown, error?: string }
+
+const JWT_SECRET = 'bench-jwt-secret-that-is-long-enough-0000'
+const CODE_SECRET = 'bench-code-secret-that-is-long-enough-000'
+/** The numbers the server issues itself, apart from the orchestrator's (+91 90…). */
+const TOP_UP_BASE = 9_800_000_000
+const TOKEN_PHONE = '+919999999999'
+
+/** The JSON each baseline route answers with: the same as the plugin's (defaults) for the same route. */
+const loginBody = { message: 'OTP sent', expiresIn: 600, resendIn: 30 }
+const fakeJwt = [{ alg: 'HS256', typ: 'JWT' }, { sub: TOKEN_PHONE, phone: TOKEN_PHONE, iat: 1767225600, exp: 1767226500 }]
+  .map((part) => Buffer.from(JSON.stringify(part)).toString('base64url')).join('.') + '.' + 'x'.repeat(43)
+const verifyBody = { access: fakeJwt, tokenType: 'Bearer', expiresIn: 900 }
+const meBody = { sub: TOKEN_PHONE, phone: TOKEN_PHONE, iat: 1767225600, exp: 1767226500 }
+
+interface PhoneBody { phone: string }
+
+async function connectRedis (port: number, commands: Record<string, number>): Promise<Redis> {
+  const redis = new Redis({ host: '127.0.0.1', port, ...failFast })
+  await new Promise((resolve, reject) => { redis.once('ready', resolve); redis.once('error', reject) })
+  // Counts what the app sends, not what runs inside a script (INFO commandstats counts both).
+  const sendCommand = redis.sendCommand.bind(redis)
+  redis.sendCommand = (command, stream) => {
+    commands[command.name] = (commands[command.name] ?? 0) + 1
+    return sendCommand(command, stream)
+  }
+  return redis
+}
+
+async function main (): Promise<void> {
+  const kind = process.argv[2] as ServerKind
+  const redisPort = Number(process.argv[3])
+  const commands: Record<string, number> = {}
+  const redis = kind === 'bare' ? undefined : await connectRedis(redisPort, commands)
+  const app = Fastify()
+  const pending: Pair[] = []
+
+  if (kind === 'bare') {
+    app.post('/login', async () => loginBody)
+    app.post('/verify-otp', async () => verifyBody)
+    app.get('/me', async () => meBody)
+  } else if (kind === 'evalsha' && redis) {
+    // The least a route that needs Redis can do: one script call (EVALSHA, as ioredis sends a defined command).
+    redis.defineCommand('benchProbe', { numberOfKeys: 1, lua: "return redis.call('PTTL', KEYS[1])" })
+    const probe = (redis as unknown as { benchProbe: (key: string) => Promise<number> }).benchProbe.bind(redis)
+    app.post<{ Body: PhoneBody }>('/login', async (request) => {
+      await probe(`bench:{${request.body.phone}}:code`)
+      return loginBody
+    })
+  } else {
+    // Plugin defaults, except the per-IP limits: every request comes from 127.0.0.1.
+    await app.register(otp.fastifyOtpLogin, {
+      jwt: { secret: JWT_SECRET },
+      rateLimit: false,
+      send: ({ to, code }) => { pending.push([to, code]) },
+      ...(kind === 'redis' ? { redis, codeSecret: CODE_SECRET } : {})
+    })
+    app.get('/me', { onRequest: [app.authenticate] }, async (request) => request.user)
+  }
+
+  const snapshot = { requests: 0 }
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  app.server.on('request', () => { snapshot.requests++ })
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+
+  let profiler: Session | undefined
+  const handlers: { [K in Command['op']]: (command: Extract<Command, { op: K }>) => Promise<unknown> } = {
+    snapshot: async (): Promise<Snapshot> => {
+      const cpu = process.cpuUsage()
+      return { requests: snapshot.requests, cpuUser: cpu.user, cpuSystem: cpu.system, commands: { ...commands } }
+    },
+    pairs: async ({ atLeast }) => {
+      await topUp(app, pending, atLeast)
+      return pending.splice(0)
+    },
+    token: async () => await token(app, pending),
+    'profile-start': async () => {
+      profiler = new Session()
+      profiler.connect()
+      await post(profiler, 'Profiler.enable')
+      await post(profiler, 'Profiler.setSamplingInterval', { interval: 200 })
+      await post(profiler, 'Profiler.start')
+    },
+    'profile-stop': async ({ file }) => {
+      if (!profiler) throw new Error('no profile running')
+      const { profile } = await post(profiler, 'Profiler.stop') as { profile: unknown }
+      profiler.disconnect()
+      profiler = undefined
+      writeFileSync(file, JSON.stringify(profile))
+    },
+    close: async () => {
+      await app.close()
+      redis?.disconnect()
+    }
+  }
+
+  process.on('message', (message: Command & { id: number }) => {
+    const handler = handlers[message.op] as (command: Command) => Promise<unknown>
+    handler(message).then(
+      (result) => reply({ id: message.id, result }, message.op === 'close'),
+      (err: unknown) => reply({ id: message.id, error: String(err) }, false)
+    )
+  })
+  // If the orchestrator goes, so does the server.
+  process.on('disconnect', () => process.exit(1))
+  process.send?.({ ready: true, port: address.port } satisfies Ready)
+}
+
+function reply (message: Reply, exit: boolean): void {
+  process.send?.(message, undefined, {}, () => { if (exit) process.exit(0) })
+}
+
+let topUpCount = 0
+async function topUp (app: FastifyInstance, pending: Pair[], atLeast: number): Promise<void> {
+  while (pending.length < atLeast) {
+    const batch = Array.from({ length: Math.min(256, atLeast - pending.length) }, async () => {
+      const phone = `+91${TOP_UP_BASE + topUpCount++}`
+      const res = await app.inject({ method: 'POST', url: '/login', payload: { phone } })
+      if (res.statusCode !== 200) throw new Error(`top-up login for ${phone}: ${res.statusCode} ${res.body}`)
+    })
+    await Promise.all(batch)
+  }
+}
+
+async function token (app: FastifyInstance, pending: Pair[]): Promise<string> {
+  const login = await app.inject({ method: 'POST', url: '/login', payload: { phone: TOKEN_PHONE } })
+  const index = pending.findIndex(([phone]) => phone === TOKEN_PHONE)
+  const pair = index >= 0 ? pending.splice(index, 1)[0] : undefined
+  if (login.statusCode !== 200 || !pair) throw new Error(`token login: ${login.statusCode} ${login.body}`)
+  const verify = await app.inject({ method: 'POST', url: '/verify-otp', payload: { phone: TOKEN_PHONE, otp: pair[1] } })
+  if (verify.statusCode !== 200) throw new Error(`token verify: ${verify.statusCode} ${verify.body}`)
+  return (verify.json() as { access: string }).access
+}
+
+async function post (session: Session, method: string, params?: object): Promise<unknown> {
+  return await new Promise((resolve, reject) => {
+    session.post(method, params, (err, result) => { if (err) reject(err); else resolve(result) })
+  })
+}
+
+main().catch((err: unknown) => {
+  console.error(err)
+  process.exit(1)
+})
