@@ -6,10 +6,10 @@ export interface OtpEvent {
   type:
   | 'code-requested' // a valid identifier asked for a code
   | 'code-sent' // `send` delivered it
-  | 'code-refused' // not issued: `reason` is 'resend-too-soon' or 'send-budget'
+  | 'code-refused' // not issued: `reason` is 'max-sends', 'locked', 'resend-too-soon' or 'send-budget'
   | 'delivery-failed' // `send` threw
   | 'verify-failed' // `reason`: 'invalid', 'attempts-exceeded' or 'locked'
-  | 'locked-out' // `reason`: 'max-sends' (no more codes this window) or 'max-failures' (too many wrong guesses)
+  | 'locked-out' // the wrong guess that reached maxFailures: `reason` 'max-failures'; once per lockout
   | 'verified' // a right code: tokens issued
   | 'refreshed'
   | 'refresh-failed' // `reason`: 'reused' (the family was revoked) or 'invalid'
@@ -17,6 +17,8 @@ export interface OtpEvent {
   /** The identifier, masked: `+91******3210`, `a**@example.com`. */
   identifier?: string
   channel?: Channel
+  /** How a verify proved the identity: a sent code, an authenticator app's code or a recovery code. */
+  method?: 'otp' | 'totp' | 'recovery'
   /** The token's `sub`, where one is known. */
   userId?: string
   reason?: string

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { maskIdentifier, type OtpEvent } from '../lib/index.js'
 import { buildApp, wrongCode } from './helpers/app.js'
+import { buildTotpApp, codeAt } from './helpers/totp.js'
 
 const phone = '+919876543210'
 
@@ -41,16 +42,16 @@ t.test('every step of the flow is an event, with a masked identifier, the IP and
 
   const code = codeFor(phone)
   await verify(phone, wrongCode(code), '10.9.8.7')
-  t.same(take(), [{ type: 'verify-failed', reason: 'invalid', ...base }])
+  t.same(take(), [{ type: 'verify-failed', reason: 'invalid', method: 'otp', ...base }])
   await verify(phone, wrongCode(code), '10.9.8.7')
-  t.same(take(), [{ type: 'verify-failed', reason: 'attempts-exceeded', ...base }])
+  t.same(take(), [{ type: 'verify-failed', reason: 'attempts-exceeded', method: 'otp', ...base }])
 
   const other = '+919876543211'
   const otherBase = { ...base, identifier: '+91******3211' }
   await login(other, '10.9.8.7')
   take()
   const tokens = (await verify(other, codeFor(other), '10.9.8.7')).json()
-  t.same(take(), [{ type: 'verified', userId: 'u1', ...otherBase }])
+  t.same(take(), [{ type: 'verified', userId: 'u1', method: 'otp', ...otherBase }])
 
   await app.inject({ method: 'POST', url: '/refresh', payload: { refresh: tokens.refresh }, remoteAddress: '10.9.8.7' })
   t.same(take(), [{ type: 'refreshed', userId: 'u1', identifier: '+91******3211', ip: '10.9.8.7' }])
@@ -81,19 +82,22 @@ t.test('every step of the flow is an event, with a masked identifier, the IP and
   t.same(gb.at(-1), { type: 'code-refused', reason: 'send-budget', ...base, identifier: '+44******3457' })
 })
 
-t.test('locked-out events: max-sends and max-failures', async (t) => {
+t.test('refusals while locked, and the one locked-out event per lockout', async (t) => {
   const events: OtpEvent[] = []
   const { login, verify, codeFor } = await buildApp(t, 'memory', {
     maxSends: 1, maxFailures: 2, maxAttempts: 5, resendInterval: 0, onEvent: (event) => { events.push(event) }
   })
   await login(phone)
   await login(phone)
-  t.match(events.at(-1), { type: 'locked-out', reason: 'max-sends' })
+  t.match(events.at(-1), { type: 'code-refused', reason: 'max-sends' })
   await verify(phone, wrongCode(codeFor(phone)))
   await verify(phone, wrongCode(codeFor(phone)))
   t.match(events.at(-1), { type: 'locked-out', reason: 'max-failures' })
   await verify(phone, codeFor(phone))
   t.match(events.at(-1), { type: 'verify-failed', reason: 'locked' })
+  await login(phone)
+  t.match(events.at(-1), { type: 'code-refused', reason: 'locked' })
+  t.equal(events.filter((event) => event.type === 'locked-out').length, 1, 'one locked-out event')
   const all = JSON.stringify(events)
   t.notMatch(all, codeFor(phone), 'no event carries a code')
   t.notMatch(all, phone, 'no event carries the full number')
@@ -131,4 +135,27 @@ t.test("the plugin's logs mask identifiers", async (t) => {
   t.match(text, /provider rejected a\*\*@example\.com/)
   t.notMatch(text, phone)
   t.notMatch(text, 'ana@example.com')
+})
+
+t.test('authenticator and recovery-code logins are events too, with their method', async (t) => {
+  const events: OtpEvent[] = []
+  const app = await buildTotpApp(t, 'memory', {
+    maxFailures: 2, findOrCreateUser: () => ({ id: 'u7' }), onEvent: (event) => { events.push(event) }
+  })
+  const { secret, recoveryCodes } = await app.enable(phone)
+  events.splice(0)
+  await app.verifyTotp(phone, codeAt(secret, app.step()))
+  await app.verifyRecovery(phone, recoveryCodes[0] ?? '')
+  await app.verifyTotp(phone, codeAt(secret, app.step()))
+  await app.verifyTotp(phone, '000000')
+  await app.verifyTotp(phone, codeAt(secret, app.step() + 1))
+  const seen = events.map(({ type, method, reason, userId, identifier }) => ({ type, method, reason, userId, identifier }))
+  const id = '+91******3210'
+  t.same(seen, [
+    { type: 'verified', method: 'totp', reason: undefined, userId: 'u7', identifier: id },
+    { type: 'verified', method: 'recovery', reason: undefined, userId: 'u7', identifier: id },
+    { type: 'verify-failed', method: 'totp', reason: 'invalid', userId: undefined, identifier: id }, // a replayed step
+    { type: 'locked-out', method: 'totp', reason: 'max-failures', userId: undefined, identifier: id },
+    { type: 'verify-failed', method: 'totp', reason: 'locked', userId: undefined, identifier: id }
+  ])
 })

@@ -1,39 +1,21 @@
 import { generateCode, hashCode } from '../codes.js'
 import {
-  AttemptsExceededError, DeliveryFailedError, InvalidCodeError, InvalidEmailError, InvalidPhoneError, LockedError,
-  ResendTooSoonError, SendBudgetExceededError, withRetryAfter
+  AttemptsExceededError, DeliveryFailedError, InvalidCodeError, LockedError, ResendTooSoonError, SendBudgetExceededError,
+  withRetryAfter
 } from '../errors.js'
 import { maskIdentifier } from '../events.js'
-import { looseE164, normalizeEmail, normalizePhone, type Identity } from '../identity.js'
-import type { OtpUserRecord } from '../options.js'
 import { reachStore } from '../store/reach.js'
 import { routeLimit, type RouteContext } from './context.js'
+import { identityReader, signIn, type IdentityBody } from './sign-in.js'
 import { loginSchema, verifySchema } from './schemas.js'
 
-interface IdentityBody { phone?: string, email?: string }
 interface VerifyBody extends IdentityBody { otp: string }
 
 const hourMs = 3_600_000
 
 /** `POST /login` and `POST /verify-otp`, for phone numbers and (with `channels`) e-mail addresses. */
 export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteContext): void {
-  const phonePolicy = { defaultCountry: settings.defaultCountry, allowedCountries: settings.allowedCountries }
-
-  /** The schema lets through exactly one of the enabled identifiers. */
-  const identify = (body: IdentityBody): Identity => {
-    if (body.email !== undefined) {
-      const email = normalizeEmail(body.email)
-      if (email === undefined) throw new InvalidEmailError()
-      return email
-    }
-    const input = body.phone ?? ''
-    const phone = normalizePhone(input, phonePolicy)
-    if (phone !== undefined) return phone
-    // Test identities may use numbers no carrier would accept (+1 555 …), so they skip the numbering plan.
-    const loose = looseE164(input)
-    if (loose !== undefined && settings.testIdentities.has(loose)) return { claim: 'phone', channel: 'sms', value: loose }
-    throw new InvalidPhoneError()
-  }
+  const identify = identityReader(settings)
 
   const issuePolicy = {
     codeTtlMs: settings.codeTtl * 1000,
@@ -64,7 +46,7 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
 
     const issued = await reachStore(() => store.issueCode(identity.value, codeHash, issuePolicy))
     if (issued.status === 'locked') {
-      emit(request, { type: 'locked-out', reason: issued.reason === 'max-sends' ? 'max-sends' : 'max-failures', ...about })
+      emit(request, { type: 'code-refused', reason: issued.reason ?? 'locked', ...about })
       throw withRetryAfter(new LockedError(), issued.retryAfterMs)
     }
     if (issued.status === 'too_soon') {
@@ -114,7 +96,7 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
     const identity = identify(request.body)
     const codeHash = hashCode(settings.codeSecret, identity.value, request.body.otp)
 
-    const about = { identifier: identity.value, channel: identity.channel }
+    const about = { identifier: identity.value, channel: identity.channel, method: 'otp' as const }
     const result = await reachStore(() => store.verifyCode(identity.value, codeHash, verifyPolicy))
     if (result.status === 'locked') {
       emit(request, result.lockedNow === true
@@ -131,26 +113,10 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
       throw new InvalidCodeError()
     }
 
-    const user = await settings.findOrCreateUser(identity.claim === 'phone'
-      ? { phone: identity.value, request }
-      : { email: identity.value, request })
-    checkUser(user)
-    const body = await tokens.issue(reply, { ...extraClaims(user), sub: String(user.id), [identity.claim]: identity.value })
-    emit(request, { type: 'verified', userId: String(user.id), ...about })
+    const { body, userId } = await signIn(settings, tokens, identity, request, reply)
+    emit(request, { type: 'verified', userId, ...about })
     return body
   })
-}
-
-function checkUser (user: OtpUserRecord): void {
-  if (user === null || typeof user !== 'object' || (typeof user.id !== 'string' && typeof user.id !== 'number') || user.id === '') {
-    throw new Error('fastify-otp-login: findOrCreateUser must return an object with a non-empty id')
-  }
-}
-
-// Claims the plugin or the signer sets; a value of the same name from findOrCreateUser is dropped.
-const reservedClaims = new Set(['id', 'sub', 'phone', 'email', 'iat', 'exp', 'nbf', 'jti', 'sid'])
-function extraClaims (user: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(user).filter(([name]) => !reservedClaims.has(name)))
 }
 
 /** The reason a send failed, for the log: the code never appears in it, the identifier only masked. */

@@ -6,10 +6,7 @@ import type { TokenBody, TokenIssuer } from '../tokens.js'
 
 export interface IdentityBody { phone?: string, email?: string }
 
-/**
- * Reads the identifier of a body that the schema lets through with exactly one of the enabled fields.
- * The same reading as /login and /verify-otp (lib/routes/otp.ts keeps its own copy for now).
- */
+/** Reads the identifier of a body that the schema lets through with exactly one of the enabled fields. */
 export function identityReader (settings: ResolvedOptions): (body: IdentityBody) => Identity {
   const phonePolicy = { defaultCountry: settings.defaultCountry, allowedCountries: settings.allowedCountries }
   return (body) => {
@@ -28,15 +25,16 @@ export function identityReader (settings: ResolvedOptions): (body: IdentityBody)
   }
 }
 
-/** Tokens for an identity that has just proved itself: `findOrCreateUser`, then the same claims as /verify-otp. */
+/** Tokens for an identity that has just proved itself: `findOrCreateUser`, then the same claims on every route. */
 export async function signIn (
   settings: ResolvedOptions, tokens: TokenIssuer, identity: Identity, request: FastifyRequest, reply: FastifyReply
-): Promise<TokenBody> {
+): Promise<{ body: TokenBody, userId: string }> {
   const user = await settings.findOrCreateUser(identity.claim === 'phone'
     ? { phone: identity.value, request }
     : { email: identity.value, request })
   checkUser(user)
-  return await tokens.issue(reply, { ...extraClaims(user), sub: String(user.id), [identity.claim]: identity.value })
+  const userId = String(user.id)
+  return { body: await tokens.issue(reply, { ...extraClaims(user), sub: userId, [identity.claim]: identity.value }), userId }
 }
 
 function checkUser (user: OtpUserRecord): void {

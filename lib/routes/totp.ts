@@ -23,7 +23,7 @@ function boundIdentifier (user: OtpUser): string {
  * Authenticator apps: `POST /totp/setup`, `POST /totp/confirm` and `DELETE /totp` for a logged-in user, and
  * `POST /verify-totp` and `POST /verify-recovery` to log in, under the failure count and lockout of /verify-otp.
  */
-export function totpRoutes ({ fastify, settings, store, tokens }: RouteContext, totp: TotpService): void {
+export function totpRoutes ({ fastify, settings, store, tokens, emit }: RouteContext, totp: TotpService): void {
   const identify = identityReader(settings)
   const failurePolicy = { maxFailures: settings.maxFailures, lockoutMs: settings.lockout * 1000 }
   const limit = routeLimit(settings.rateLimit && settings.rateLimit.verify)
@@ -34,16 +34,28 @@ export function totpRoutes ({ fastify, settings, store, tokens }: RouteContext, 
    * Tokens if `proof` holds. A locked identifier is refused even with a right code; every refused code counts
    * as a failure, whether or not an authenticator is on, so the answers never tell which.
    */
-  async function logIn (identity: Identity, request: FastifyRequest, reply: FastifyReply, proof: () => Promise<boolean>): Promise<TokenBody> {
+  async function logIn (
+    method: 'totp' | 'recovery', identity: Identity, request: FastifyRequest, reply: FastifyReply, proof: () => Promise<boolean>
+  ): Promise<TokenBody> {
+    const about = { identifier: identity.value, method }
     const lockedMs = await reachStore(() => store.lockedFor(identity.value))
-    if (lockedMs > 0) throw withRetryAfter(new LockedError(), lockedMs)
+    if (lockedMs > 0) {
+      emit(request, { type: 'verify-failed', reason: 'locked', ...about })
+      throw withRetryAfter(new LockedError(), lockedMs)
+    }
     if (!await proof()) {
       const failure = await reachStore(() => store.recordFailure(identity.value, failurePolicy))
-      if (failure.status === 'locked') throw withRetryAfter(new LockedError(), failure.retryAfterMs)
+      if (failure.status === 'locked') {
+        emit(request, { type: 'locked-out', reason: 'max-failures', ...about })
+        throw withRetryAfter(new LockedError(), failure.retryAfterMs)
+      }
+      emit(request, { type: 'verify-failed', reason: 'invalid', ...about })
       throw new InvalidCodeError()
     }
     await reachStore(() => store.clearFailures(identity.value))
-    return await signIn(settings, tokens, identity, request, reply)
+    const { body, userId } = await signIn(settings, tokens, identity, request, reply)
+    emit(request, { type: 'verified', userId, ...about })
+    return body
   }
 
   fastify.post('/totp/setup', { ...authenticated, schema: setupSchema }, async function totpSetup (request) {
@@ -63,13 +75,13 @@ export function totpRoutes ({ fastify, settings, store, tokens }: RouteContext, 
     ...options, schema: verifyTotpSchema(settings.channels)
   }, async function verifyTotp (request, reply) {
     const identity = identify(request.body)
-    return await logIn(identity, request, reply, async () => await totp.useCode(identity.value, request.body.otp))
+    return await logIn('totp', identity, request, reply, async () => await totp.useCode(identity.value, request.body.otp))
   })
 
   fastify.post<{ Body: RecoveryBody }>('/verify-recovery', {
     ...options, schema: verifyRecoverySchema(settings.channels)
   }, async function verifyRecovery (request, reply) {
     const identity = identify(request.body)
-    return await logIn(identity, request, reply, async () => await totp.useRecoveryCode(identity.value, request.body.code))
+    return await logIn('recovery', identity, request, reply, async () => await totp.useRecoveryCode(identity.value, request.body.code))
   })
 }
