@@ -46,6 +46,30 @@ t.test('@fastify/swagger documents every route, body and response, errors includ
   t.match(doc.paths['/auth/logout']?.post?.parameters, [{ in: 'header', name: 'authorization', required: true }])
 })
 
+t.test('the authenticator routes are documented too', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(swagger, { openapi: { info: { title: 't', version: '1' } } })
+  await app.register(otpLogin, {
+    jwt: { secret: JWT_SECRET }, send: () => {}, totpEncryptionKey: '00'.repeat(32)
+  })
+  await app.ready()
+  const doc = app.swagger() as unknown as { paths: Record<string, Record<string, Operation>> }
+  const expected: Array<[string, string, string[]]> = [
+    ['/totp/setup', 'post', ['200', '401', '403', '409', '429', '503']],
+    ['/totp/confirm', 'post', ['200', '400', '401', '403', '409', '413', '415', '429', '503']],
+    ['/totp', 'delete', ['204', '401', '403', '429', '503']],
+    ['/verify-totp', 'post', ['200', '400', '401', '413', '415', '429', '503']],
+    ['/verify-recovery', 'post', ['200', '400', '401', '413', '415', '429', '503']]
+  ]
+  for (const [path, method, statuses] of expected) {
+    const operation = doc.paths[path]?.[method]
+    t.ok(operation?.summary, `${path} has a summary`)
+    t.same(Object.keys(operation?.responses ?? {}).sort(), statuses, `${path} documents each status`)
+    for (const [status, response] of Object.entries(operation?.responses ?? {})) t.ok(response.description, `${path} ${status} is described`)
+  }
+})
+
 t.test('the example app serves the docs at /docs', async (t) => {
   const examplePath = '../example-app/app.mjs'
   const { buildExampleApp } = await import(examplePath) as { buildExampleApp: (o: object) => Promise<ReturnType<typeof Fastify>> }

@@ -24,18 +24,18 @@ export const tokenBody = {
 } as const
 
 /** An error response, described by the codes it can carry. */
-const error = (description: string) => ({ description, ...errorBody })
+export const error = (description: string) => ({ description, ...errorBody })
 
-const bodyErrors = {
+export const bodyErrors = {
   400: error('`FST_ERR_VALIDATION` (the body does not match the schema), `FST_ERR_CTP_INVALID_JSON_BODY`, `FST_ERR_CTP_EMPTY_JSON_BODY`'),
   413: error('`FST_ERR_CTP_BODY_TOO_LARGE`: a body over 1 KiB'),
   415: error('`FST_ERR_CTP_INVALID_MEDIA_TYPE`: not JSON')
 }
-const identifierErrors = {
+export const identifierErrors = {
   ...bodyErrors,
   400: error(`${bodyErrors[400].description}, \`OTP_INVALID_PHONE\`, \`OTP_INVALID_EMAIL\``)
 }
-const unavailable = { 503: error('`OTP_STORE_UNAVAILABLE`: the store cannot be reached; nothing was sent, no token issued') }
+export const unavailable = { 503: error('`OTP_STORE_UNAVAILABLE`: the store cannot be reached; nothing was sent, no token issued') }
 
 type IdentifierKind = 'phone' | 'email'
 

@@ -1,5 +1,5 @@
-/** JSON schemas of the authenticator routes. */
-import { errorBody, identifierBody, tokenBody } from './schemas.js'
+/** JSON schemas of the authenticator routes, documented like the others for OpenAPI. */
+import { bodyErrors, error, identifierBody, identifierErrors, tokenBody, unavailable } from './schemas.js'
 
 type IdentifierKind = 'phone' | 'email'
 
@@ -9,14 +9,30 @@ const recoveryCode = { type: 'string', minLength: 10, maxLength: 32, pattern: '^
 const authenticated = {
   type: 'object',
   required: ['authorization'],
-  properties: { authorization: { type: 'string', maxLength: 4096 } }
+  properties: { authorization: { type: 'string', maxLength: 8192, description: 'Bearer <access token>' } }
 } as const
-const errors = { '4xx': errorBody, '5xx': errorBody } as const
+const tags = ['otp-login']
+const sessionErrors = {
+  401: error('`FST_JWT_…`: no, bad, expired or revoked access token'),
+  403: error('`OTP_TOTP_NO_IDENTIFIER`: the token carries neither phone nor email'),
+  429: error('`OTP_RATE_LIMITED`, with a Retry-After header'),
+  ...unavailable
+}
+const loginErrors = {
+  ...identifierErrors,
+  401: error('`OTP_INVALID`: wrong, already used, too far from now, or no authenticator on'),
+  429: error('`OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
+  ...unavailable
+}
 
 export const setupSchema = {
+  tags,
+  summary: 'Start setting up an authenticator app',
+  description: 'A new secret for the logged-in identifier, pending until /totp/confirm.',
   headers: authenticated,
   response: {
     200: {
+      description: 'Show the QR code (or the secret) to the user',
       type: 'object',
       properties: {
         secret: { type: 'string', description: 'base32, for typing into an app' },
@@ -24,28 +40,53 @@ export const setupSchema = {
         qrCode: { type: 'string', description: 'an SVG data URL of otpauthUrl' }
       }
     },
-    ...errors
+    ...sessionErrors,
+    409: error('`OTP_TOTP_ALREADY_ENABLED`: turn it off first')
   }
 } as const
 
 export const confirmSchema = {
+  tags,
+  summary: 'Turn the authenticator on with its first code',
+  description: 'Answers the ten recovery codes, once.',
   headers: authenticated,
   body: { type: 'object', required: ['otp'], additionalProperties: false, properties: { otp } },
   response: {
-    200: { type: 'object', properties: { recoveryCodes: { type: 'array', items: { type: 'string' } } } },
-    ...errors
+    200: {
+      description: 'On; show the recovery codes once',
+      type: 'object',
+      properties: { recoveryCodes: { type: 'array', items: { type: 'string' } } }
+    },
+    ...bodyErrors,
+    ...sessionErrors,
+    401: error('`OTP_INVALID` (not a code of the pending secret), or an access-token error (`FST_JWT_…`)'),
+    409: error('`OTP_TOTP_NOT_PENDING`, `OTP_TOTP_ALREADY_ENABLED`')
   }
 } as const
 
 export const disableSchema = {
+  tags,
+  summary: 'Turn the authenticator off',
   headers: authenticated,
-  response: { 204: { type: 'null' }, ...errors }
+  response: { 204: { description: 'Off (or already off)', type: 'null' }, ...sessionErrors }
 } as const
 
 export function verifyTotpSchema (channels: ReadonlySet<IdentifierKind>) {
-  return { body: identifierBody(channels, { otp }, ['otp']), response: { 200: tokenBody, ...errors } }
+  return {
+    tags,
+    summary: 'Log in with an authenticator code',
+    description: 'The same tokens as /verify-otp; a time step is accepted once; failures count toward the lockout.',
+    body: identifierBody(channels, { otp }, ['otp']),
+    response: { 200: { description: 'Logged in', ...tokenBody }, ...loginErrors }
+  }
 }
 
 export function verifyRecoverySchema (channels: ReadonlySet<IdentifierKind>) {
-  return { body: identifierBody(channels, { code: recoveryCode }, ['code']), response: { 200: tokenBody, ...errors } }
+  return {
+    tags,
+    summary: 'Log in with a recovery code',
+    description: 'Each recovery code works once; failures count toward the lockout.',
+    body: identifierBody(channels, { code: recoveryCode }, ['code']),
+    response: { 200: { description: 'Logged in', ...tokenBody }, ...loginErrors }
+  }
 }
