@@ -77,6 +77,7 @@ export interface OtpLoginOptions {
   allowTestIdentitiesInProduction?: boolean
   smsBudget?: Record<string, number>
   onEvent?: OtpEventHandler
+  sendTimeout?: number
   totpEncryptionKey?: string
   totpStore?: TotpStore
   totpIssuer?: string
@@ -121,6 +122,8 @@ export interface ResolvedOptions {
   /** Country calling code (or `'*'`) → codes per hour. */
   smsBudget: ReadonlyMap<string, number> | undefined
   onEvent: OtpEventHandler | undefined
+  /** Milliseconds. */
+  sendTimeout: number
   totp: TotpSettings | undefined
 }
 
@@ -135,7 +138,7 @@ export const optionNames = [
   'prefix', 'channels', 'send', 'redis', 'store', 'keyPrefix', 'codeSecret', 'jwt', 'accessTokenTtl', 'refreshTokenTtl',
   'codeLength', 'codeTtl', 'maxSends', 'lockout', 'resendInterval', 'maxAttempts', 'maxFailures', 'defaultCountry',
   'allowedCountries', 'findOrCreateUser', 'onEvent', 'rateLimit', 'testIdentities', 'allowTestIdentitiesInProduction',
-  'smsBudget', 'totpEncryptionKey', 'totpStore', 'totpIssuer', 'totpClock'
+  'smsBudget', 'sendTimeout', 'totpEncryptionKey', 'totpStore', 'totpIssuer', 'totpClock'
 ] as const
 
 // Fastify passes these to every plugin.
@@ -253,6 +256,7 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
   checkInteger(o, 'resendInterval', 0, 86400)
   checkInteger(o, 'maxAttempts', 1, 100)
   checkInteger(o, 'maxFailures', 1, 10000)
+  checkInteger(o, 'sendTimeout', 100, 120_000)
   if (o.defaultCountry !== undefined) checkCountry('defaultCountry', o.defaultCountry)
   if (o.allowedCountries !== undefined) {
     if (!Array.isArray(o.allowedCountries) || o.allowedCountries.length === 0) {
@@ -392,6 +396,7 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedOptions {
     testIdentities: new Map(Object.entries(opts.testIdentities ?? {}).map(([id, code]) => [testIdentityKey(id) ?? id, code])),
     smsBudget: opts.smsBudget ? new Map(Object.entries(opts.smsBudget)) : undefined,
     onEvent: opts.onEvent,
+    sendTimeout: opts.sendTimeout ?? 10_000,
     totp: opts.totpEncryptionKey === undefined
       ? undefined
       : {

@@ -90,6 +90,41 @@ for (const kind of storeKinds) {
         t.equal((await login(id)).statusCode, 200, 'neither maxSends nor the resend interval counted the failure')
         t.equal((await verify(id, tried[1] ?? '')).statusCode, 200)
       })
+
+      t.test('a send that may have been delivered (a timeout) still counts: no way round maxSends', async (t) => {
+        const { login, verify } = await buildApp(t, kind, {
+          ...ids.options,
+          maxSends: 2,
+          resendInterval: 0,
+          sendTimeout: 100,
+          send: async () => await new Promise<void>(() => {}) // a provider that never answers
+        })
+        const answers: string[] = []
+        for (let i = 0; i < 4; i++) answers.push((await login(id)).json().code)
+        t.same(answers, ['OTP_DELIVERY_FAILED', 'OTP_DELIVERY_FAILED', 'OTP_LOCKED', 'OTP_LOCKED'])
+        t.equal((await verify(id, '123456')).statusCode, 401, 'and no code is left behind')
+      })
+
+      t.test('a sender error marked outcome unknown counts too; a plain one does not', async (t) => {
+        let outcome: string | undefined = 'unknown'
+        const { login } = await buildApp(t, kind, {
+          ...ids.options,
+          resendInterval: 30,
+          send: () => { throw Object.assign(new Error('gateway timeout'), { outcome }) }
+        })
+        t.equal((await login(id)).json().code, 'OTP_DELIVERY_FAILED')
+        t.equal((await login(id)).json().code, 'OTP_RESEND_TOO_SOON', 'maybe delivered: the resend wait holds')
+        outcome = undefined
+        t.equal((await login(ids.b)).json().code, 'OTP_DELIVERY_FAILED')
+        t.equal((await login(ids.b)).json().code, 'OTP_DELIVERY_FAILED', 'refused: given back, no wait')
+      })
+
+      t.test('a send that rejects with something unprintable is still a 502', async (t) => {
+        const { login } = await buildApp(t, kind, { ...ids.options, send: async () => await Promise.reject(Object.create(null)) })
+        const res = await login(id)
+        t.equal(res.statusCode, 502)
+        t.equal(res.json().code, 'OTP_DELIVERY_FAILED')
+      })
     })
   }
 }

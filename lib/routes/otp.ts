@@ -5,7 +5,7 @@ import {
 } from '../errors.js'
 import { maskIdentifier } from '../events.js'
 import { reachStore } from '../store/reach.js'
-import { routeLimit, type RouteContext } from './context.js'
+import { plainError, routeLimit, type RouteContext } from './context.js'
 import { identityReader, signIn, type IdentityBody } from './sign-in.js'
 import { loginSchema, verifySchema } from './schemas.js'
 
@@ -37,6 +37,17 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
     bodyLimit: 1024,
     config: routeLimit(settings.rateLimit && settings.rateLimit.login)
   }, async function login (request) {
+    /**
+     * Leaves no usable code behind. A send that surely went nowhere is given back (neither maxSends nor the
+     * resend wait count it, so a provider outage locks nobody out); one that may have been delivered is not,
+     * or a provider that times out would let anyone send codes to a number without limit.
+     */
+    const revoke = async (identifier: string, hash: string, giveSendBack: boolean): Promise<void> => {
+      await store.revokeCode(identifier, hash, giveSendBack).catch((revokeErr: unknown) => {
+        request.log.error({ err: plainError(revokeErr) }, 'fastify-otp-login: could not revoke an unsent code')
+      })
+    }
+
     const identity = identify(request.body)
     const about = { identifier: identity.value, channel: identity.channel }
     emit(request, { type: 'code-requested', ...about })
@@ -62,30 +73,26 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
       if (budget.status === 'exceeded') {
         emit(request, { type: 'code-refused', reason: 'send-budget', ...about })
         request.log.warn({ callingCode: identity.callingCode, limit }, 'fastify-otp-login: OTP_SEND_BUDGET_EXCEEDED: SMS budget for this country calling code is used up for this hour')
-        await revoke(identity.value, codeHash)
+        await revoke(identity.value, codeHash, true)
         throw withRetryAfter(new SendBudgetExceededError(), budget.retryAfterMs)
       }
     }
 
     try {
-      await settings.send({ channel: identity.channel, to: identity.value, code, expiresIn: settings.codeTtl, request })
+      await withSendTimeout(settings.sendTimeout, settings.send({
+        channel: identity.channel, to: identity.value, code, expiresIn: settings.codeTtl, request
+      }))
     } catch (err) {
       // A provider may echo the message back in its error: the log gets the reason, never the code.
-      const reason = describeFailure(err, code, identity.value)
+      const maybeDelivered = (err as { outcome?: unknown } | null)?.outcome === 'unknown'
+      const reason = describeFailure(err, code, identity.value) + (maybeDelivered ? ' (may have been delivered: counted as a send)' : '')
       request.log.error({ reason }, 'fastify-otp-login: OTP_DELIVERY_FAILED')
       emit(request, { type: 'delivery-failed', reason, ...about })
-      await revoke(identity.value, codeHash)
+      await revoke(identity.value, codeHash, !maybeDelivered)
       throw new DeliveryFailedError()
     }
     emit(request, { type: 'code-sent', ...about })
     return sent
-
-    // Leave no usable code behind, and give the send back, so an outage does not lock users out.
-    async function revoke (identifier: string, hash: string): Promise<void> {
-      await store.revokeCode(identifier, hash).catch((revokeErr: unknown) => {
-        request.log.error({ err: revokeErr }, 'fastify-otp-login: could not revoke an unsent code')
-      })
-    }
   })
 
   fastify.post<{ Body: VerifyBody }>('/verify-otp', {
@@ -119,8 +126,31 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
   })
 }
 
-/** The reason a send failed, for the log: the code never appears in it, the identifier only masked. */
+/** Waits for `send`, at most `ms`; past that, the outcome is unknown (it may still deliver). */
+async function withSendTimeout (ms: number, sending: Promise<void> | void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((resolve, reject) => {
+    timer = setTimeout(() => { reject(Object.assign(new Error(`send did not finish within ${ms} ms`), { outcome: 'unknown' })) }, ms)
+  })
+  try {
+    await Promise.race([sending, expired])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * The reason a send failed, for the log: the code never appears in it, the identifier only masked (also in
+ * the form without `+` that SMS gateways echo).
+ */
 function describeFailure (err: unknown, code: string, identifier: string): string {
-  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
-  return text.replaceAll(code, '[code]').replaceAll(identifier, maskIdentifier(identifier))
+  let text: string
+  try {
+    text = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+  } catch {
+    text = 'a value that cannot be printed'
+  }
+  const masked = maskIdentifier(identifier)
+  text = text.replaceAll(code, '[code]').replaceAll(identifier, masked)
+  return identifier.startsWith('+') ? text.replaceAll(identifier.slice(1), masked.slice(1)) : text
 }

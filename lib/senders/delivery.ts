@@ -14,11 +14,19 @@ export class SendError extends Error {
   readonly provider: string
   /** The provider's HTTP status, or the SMTP server's reply code, when it answered. */
   readonly status: number | undefined
+  /**
+   * `refused`: the provider said no, or was never reached: nothing went out. `unknown`: it may have been
+   * delivered (a timeout, a connection lost mid-request), so the plugin counts it as a send.
+   */
+  readonly outcome: 'refused' | 'unknown'
 
-  constructor (provider: string, message: string, { status, cause }: { status?: number, cause?: unknown } = {}) {
+  constructor (provider: string, message: string, { status, cause, outcome = 'refused' }: {
+    status?: number, cause?: unknown, outcome?: 'refused' | 'unknown'
+  } = {}) {
     super(`${provider} ${message}`, cause === undefined ? undefined : { cause })
     this.provider = provider
     this.status = status
+    this.outcome = outcome
   }
 }
 
@@ -40,7 +48,7 @@ export async function withTimeout<T> (provider: string, timeout: number, work: (
   let timer: NodeJS.Timeout | undefined
   const expired = new Promise<never>((resolve, reject) => {
     timer = setTimeout(() => {
-      reject(new SendError(provider, `did not answer within ${timeout} ms`))
+      reject(new SendError(provider, `did not answer within ${timeout} ms`, { outcome: 'unknown' }))
       controller.abort()
     }, timeout)
   })
@@ -70,13 +78,17 @@ export async function callProvider (provider: string, url: string, init: Request
     })
   } catch (err) {
     if (err instanceof SendError) throw err
-    throw new SendError(provider, `could not be reached (${networkReason(err)})`, { cause: err })
+    const reason = networkReason(err)
+    throw new SendError(provider, `could not be reached (${reason})`, { cause: err, outcome: neverConnected.has(reason) ? 'refused' : 'unknown' })
   }
   if (answer.status < 200 || answer.status > 299) {
     throw new SendError(provider, `answered HTTP ${answer.status}: ${excerpt(answer.body, secrets)}`, { status: answer.status })
   }
   return answer
 }
+
+// Failures before a connection existed: the request cannot have reached the provider.
+const neverConnected = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
 
 // undici's "fetch failed" hides the reason (ECONNREFUSED, ENOTFOUND, …) in its cause; never the URL, which
 // may hold an API key or the code.

@@ -94,9 +94,13 @@ function smtpError (err: unknown, code: string): SendError {
   const status = typeof responseCode === 'number' ? responseCode : undefined
   const label = [reason, status].filter((part) => part !== undefined).join(' ')
   const said = typeof response === 'string' ? response : typeof message === 'string' ? message : String(err)
+  // A reply code is the server saying no; a connection that never opened sent nothing; anything else
+  // (a timeout, a socket lost mid-message) may have delivered.
+  const refused = status !== undefined || reason === 'ECONNECTION' || reason === 'EDNS' || /ECONNREFUSED|ENOTFOUND/.test(String(message))
   return new SendError(provider, `failed${label === '' ? '' : ` (${label})`}: ${excerpt(said, [code])}`, {
     ...(status === undefined ? {} : { status }),
-    cause: err
+    cause: err,
+    outcome: refused ? 'refused' : 'unknown'
   })
 }
 

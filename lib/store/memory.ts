@@ -102,10 +102,11 @@ export class MemoryStore implements OtpStore {
     return { status: 'issued' }
   }
 
-  async revokeCode (identifier: string, codeHash: string): Promise<void> {
+  async revokeCode (identifier: string, codeHash: string, giveSendBack: boolean): Promise<void> {
     const state = this.state(identifier, this.now())
     if (!state.code || !equalHashes(state.code.hash, codeHash)) return
     delete state.code
+    if (!giveSendBack) return
     delete state.last
     if (state.sends && state.sends.count > 1) state.sends.count--
     else delete state.sends

@@ -80,9 +80,9 @@ export class RedisStore implements OtpStore {
     }
   }
 
-  async revokeCode (identifier: string, codeHash: string): Promise<void> {
+  async revokeCode (identifier: string, codeHash: string, giveSendBack: boolean): Promise<void> {
     const k = this.keys(identifier)
-    await this.client.otpLoginRevoke(k.code, k.sends, k.last, codeHash)
+    await this.client.otpLoginRevoke(k.code, k.sends, k.last, codeHash, giveSendBack ? 1 : 0)
   }
 
   async verifyCode (identifier: string, codeHash: string, policy: VerifyPolicy): Promise<VerifyResult> {

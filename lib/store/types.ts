@@ -6,8 +6,11 @@
  */
 export interface OtpStore {
   issueCode (identifier: string, codeHash: string, policy: IssuePolicy): Promise<IssueResult>
-  /** Undoes an `issueCode` whose delivery failed: drops the code (if it is still the current one) and its send. */
-  revokeCode (identifier: string, codeHash: string): Promise<void>
+  /**
+   * Undoes an `issueCode` whose delivery failed: drops the code (if it is still the current one) and, with
+   * `giveSendBack`, its send (from `maxSends`) and the resend wait.
+   */
+  revokeCode (identifier: string, codeHash: string, giveSendBack: boolean): Promise<void>
   verifyCode (identifier: string, codeHash: string, policy: VerifyPolicy): Promise<VerifyResult>
   /** Counts one send against a shared budget (e.g. SMS to one country): `limit` per `windowMs`, a fixed window. */
   consumeBudget (budget: string, limit: number, windowMs: number): Promise<BudgetResult>

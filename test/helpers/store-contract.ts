@@ -154,9 +154,22 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
     const a = id()
     const once = { ...issue, maxSends: 1, resendIntervalMs: 60_000 }
     await store.issueCode(a, 'c1', once)
-    await store.revokeCode(a, 'c1')
+    await store.revokeCode(a, 'c1', true)
     t.same(await store.verifyCode(a, 'c1', verify), { status: 'invalid' })
     t.same(await store.issueCode(a, 'c2', once), { status: 'issued' }, 'neither maxSends nor the resend interval count it')
+  })
+
+  t.test('revoke without giving the send back: the code goes, the send still counts', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    await store.issueCode(a, 'c1', { ...issue, resendIntervalMs: 60_000 })
+    await store.revokeCode(a, 'c1', false)
+    t.same(await store.verifyCode(a, 'c1', verify), { status: 'invalid' })
+    t.equal((await store.issueCode(a, 'c2', issue)).status, 'too_soon', 'the resend wait stays')
+    const b = id()
+    await store.issueCode(b, 'c1', { ...issue, maxSends: 1 })
+    await store.revokeCode(b, 'c1', false)
+    t.equal((await store.issueCode(b, 'c2', { ...issue, maxSends: 1 })).status, 'locked', 'maxSends counts it')
   })
 
   t.test('revoke leaves a newer code alone', async (t) => {
@@ -164,7 +177,7 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
     const a = id()
     await store.issueCode(a, 'c1', issue)
     await store.issueCode(a, 'c2', issue)
-    await store.revokeCode(a, 'c1')
+    await store.revokeCode(a, 'c1', true)
     t.same(await store.verifyCode(a, 'c2', verify), { status: 'ok' })
   })
 

@@ -91,7 +91,7 @@ t.test('a provider that hangs: the send fails at the timeout, once', async (t) =
   const fake = await startFakeTwilio(t)
   fake.answer = () => 'hang'
   const started = performance.now()
-  await t.rejects(twilioSender(options(fake.url, { timeout: 200 }))(sendArgs('sms', phone)), { name: 'OtpSendError', message: 'Twilio did not answer within 200 ms' })
+  await t.rejects(twilioSender(options(fake.url, { timeout: 200 }))(sendArgs('sms', phone)), { name: 'OtpSendError', message: 'Twilio did not answer within 200 ms', outcome: 'unknown' })
   const took = performance.now() - started
   t.ok(took >= 190 && took < 3000, `gave up after ${Math.round(took)} ms`)
   t.equal(fake.requests.length, 1)
@@ -108,7 +108,8 @@ t.test('the default timeout is 5 seconds', async (t) => {
 
 t.test('nothing listening, or a redirect: failures, and the redirect is not followed', async (t) => {
   await t.rejects(twilioSender(options(`http://127.0.0.1:${await closedPort()}`))(sendArgs('sms', phone)), {
-    message: 'Twilio could not be reached (ECONNREFUSED)'
+    message: 'Twilio could not be reached (ECONNREFUSED)',
+    outcome: 'refused'
   })
   const fake = await startFakeTwilio(t)
   fake.answer = (request) => request.url.startsWith('/elsewhere') ? { status: 201, body: {} } : { status: 307, headers: { location: '/elsewhere' } }

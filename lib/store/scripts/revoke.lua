@@ -1,7 +1,10 @@
--- Undoes an issue whose delivery failed: the code goes (if still the current one) and so does its send.
--- KEYS: code, sends, last   ARGV: codeHash
+-- Undoes an issue whose delivery failed: the code goes (if still the current one) and, when ARGV[2] is 1,
+-- so do its send and the resend wait.
+-- KEYS: code, sends, last   ARGV: codeHash, giveSendBack
 if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1], KEYS[3])
+redis.call('DEL', KEYS[1])
+if ARGV[2] ~= '1' then return 1 end
+redis.call('DEL', KEYS[3])
 local sends = tonumber(redis.call('GET', KEYS[2]) or '0')
 if sends <= 1 then
   redis.call('DEL', KEYS[2])
