@@ -137,6 +137,17 @@ t.test('refresh tokens are stored only as hashes, every session key expires', as
   }
 })
 
+t.test('a session refreshed many times stays small in Redis', async (t) => {
+  const { session, refresh } = await loggedIn(t, 'redis')
+  const redis = await freshRedis()
+  let token = (await session()).refresh
+  for (let i = 0; i < 60; i++) token = (await refresh(token)).json().refresh
+  const [familyId] = token.split('.')
+  t.ok(await redis.zcard(`otp:sess:{${familyId}}:spent`) <= 32, 'at most 32 spent hashes')
+  t.ok(await redis.hlen(`otp:sess:{${familyId}}`) <= 3, 'the session hash holds cur, gen and claims')
+  t.ok(await redis.pttl(`otp:sess:{${familyId}}:spent`) > 0, 'the spent set expires')
+})
+
 t.test('refresh is rate limited per IP', async (t) => {
   const { refresh } = await loggedIn(t, 'memory', { rateLimit: { refresh: { max: 2, timeWindow: 60_000 } } })
   await refresh('x')

@@ -3,6 +3,7 @@ import type {
   BudgetResult, FailurePolicy, FailureResult, IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy,
   VerifyPolicy, VerifyResult
 } from './types.js'
+import { SPENT_KEPT } from './types.js'
 
 interface Expiring { until: number }
 interface Counter extends Expiring { count: number }
@@ -180,6 +181,11 @@ export class MemoryStore implements OtpStore {
     if (!session) return { status: 'invalid' }
     if (equalHashes(session.current, tokenHash)) {
       session.spent.add(session.current)
+      // The newest SPENT_KEPT are remembered (a Set keeps insertion order): memory stays bounded.
+      for (const old of session.spent) {
+        if (session.spent.size <= SPENT_KEPT) break
+        session.spent.delete(old)
+      }
       session.current = newHash
       session.until = now + policy.ttlMs
       return { status: 'ok', claims: session.claims }

@@ -5,6 +5,7 @@ import type {
   BudgetResult, FailurePolicy, FailureResult, IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy,
   VerifyPolicy, VerifyResult
 } from './types.js'
+import { SPENT_KEPT } from './types.js'
 
 export const script = (name: string): string => readFileSync(join(__dirname, 'scripts', `${name}.lua`), 'utf8')
 const scripts = {
@@ -13,8 +14,8 @@ const scripts = {
   otpLoginVerify: { numberOfKeys: 5, lua: script('verify') },
   otpLoginFailure: { numberOfKeys: 3, lua: script('failure') },
   otpLoginSessionCreate: { numberOfKeys: 1, lua: script('session-create') },
-  otpLoginSessionRotate: { numberOfKeys: 2, lua: script('session-rotate') },
-  otpLoginSessionEnd: { numberOfKeys: 2, lua: script('session-end') },
+  otpLoginSessionRotate: { numberOfKeys: 3, lua: script('session-rotate') },
+  otpLoginSessionEnd: { numberOfKeys: 3, lua: script('session-end') },
   otpLoginCount: { numberOfKeys: 1, lua: script('count') }
 }
 
@@ -62,9 +63,9 @@ export class RedisStore implements OtpStore {
     return { code: base + 'code', sends: base + 'sends', last: base + 'last', lock: base + 'lock', fails: base + 'fails' }
   }
 
-  private sessionKeys (familyId: string): { session: string, revoked: string } {
+  private sessionKeys (familyId: string): { session: string, revoked: string, spent: string } {
     const base = `${this.keyPrefix}sess:{${familyId}}`
-    return { session: base, revoked: base + ':revoked' }
+    return { session: base, revoked: base + ':revoked', spent: base + ':spent' }
   }
 
   async issueCode (identifier: string, codeHash: string, policy: IssuePolicy): Promise<IssueResult> {
@@ -126,7 +127,7 @@ export class RedisStore implements OtpStore {
   async rotateSession (familyId: string, tokenHash: string, newHash: string, policy: SessionPolicy): Promise<RotateResult> {
     const k = this.sessionKeys(familyId)
     const [status, claims] = await this.client.otpLoginSessionRotate(
-      k.session, k.revoked, tokenHash, newHash, policy.ttlMs, policy.revokedForMs
+      k.session, k.revoked, k.spent, tokenHash, newHash, policy.ttlMs, policy.revokedForMs, SPENT_KEPT
     )
     if (status === 0 && claims !== undefined) return { status: 'ok', claims }
     return { status: status === 1 ? 'reused' : 'invalid' }
@@ -134,7 +135,7 @@ export class RedisStore implements OtpStore {
 
   async endSession (familyId: string, revokedForMs: number): Promise<boolean> {
     const k = this.sessionKeys(familyId)
-    return await this.client.otpLoginSessionEnd(k.session, k.revoked, revokedForMs) === 1
+    return await this.client.otpLoginSessionEnd(k.session, k.revoked, k.spent, revokedForMs) === 1
   }
 
   async isSessionRevoked (familyId: string): Promise<boolean> {

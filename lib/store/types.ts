@@ -77,6 +77,12 @@ export type VerifyResult =
   /** `lockedNow`: this very guess reached `maxFailures`. */
   | { status: 'locked', retryAfterMs: number, lockedNow?: boolean }
 
+/**
+ * How many spent refresh tokens of a session a store remembers: presenting one of them is reuse (the session
+ * is revoked); an older one is merely invalid. Bounds a session's memory however often it is refreshed.
+ */
+export const SPENT_KEPT = 32
+
 export interface SessionPolicy {
   /** The family's lifetime from this rotation on. */
   ttlMs: number

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
 import type { IssuePolicy, OtpStore, SessionPolicy, VerifyPolicy } from '../../lib/index.js'
+import { SPENT_KEPT } from '../../lib/store/types.js'
 
 const issue: IssuePolicy = { codeTtlMs: 60_000, maxSends: 3, windowMs: 60_000, resendIntervalMs: 0 }
 const verify: VerifyPolicy = { maxAttempts: 3, maxFailures: 5, lockoutMs: 60_000 }
@@ -279,6 +280,16 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
     await sleep(600)
     t.same(await store.rotateSession(idle, 't1', 't2', short), { status: 'invalid' }, 'idle family expired')
     t.equal((await store.rotateSession(busy, 't2', 't3', short)).status, 'ok', 'rotation restarted the TTL')
+  })
+
+  t.test(`sessions: reuse is detected for the last ${SPENT_KEPT} spent tokens; older ones are just invalid`, async (t) => {
+    const store = await makeStore()
+    const fam = family()
+    await store.createSession(fam, 't0', '{}', session.ttlMs)
+    for (let i = 0; i < SPENT_KEPT + 8; i++) t.equal((await store.rotateSession(fam, `t${i}`, `t${i + 1}`, session)).status, 'ok')
+    t.same(await store.rotateSession(fam, 't0', 'x', session), { status: 'invalid' }, 'forgotten: invalid, the family lives')
+    t.same(await store.rotateSession(fam, 't7', 'x', session), { status: 'invalid' })
+    t.same(await store.rotateSession(fam, 't8', 'x', session), { status: 'reused' }, 'the oldest one remembered')
   })
 
   t.test('sessions: 20 parallel rotations of one token, exactly one wins', async (t) => {
