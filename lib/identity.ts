@@ -36,13 +36,15 @@ export function looseE164 (input: string): string | undefined {
 
 const label = '[\\p{L}\\p{N}](?:[\\p{L}\\p{N}-]{0,61}[\\p{L}\\p{N}])?'
 const emailFormat = new RegExp(
-  `^(?!\\.)(?!.*\\.\\.)[\\p{L}\\p{N}!#$%&'*+/=?^_\`{|}~.-]{1,64}(?<!\\.)@(?:${label}\\.)+\\p{L}{2,63}$`, 'u'
+  `^(?!\\.)(?!.*\\.\\.)[\\p{L}\\p{N}!#$%&'+/=^_\`|~.-]{1,64}(?<!\\.)@(?:${label}\\.)+\\p{L}{2,63}$`, 'u'
 )
 
 /**
  * Trims and lower-cases an e-mail address and checks its shape (a dot-atom local part, a domain of valid
  * labels with an alphabetic top-level domain, at most 254 characters). Quoted local parts and IP-literal
  * domains are refused: no real user needs them to log in, and they are a classic source of parser confusion.
+ * So are `{ } * ?`, legal but vanishingly rare: braces would break the Redis Cluster hash tag the address
+ * goes into, and `*` `?` are glob characters in key patterns.
  */
 export function normalizeEmail (input: string): Identity | undefined {
   const email = input.trim().toLowerCase()

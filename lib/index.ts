@@ -20,6 +20,10 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     if (!settings.jwt?.secret) {
       throw new Error('fastify-otp-login: option "jwt.secret" is required unless @fastify/jwt is registered before this plugin')
     }
+    // An HMAC key short enough to guess lets anyone who holds one token crack it offline and forge others.
+    if (typeof settings.jwt.secret === 'string' && settings.jwt.secret.length < 32) {
+      throw new Error(`fastify-otp-login: option "jwt.secret" must be at least 32 characters (got ${settings.jwt.secret.length})`)
+    }
     await fastify.register(fastifyJwt, { ...settings.jwt, sign: { ...settings.jwt.sign, expiresIn: `${settings.accessTokenTtl}s` } })
   } else {
     // The host's @fastify/jwt signs; only the lifetime is ours.
@@ -76,9 +80,9 @@ export { RedisTotpStore, type RedisTotpStoreOptions } from './store/totp-redis.j
 export type { TotpRecord, TotpStore } from './store/totp-types.js'
 export { consoleSender, type ConsoleSenderOptions } from './senders/console.js'
 export {
-  AttemptsExceededError, DeliveryFailedError, InvalidCodeError, InvalidPhoneError, LockedError, RateLimitedError,
-  RefreshInvalidError, RefreshReusedError, ResendTooSoonError, StoreUnavailableError, TotpAlreadyEnabledError,
-  TotpNoIdentifierError, TotpNotPendingError, type OtpError
+  AttemptsExceededError, DeliveryFailedError, InvalidCodeError, InvalidEmailError, InvalidPhoneError, LockedError,
+  RateLimitedError, RefreshInvalidError, RefreshReusedError, ResendTooSoonError, SendBudgetExceededError,
+  StoreUnavailableError, TotpAlreadyEnabledError, TotpNoIdentifierError, TotpNotPendingError, type OtpError
 } from './errors.js'
 export { TokenRevokedError, type TokenBody } from './tokens.js'
 export type {

@@ -15,7 +15,7 @@ export type Channel = 'sms' | 'email'
 /** What `send` is given for one code. */
 export interface SendArgs {
   channel: Channel
-  /** E.164 phone number (or, later, a normalised e-mail address). */
+  /** The E.164 phone number (channel 'sms') or the lower-cased e-mail address (channel 'email'). */
   to: string
   code: string
   /** Seconds the code stays valid. */

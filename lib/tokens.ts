@@ -44,7 +44,8 @@ export class TokenIssuer {
     if (!this.sessions) return await this.body(reply, claims)
     const familyId = randomId(16)
     const refresh = `${familyId}.${randomId(32)}`
-    await reachStore(() => this.store.createSession(familyId, sha256(refresh), JSON.stringify(claims), this.refreshTtl * 1000))
+    const stored = JSON.stringify(claims) // outside reachStore: a claim that cannot be serialised is no outage
+    await reachStore(() => this.store.createSession(familyId, sha256(refresh), stored, this.refreshTtl * 1000))
     return await this.body(reply, claims, familyId, refresh)
   }
 
@@ -69,14 +70,20 @@ export class TokenIssuer {
    * `assertNotRevoked`.
    */
   async endSession (user: { sid?: unknown }): Promise<void> {
-    if (!this.sessions || typeof user.sid !== 'string') return
+    if (!this.sessions) return
+    if (typeof user.sid !== 'string') throw new TokenRevokedError()
     const familyId = user.sid
     if (!await reachStore(() => this.store.endSession(familyId, this.accessTtl * 1000))) throw new TokenRevokedError()
   }
 
-  /** Refuses an access token whose session was ended by logout or by refresh-token reuse. */
+  /**
+   * Refuses an access token whose session was ended by logout or by refresh-token reuse, and, with sessions
+   * on, a token without a session (one the host signed with the same key for another purpose).
+   */
   async assertNotRevoked (user: { sid?: unknown }): Promise<void> {
-    if (!this.sessions || typeof user.sid !== 'string') return
+    if (!this.sessions) return
+    // Every access token the plugin issues has a session: one without was signed for something else.
+    if (typeof user.sid !== 'string') throw new TokenRevokedError()
     const familyId = user.sid
     if (await reachStore(() => this.store.isSessionRevoked(familyId))) throw new TokenRevokedError()
   }

@@ -47,6 +47,21 @@ t.test('app.authenticate refuses bad tokens with 401 and @fastify/jwt codes', as
   t.equal((await me('Bearer not.a.jwt')).statusCode, 401, 'garbage')
 })
 
+t.test('a token the host signed with the same key for something else is refused', async (t) => {
+  const { app } = await buildApp(t, 'memory')
+  const foreign = app.jwt.sign({ sub: 'someone', purpose: 'email-verification' })
+  const res = await app.inject({ url: '/me', headers: { authorization: `Bearer ${foreign}` } })
+  t.equal(res.statusCode, 401, 'no session: not one of ours')
+  t.equal(res.json().code, 'FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED')
+  const logout = await app.inject({ method: 'POST', url: '/logout', headers: { authorization: `Bearer ${foreign}` } })
+  t.equal(logout.statusCode, 401, 'nor can it log out')
+
+  const stateless = await buildApp(t, 'memory', { refreshTokenTtl: false })
+  const token = stateless.app.jwt.sign({ sub: 'someone' })
+  const accepted = await stateless.app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } })
+  t.equal(accepted.statusCode, 200, 'without sessions, any token with a valid signature passes (documented)')
+})
+
 t.test('a host that registered @fastify/jwt itself: its instance signs and verifies', async (t) => {
   const codes: string[] = []
   const app = Fastify()

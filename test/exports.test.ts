@@ -24,7 +24,11 @@ t.test('ESM and CommonJS entry points export the same plugin and names', async (
     t.equal(result.defaultIsPlugin, true, `${name}: default export is the plugin`)
     t.equal(result.sameNamed, true, `${name}: fastifyOtpLogin is the same plugin`)
     t.match(result.meta, { fastify: '5.x', name: 'fastify-otp-login' }, `${name}: fastify-plugin metadata`)
-    for (const name of ['MemoryStore', 'RedisStore', 'consoleSender', 'fastifyOtpLogin', 'InvalidCodeError', 'LockedError', 'StoreUnavailableError']) {
+    for (const name of [
+      'MemoryStore', 'RedisStore', 'consoleSender', 'twilioSender', 'twoFactorSender', 'smtpSender', 'webhookSender',
+      'fastifyOtpLogin', 'InvalidCodeError', 'InvalidEmailError', 'InvalidPhoneError', 'LockedError', 'SendBudgetExceededError',
+      'StoreUnavailableError', 'RefreshReusedError', 'RefreshInvalidError', 'TokenRevokedError'
+    ]) {
       t.ok((result.names as string[]).includes(name), `${name} exported`)
     }
   }

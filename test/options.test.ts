@@ -46,7 +46,9 @@ t.test('bad options fail app.ready() with a message naming the option', async (t
     ['keyPrefix with a brace', { ...base, keyPrefix: 'otp{' }, /option "keyPrefix"/],
     ['prefix without a slash', { ...base, prefix: 'api' }, /option "prefix"/],
     ['prefix with a trailing slash', { ...base, prefix: '/api/' }, /option "prefix"/],
-    ['jwt not an object', { ...base, jwt: 'secret' }, /option "jwt"/]
+    ['jwt not an object', { ...base, jwt: 'secret' }, /option "jwt"/],
+    ['jwt.secret too short', { ...base, jwt: { secret: 'short' } }, /option "jwt.secret" must be at least 32 characters \(got 5\)/],
+    ['sendTimeout too short', { ...base, sendTimeout: 10 }, /option "sendTimeout"/]
   ]
   for (const [name, options, message] of cases) {
     await t.rejects(readyWith(options), message, name)

@@ -121,3 +121,18 @@ t.test('no code in any response, header or log line', async (t) => {
     t.notMatch(lines.join('\n'), code, 'not in logs')
   }
 })
+
+t.test('a lock or resend marker set by hand without a TTL still holds', async (t) => {
+  const { login, verify, codeFor } = await buildApp(t, 'redis', { resendInterval: 30 })
+  const redis = await freshRedis()
+  await login(phone)
+  const code = codeFor(phone)
+  await redis.set(`otp:{${phone}}:lock`, '1')
+  const refused = await verify(phone, code)
+  t.equal(refused.json().code, 'OTP_LOCKED', 'verify refuses')
+  t.equal(refused.headers['retry-after'], '3600')
+  t.equal((await login(phone)).json().code, 'OTP_LOCKED', 'login refuses')
+  const other = '+919876543219'
+  await redis.set(`otp:{${other}}:last`, '1')
+  t.equal((await login(other)).json().code, 'OTP_RESEND_TOO_SOON')
+})

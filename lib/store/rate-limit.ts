@@ -1,7 +1,7 @@
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
 import type { Cluster, Redis } from 'ioredis'
 import { StoreUnavailableError } from '../errors.js'
-import { script } from './redis.js'
+import { defineScripts } from './redis.js'
 
 type Count = (key: string, windowMs: number, cb: (err: Error | null, reply?: [number, number]) => void) => void
 type Callback = Parameters<FastifyRateLimitStore['incr']>[1]
@@ -12,9 +12,7 @@ type Callback = Parameters<FastifyRateLimitStore['incr']>[1]
  * It counts with the same one-key script as the send budgets.
  */
 export function failClosedRateLimitStore (client: Redis | Cluster, keyPrefix: string): FastifyRateLimitStoreCtor {
-  if (typeof (client as unknown as Record<string, unknown>).otpLoginCount !== 'function') {
-    client.defineCommand('otpLoginCount', { numberOfKeys: 1, lua: script('count') })
-  }
+  defineScripts(client)
   const count = (client as unknown as { otpLoginCount: Count }).otpLoginCount.bind(client)
 
   const storeFor = (prefix: string): FastifyRateLimitStore => ({

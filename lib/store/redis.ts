@@ -34,6 +34,13 @@ interface ScriptedClient {
   del: (key: string) => Promise<number>
 }
 
+/** Registers the plugin's scripts on a client, once (ioredis keeps them per client, as commands). */
+export function defineScripts (client: Redis | Cluster): void {
+  for (const [name, definition] of Object.entries(scripts)) {
+    if (typeof (client as unknown as Record<string, unknown>)[name] !== 'function') client.defineCommand(name, definition)
+  }
+}
+
 export interface RedisStoreOptions {
   /** An ioredis `Redis` or `Cluster` client; the store never closes it. */
   client: Redis | Cluster
@@ -51,9 +58,7 @@ export class RedisStore implements OtpStore {
   private readonly keyPrefix: string
 
   constructor ({ client, keyPrefix = 'otp:' }: RedisStoreOptions) {
-    for (const [name, definition] of Object.entries(scripts)) {
-      if (typeof (client as unknown as Record<string, unknown>)[name] !== 'function') client.defineCommand(name, definition)
-    }
+    defineScripts(client)
     this.client = client as unknown as ScriptedClient
     this.keyPrefix = keyPrefix
   }
@@ -102,7 +107,9 @@ export class RedisStore implements OtpStore {
   }
 
   async lockedFor (identifier: string): Promise<number> {
-    return Math.max(0, await this.client.pttl(this.keys(identifier).lock))
+    const ttl = await this.client.pttl(this.keys(identifier).lock)
+    // -1: a lock set by hand, without a TTL. It holds; how long is the operator's call, so say an hour.
+    return ttl === -1 ? 3_600_000 : Math.max(0, ttl)
   }
 
   async recordFailure (identifier: string, policy: FailurePolicy): Promise<FailureResult> {

@@ -3,6 +3,7 @@
 -- KEYS: code, lock, fails   ARGV: maxFailures, lockoutMs
 -- Returns {status, retryAfterMs}: 0 counted, 1 locked.
 local lockTtl = redis.call('PTTL', KEYS[2])
+if lockTtl == -1 then lockTtl = tonumber(ARGV[2]) end -- a lock set by hand, without a TTL
 if lockTtl > 0 then return {1, lockTtl} end
 
 local failures = redis.call('INCR', KEYS[3])

@@ -1,7 +1,9 @@
 -- Stores a new code for one identifier unless it is locked out, has used up its sends, or asks too soon.
 -- KEYS: code, sends, last, lock   ARGV: codeHash, codeTtlMs, maxSends, windowMs, resendIntervalMs
 -- Returns {status, retryAfterMs}: 0 issued, 1 locked out, 2 too soon, 3 maxSends used up.
+-- A marker without a TTL (set by hand, say) still counts: -1 means it exists; the wait is then a window.
 local lockTtl = redis.call('PTTL', KEYS[4])
+if lockTtl == -1 then lockTtl = tonumber(ARGV[4]) end
 if lockTtl > 0 then return {1, lockTtl} end
 
 local sends = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -12,6 +14,7 @@ if sends >= tonumber(ARGV[3]) then
 end
 
 local lastTtl = redis.call('PTTL', KEYS[3])
+if lastTtl == -1 then lastTtl = tonumber(ARGV[5]) end
 if lastTtl > 0 then return {2, lastTtl} end
 
 -- A new code replaces the old one and starts its own attempt count.

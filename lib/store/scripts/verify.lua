@@ -2,6 +2,7 @@
 -- KEYS: code, sends, last, lock, fails   ARGV: codeHash, maxAttempts, maxFailures, lockoutMs
 -- Returns {status, retryAfterMs}: 0 ok, 1 locked, 2 invalid, 3 burned, 4 locked by this guess.
 local lockTtl = redis.call('PTTL', KEYS[4])
+if lockTtl == -1 then lockTtl = tonumber(ARGV[4]) end -- a lock set by hand, without a TTL
 if lockTtl > 0 then return {1, lockTtl} end
 
 local code = redis.call('HMGET', KEYS[1], 'h', 'a')
