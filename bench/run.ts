@@ -215,8 +215,8 @@ function targets (all: Map<string, Measurement>, memory: MemoryResult | undefine
   const verify = all.get('redis verify')
   const evalsha = all.get('evalsha')
   const checks: Check[] = []
-  if (login) checks.push(roundTripCheck(login))
-  if (verify) checks.push(roundTripCheck(verify))
+  if (login) checks.push(roundTripCheck(login, 'issue'))
+  if (verify) checks.push(roundTripCheck(verify, 'verify', ['session-create']))
   if (login && evalsha) checks.push(throughputCheck(login, all, 0.8))
   if (verify && evalsha) checks.push(throughputCheck(verify, all, 0.7))
   for (const m of all.values()) if (m.store) checks.push(latencyCheck(m, connections, 20))

@@ -1,6 +1,8 @@
 // One server under load, in a process of its own so that it never shares an event loop with the load generator.
 // Started by bench/run.ts with `[kind, redisPort]` as arguments; answers the orchestrator over IPC.
-import { writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { Session } from 'node:inspector'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
@@ -44,10 +46,16 @@ const TOKEN_PHONE = '+919999999999'
 const loginBody = { message: 'OTP sent', expiresIn: 600, resendIn: 30 }
 const fakeJwt = [{ alg: 'HS256', typ: 'JWT' }, { sub: TOKEN_PHONE, phone: TOKEN_PHONE, iat: 1767225600, exp: 1767226500 }]
   .map((part) => Buffer.from(JSON.stringify(part)).toString('base64url')).join('.') + '.' + 'x'.repeat(43)
-const verifyBody = { access: fakeJwt, tokenType: 'Bearer', expiresIn: 900 }
-const meBody = { sub: TOKEN_PHONE, phone: TOKEN_PHONE, iat: 1767225600, exp: 1767226500 }
+const verifyBody = { access: fakeJwt, tokenType: 'Bearer', expiresIn: 900, refresh: `${'f'.repeat(22)}.${'s'.repeat(43)}`, refreshExpiresIn: 2592000 }
+const meBody = { sub: TOKEN_PHONE, phone: TOKEN_PHONE, iat: 1767225600, exp: 1767226500, jti: 'j'.repeat(22), sid: 'f'.repeat(22) }
 
 interface PhoneBody { phone: string }
+
+/** The plugin's Lua scripts by SHA-1, which is how EVALSHA names them. */
+const scriptDir = join(process.cwd(), 'lib/store/scripts')
+const scriptNames = new Map(readdirSync(scriptDir).filter((file) => file.endsWith('.lua')).map((file) => [
+  createHash('sha1').update(readFileSync(join(scriptDir, file), 'utf8')).digest('hex'), file.replace(/\.lua$/, '')
+]))
 
 async function connectRedis (port: number, commands: Record<string, number>): Promise<Redis> {
   const redis = new Redis({ host: '127.0.0.1', port, ...failFast })
@@ -55,7 +63,11 @@ async function connectRedis (port: number, commands: Record<string, number>): Pr
   // Counts what the app sends, not what runs inside a script (INFO commandstats counts both).
   const sendCommand = redis.sendCommand.bind(redis)
   redis.sendCommand = (command, stream) => {
-    commands[command.name] = (commands[command.name] ?? 0) + 1
+    // A script call is named by its script (evalsha:verify, evalsha:session-create), so the report can tell
+    // the OTP-state round trip from the session's.
+    const sha = command.name === 'evalsha' ? String(command.args[0]) : undefined
+    const name = sha === undefined ? command.name : `evalsha:${scriptNames.get(sha) ?? 'other'}`
+    commands[name] = (commands[name] ?? 0) + 1
     return sendCommand(command, stream)
   }
   return redis

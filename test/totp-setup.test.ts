@@ -126,12 +126,19 @@ t.test('an authenticator belongs to the identifier of the token that set it up',
   t.equal((await verifyTotp('+91 98765 43210', codeAt(secret, step()))).statusCode, 200, 'in any format that reads as it')
 })
 
-t.test('a token with neither phone nor e-mail gets 403 OTP_TOTP_NO_IDENTIFIER', async (t) => {
-  const { app } = await buildApp(t, 'memory', { totpEncryptionKey: TOTP_KEY })
-  const token = app.jwt.sign({ sub: 'u1' })
-  const res = await app.inject({ method: 'POST', url: '/totp/setup', headers: { authorization: `Bearer ${token}` } })
+t.test('a token with neither phone nor e-mail gets 403 OTP_TOTP_NO_IDENTIFIER (sessions off), 401 with sessions', async (t) => {
+  // With sessions off, app.authenticate accepts any token its key signed: setup must still find an identifier.
+  const stateless = await buildApp(t, 'memory', { totpEncryptionKey: TOTP_KEY, refreshTokenTtl: false })
+  const token = stateless.app.jwt.sign({ sub: 'u1' })
+  const res = await stateless.app.inject({ method: 'POST', url: '/totp/setup', headers: { authorization: `Bearer ${token}` } })
   t.equal(res.statusCode, 403)
   t.equal(res.json().code, 'OTP_TOTP_NO_IDENTIFIER')
+  // With sessions on, a token without the plugin's session never gets that far.
+  const { app } = await buildApp(t, 'memory', { totpEncryptionKey: TOTP_KEY })
+  const foreign = app.jwt.sign({ sub: 'u1' })
+  const refused = await app.inject({ method: 'POST', url: '/totp/setup', headers: { authorization: `Bearer ${foreign}` } })
+  t.equal(refused.statusCode, 401)
+  t.equal(refused.json().code, 'FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED')
 })
 
 t.test('confirm validates its body', async (t) => {
