@@ -1,9 +1,5 @@
 import t from 'tap'
-import { buildApp, storeKinds } from './helpers/app.js'
-
-function claims (token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString())
-}
+import { buildApp, storeKinds, claims } from './helpers/app.js'
 
 for (const kind of storeKinds) {
   t.test(`${kind} store: e-mail codes`, async (t) => {

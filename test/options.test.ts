@@ -1,19 +1,9 @@
 import Fastify from 'fastify'
 import t from 'tap'
-import otpLogin, { MemoryStore, type OtpLoginOptions } from '../lib/index.js'
-import { CODE_SECRET, freshRedis, restoreEnv } from './helpers/app.js'
+import otpLogin, { MemoryStore } from '../lib/index.js'
+import { CODE_SECRET, freshRedis, restoreEnv, readyWith } from './helpers/app.js'
 
 const base = { send: () => {}, jwt: { secret: 'a-jwt-secret-that-is-long-enough-0000' } }
-
-async function readyWith (options: Record<string, unknown>): Promise<void> {
-  const app = Fastify()
-  try {
-    await app.register(otpLogin, options as unknown as OtpLoginOptions)
-    await app.ready()
-  } finally {
-    await app.close()
-  }
-}
 
 t.test('bad options fail app.ready() with a message naming the option', async (t) => {
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [

@@ -1,12 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { buildApp, freshRedis, storeKinds, type StoreKind } from './helpers/app.js'
+import { buildApp, freshRedis, storeKinds, type StoreKind, claims } from './helpers/app.js'
 
 const phone = '+919876543210'
-
-function claims (token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString())
-}
 
 async function loggedIn (t: Tap, kind: StoreKind, options = {}) {
   const built = await buildApp(t, kind, { resendInterval: 0, findOrCreateUser: () => ({ id: 'u1', role: 'admin' }), ...options })

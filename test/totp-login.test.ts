@@ -1,10 +1,6 @@
 import t from 'tap'
-import { identifierKinds, identifiers, storeKinds, wrongCode } from './helpers/app.js'
+import { identifierKinds, identifiers, storeKinds, wrongCode, claims } from './helpers/app.js'
 import { STEP_MS, buildTotpApp, codeAt } from './helpers/totp.js'
-
-function claims (token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString())
-}
 
 for (const kind of storeKinds) {
   for (const idKind of identifierKinds) {

@@ -1,20 +1,9 @@
-import Fastify from 'fastify'
 import t from 'tap'
-import otpLogin, { MemoryStore, MemoryTotpStore, type OtpLoginOptions } from '../lib/index.js'
-import { CODE_SECRET, buildApp, freshRedis } from './helpers/app.js'
+import { MemoryStore, MemoryTotpStore } from '../lib/index.js'
+import { CODE_SECRET, buildApp, freshRedis, readyWith } from './helpers/app.js'
 import { TOTP_KEY } from './helpers/totp.js'
 
 const base = { send: () => {}, jwt: { secret: 'a-jwt-secret-that-is-long-enough-0000' } }
-
-async function readyWith (options: Record<string, unknown>): Promise<void> {
-  const app = Fastify()
-  try {
-    await app.register(otpLogin, options as unknown as OtpLoginOptions)
-    await app.ready()
-  } finally {
-    await app.close()
-  }
-}
 
 t.test('bad TOTP options fail app.ready() with a message naming the option', async (t) => {
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [

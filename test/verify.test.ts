@@ -1,10 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { buildApp, identifierKinds, identifiers, storeKinds, wrongCode } from './helpers/app.js'
-
-function claims (token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString())
-}
+import { buildApp, identifierKinds, identifiers, storeKinds, wrongCode, claims } from './helpers/app.js'
 
 for (const kind of storeKinds) {
   for (const idKind of identifierKinds) {

@@ -103,3 +103,19 @@ export function restoreEnv (name: string, value: string | undefined): void {
   if (value === undefined) delete process.env[name]
   else process.env[name] = value
 }
+
+/** The payload of a JWT, read without checking it (tests look at what the plugin put in). */
+export function claims (token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString())
+}
+
+/** Registers the plugin with `options` on a fresh app and waits for ready; rejects as app.ready() does. */
+export async function readyWith (options: Record<string, unknown>): Promise<void> {
+  const app = Fastify()
+  try {
+    await app.register(otpLogin, options as unknown as OtpLoginOptions)
+    await app.ready()
+  } finally {
+    await app.close()
+  }
+}
