@@ -58,9 +58,9 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     await tokens.assertNotRevoked(request.user)
   })
 
-  // fastify-plugin skips Fastify's own prefixing, so the routes get the prefix here, in their own context.
   const emit = eventEmitter(settings.onEvent, fastify.log)
   const totp = createTotp(settings, fastify.log)
+  // fastify-plugin skips Fastify's own prefixing, so the routes get the prefix here, in their own context.
   await fastify.register(routes, { prefix: settings.prefix, settings, store, tokens, emit, totp })
 }
 
