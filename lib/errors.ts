@@ -21,6 +21,7 @@ export const RateLimitedError = createError('OTP_RATE_LIMITED', 'Too many reques
 export const TotpAlreadyEnabledError = createError('OTP_TOTP_ALREADY_ENABLED', 'An authenticator is already set up; turn it off first', 409)
 export const TotpNotPendingError = createError('OTP_TOTP_NOT_PENDING', 'No authenticator setup is waiting to be confirmed; start a new setup', 409)
 export const TotpNoIdentifierError = createError('OTP_TOTP_NO_IDENTIFIER', 'This token carries no phone number or e-mail address to bind an authenticator to', 403)
+export const InternalError = createError('OTP_INTERNAL_ERROR', 'Something went wrong; try again', 500)
 export const StoreUnavailableError = createError('OTP_STORE_UNAVAILABLE', 'Login is unavailable right now; try again shortly', 503)
 
 /** Attaches a whole number of seconds to wait (at least 1) to an error the plugin answers with. */
@@ -31,7 +32,7 @@ export function withRetryAfter<E extends Error> (error: E, retryAfterMs: number)
 const otpCodes = new Set([
   'OTP_INVALID_PHONE', 'OTP_INVALID_EMAIL', 'OTP_SEND_BUDGET_EXCEEDED', 'OTP_RESEND_TOO_SOON', 'OTP_LOCKED', 'OTP_ATTEMPTS_EXCEEDED',
   'OTP_INVALID', 'OTP_DELIVERY_FAILED', 'OTP_RATE_LIMITED', 'OTP_STORE_UNAVAILABLE', 'OTP_REFRESH_INVALID',
-  'OTP_REFRESH_REUSED', 'OTP_TOTP_ALREADY_ENABLED', 'OTP_TOTP_NOT_PENDING', 'OTP_TOTP_NO_IDENTIFIER'
+  'OTP_REFRESH_REUSED', 'OTP_INTERNAL_ERROR', 'OTP_TOTP_ALREADY_ENABLED', 'OTP_TOTP_NOT_PENDING', 'OTP_TOTP_NO_IDENTIFIER'
 ])
 
 export function isOtpError (error: unknown): error is OtpError {

@@ -80,7 +80,7 @@ export { RedisTotpStore, type RedisTotpStoreOptions } from './store/totp-redis.j
 export type { TotpRecord, TotpStore } from './store/totp-types.js'
 export { consoleSender, type ConsoleSenderOptions } from './senders/console.js'
 export {
-  AttemptsExceededError, DeliveryFailedError, InvalidCodeError, InvalidEmailError, InvalidPhoneError, LockedError,
+  AttemptsExceededError, DeliveryFailedError, InternalError, InvalidCodeError, InvalidEmailError, InvalidPhoneError, LockedError,
   RateLimitedError, RefreshInvalidError, RefreshReusedError, ResendTooSoonError, SendBudgetExceededError,
   StoreUnavailableError, TotpAlreadyEnabledError, TotpNoIdentifierError, TotpNotPendingError, type OtpError
 } from './errors.js'

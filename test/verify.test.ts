@@ -129,3 +129,23 @@ for (const kind of storeKinds) {
     })
   }
 }
+
+t.test('a findOrCreateUser that throws: a plain 500, its message only in the log; a deliberate 4xx passes through', async (t) => {
+  const logs: string[] = []
+  let failure: Error = new Error('database at 10.1.2.3:5432 refused the connection')
+  const { login, verify, codeFor } = await buildApp(t, 'memory', {
+    resendInterval: 0,
+    findOrCreateUser: () => { throw failure }
+  }, logs)
+  await login('+919876543210')
+  const res = await verify('+919876543210', codeFor('+919876543210'))
+  t.equal(res.statusCode, 500)
+  t.same(res.json(), { statusCode: 500, code: 'OTP_INTERNAL_ERROR', error: 'Internal Server Error', message: 'Something went wrong; try again' })
+  t.match(logs.join('\n'), /database at 10\.1\.2\.3:5432 refused/, 'the cause is logged')
+
+  failure = Object.assign(new Error('this account is suspended'), { statusCode: 403 })
+  await login('+919876543210')
+  const banned = await verify('+919876543210', codeFor('+919876543210'))
+  t.equal(banned.statusCode, 403, "the host's own 403 reaches the client")
+  t.equal(banned.json().message, 'this account is suspended')
+})

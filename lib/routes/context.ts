@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import rateLimit from '@fastify/rate-limit'
 import Ajv from 'ajv'
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { RateLimitedError, isOtpError, withRetryAfter, type OtpError } from '../errors.js'
+import { InternalError, RateLimitedError, isOtpError, withRetryAfter, type OtpError } from '../errors.js'
 import type { ResolvedOptions, RouteRateLimit } from '../options.js'
 import { failClosedRateLimitStore } from '../store/rate-limit.js'
 import type { OtpStore } from '../store/types.js'
@@ -39,9 +39,18 @@ export const routeLimit = (limit: false | RouteRateLimit): { rateLimit?: RouteRa
 export async function routes (fastify: FastifyInstance, options: RoutesOptions): Promise<void> {
   fastify.setValidatorCompiler(({ schema }) => ajv.compile(schema))
   fastify.setErrorHandler(function otpErrorHandler (error, request, reply) {
-    if (!isOtpError(error)) throw error
-    if (error.cause !== undefined) request.log.error({ err: plainError(error.cause) }, `fastify-otp-login: ${error.code}`)
-    sendError(reply, error)
+    if (isOtpError(error)) {
+      if (error.cause !== undefined) request.log.error({ err: plainError(error.cause) }, `fastify-otp-login: ${error.code}`)
+      return sendError(reply, error)
+    }
+    // Fastify's own 4xx (validation, body parsing) and a host's deliberate ones (a 403 from findOrCreateUser)
+    // go on to the host's error handler.
+    const status = (error as { statusCode?: unknown }).statusCode
+    if (typeof status === 'number' && status >= 400 && status < 500) throw error
+    // Anything else is a bug or an outage somewhere (a throw from findOrCreateUser, say): its message may
+    // name hosts or data, so it goes to the log and the client gets a plain 500.
+    request.log.error({ err: plainError(error) }, 'fastify-otp-login: OTP_INTERNAL_ERROR')
+    return sendError(reply, new InternalError())
   })
 
   const { settings } = options
