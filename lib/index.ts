@@ -73,7 +73,7 @@ export default fastifyOtpLogin
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { RedisStore, type RedisStoreOptions } from './store/redis.js'
 export type {
-  FailurePolicy, FailureResult, IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy, VerifyPolicy, VerifyResult
+  FailurePolicy, GuessResult, IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy, VerifyPolicy, VerifyResult
 } from './store/types.js'
 export { MemoryTotpStore, type MemoryTotpStoreOptions } from './store/totp-memory.js'
 export { RedisTotpStore, type RedisTotpStoreOptions } from './store/totp-redis.js'

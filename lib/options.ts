@@ -203,7 +203,7 @@ function isRedisClient (value: unknown): boolean {
 }
 
 const storeMethods = [
-  'issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'lockedFor', 'recordFailure', 'clearFailures',
+  'issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'reserveGuess', 'lockOut', 'clearFailures',
   'createSession', 'rotateSession', 'endSession', 'isSessionRevoked'
 ] as const
 

@@ -32,7 +32,7 @@ t.test('a custom store must also count failures for the TOTP routes', async (t) 
   // The methods a store needed before authenticators came.
   const names = ['issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'createSession', 'rotateSession', 'endSession', 'isSessionRevoked'] as const
   const partial = Object.fromEntries(names.map((name) => [name, store[name].bind(store)]))
-  await t.rejects(readyWith({ ...base, store: partial, codeSecret: CODE_SECRET }), /option "store" must implement .*lockedFor, recordFailure, clearFailures/)
+  await t.rejects(readyWith({ ...base, store: partial, codeSecret: CODE_SECRET }), /option "store" must implement .*reserveGuess, lockOut, clearFailures/)
 })
 
 t.test('good keys: hex and base64; the Redis default needs no totpStore', async (t) => {

@@ -38,16 +38,17 @@ export function totpRoutes ({ fastify, settings, store, tokens, emit }: RouteCon
     method: 'totp' | 'recovery', identity: Identity, request: FastifyRequest, reply: FastifyReply, proof: () => Promise<boolean>
   ): Promise<TokenBody> {
     const about = { identifier: identity.value, method }
-    const lockedMs = await reachStore(() => store.lockedFor(identity.value))
-    if (lockedMs > 0) {
+    // Counted before it is checked, in the step that checks the lock: parallel guesses cannot outrun the count.
+    const guess = await reachStore(() => store.reserveGuess(identity.value, failurePolicy))
+    if (guess.status === 'locked') {
       emit(request, { type: 'verify-failed', reason: 'locked', ...about })
-      throw withRetryAfter(new LockedError(), lockedMs)
+      throw withRetryAfter(new LockedError(), guess.retryAfterMs)
     }
     if (!await proof()) {
-      const failure = await reachStore(() => store.recordFailure(identity.value, failurePolicy))
-      if (failure.status === 'locked') {
+      if (guess.last) {
+        await reachStore(() => store.lockOut(identity.value, failurePolicy.lockoutMs))
         emit(request, { type: 'locked-out', reason: 'max-failures', ...about })
-        throw withRetryAfter(new LockedError(), failure.retryAfterMs)
+        throw withRetryAfter(new LockedError(), failurePolicy.lockoutMs)
       }
       emit(request, { type: 'verify-failed', reason: 'invalid', ...about })
       throw new InvalidCodeError()

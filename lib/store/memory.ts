@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import type {
-  BudgetResult, FailurePolicy, FailureResult, IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy,
+  BudgetResult, FailurePolicy, GuessResult, IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy,
   VerifyPolicy, VerifyResult
 } from './types.js'
 import { SPENT_KEPT } from './types.js'
@@ -133,17 +133,24 @@ export class MemoryStore implements OtpStore {
     return code.attempts >= policy.maxAttempts ? { status: 'burned' } : { status: 'invalid' }
   }
 
-  async lockedFor (identifier: string): Promise<number> {
-    const now = this.now()
-    const lock = this.state(identifier, now).lock
-    return lock ? lock.until - now : 0
-  }
-
-  async recordFailure (identifier: string, policy: FailurePolicy): Promise<FailureResult> {
+  async reserveGuess (identifier: string, policy: FailurePolicy): Promise<GuessResult> {
     const now = this.now()
     const state = this.state(identifier, now)
     if (state.lock) return { status: 'locked', retryAfterMs: state.lock.until - now }
-    return this.countFailure(identifier, state, policy, now)
+    if (state.fails) state.fails.count++
+    else state.fails = { count: 1, until: now + policy.lockoutMs }
+    this.states.set(identifier, state)
+    if (state.fails.count > policy.maxFailures) return { status: 'locked', retryAfterMs: state.fails.until - now }
+    return { status: 'reserved', last: state.fails.count === policy.maxFailures }
+  }
+
+  async lockOut (identifier: string, lockoutMs: number): Promise<void> {
+    const now = this.now()
+    const state = this.state(identifier, now)
+    state.lock = { until: now + lockoutMs }
+    delete state.code
+    delete state.fails
+    this.states.set(identifier, state)
   }
 
   async clearFailures (identifier: string): Promise<void> {
@@ -152,7 +159,7 @@ export class MemoryStore implements OtpStore {
   }
 
   /** One more failure; the one that reaches `maxFailures` locks the identifier out and drops its code. */
-  private countFailure (identifier: string, state: IdentityState, policy: FailurePolicy, now: number): FailureResult {
+  private countFailure (identifier: string, state: IdentityState, policy: FailurePolicy, now: number): { status: 'counted' | 'locked' } {
     if (state.fails) state.fails.count++
     else state.fails = { count: 1, until: now + policy.lockoutMs }
     this.states.set(identifier, state)
@@ -160,7 +167,7 @@ export class MemoryStore implements OtpStore {
     state.lock = { until: now + policy.lockoutMs }
     delete state.code
     delete state.fails
-    return { status: 'locked', retryAfterMs: policy.lockoutMs }
+    return { status: 'locked' }
   }
 
   async consumeBudget (budget: string, limit: number, windowMs: number): Promise<BudgetResult> {

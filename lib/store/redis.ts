@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Cluster, Redis } from 'ioredis'
 import type {
-  BudgetResult, FailurePolicy, FailureResult, IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy,
+  BudgetResult, FailurePolicy, GuessResult, IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy,
   VerifyPolicy, VerifyResult
 } from './types.js'
 import { SPENT_KEPT } from './types.js'
@@ -12,7 +12,8 @@ const scripts = {
   otpLoginIssue: { numberOfKeys: 4, lua: script('issue') },
   otpLoginRevoke: { numberOfKeys: 3, lua: script('revoke') },
   otpLoginVerify: { numberOfKeys: 5, lua: script('verify') },
-  otpLoginFailure: { numberOfKeys: 3, lua: script('failure') },
+  otpLoginGuess: { numberOfKeys: 2, lua: script('guess') },
+  otpLoginLockout: { numberOfKeys: 3, lua: script('lockout') },
   otpLoginSessionCreate: { numberOfKeys: 1, lua: script('session-create') },
   otpLoginSessionRotate: { numberOfKeys: 3, lua: script('session-rotate') },
   otpLoginSessionEnd: { numberOfKeys: 3, lua: script('session-end') },
@@ -24,7 +25,8 @@ interface ScriptedClient {
   otpLoginIssue: ScriptCall
   otpLoginRevoke: ScriptCall
   otpLoginVerify: ScriptCall
-  otpLoginFailure: ScriptCall
+  otpLoginGuess: ScriptCall
+  otpLoginLockout: ScriptCall<number>
   otpLoginSessionCreate: ScriptCall<number>
   otpLoginSessionRotate: ScriptCall<[number, string?]>
   otpLoginSessionEnd: ScriptCall<number>
@@ -106,16 +108,15 @@ export class RedisStore implements OtpStore {
     }
   }
 
-  async lockedFor (identifier: string): Promise<number> {
-    const ttl = await this.client.pttl(this.keys(identifier).lock)
-    // -1: a lock set by hand, without a TTL. It holds; how long is the operator's call, so say an hour.
-    return ttl === -1 ? 3_600_000 : Math.max(0, ttl)
+  async reserveGuess (identifier: string, policy: FailurePolicy): Promise<GuessResult> {
+    const k = this.keys(identifier)
+    const [status, value] = await this.client.otpLoginGuess(k.lock, k.fails, policy.maxFailures, policy.lockoutMs)
+    return status === 0 ? { status: 'reserved', last: value === 1 } : { status: 'locked', retryAfterMs: value }
   }
 
-  async recordFailure (identifier: string, policy: FailurePolicy): Promise<FailureResult> {
+  async lockOut (identifier: string, lockoutMs: number): Promise<void> {
     const k = this.keys(identifier)
-    const [status, retryAfterMs] = await this.client.otpLoginFailure(k.code, k.lock, k.fails, policy.maxFailures, policy.lockoutMs)
-    return status === 0 ? { status: 'counted' } : { status: 'locked', retryAfterMs }
+    await this.client.otpLoginLockout(k.code, k.lock, k.fails, lockoutMs)
   }
 
   async clearFailures (identifier: string): Promise<void> {

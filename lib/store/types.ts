@@ -17,11 +17,13 @@ export interface OtpStore {
 
   /**
    * The failure count and lockout of `verifyCode`, for other ways of proving an identifier (authenticator codes,
-   * recovery codes): how long it stays locked out (0: not locked), one more failure, and a reset after a success.
+   * recovery codes), where the check happens outside the store. A guess is reserved first, counted as a failure
+   * in the same atomic step that checks the lock, so parallel guesses never check more than `maxFailures`.
+   * Then a right guess clears the count, and a wrong one that was the `last` locks the identifier out.
    */
-  lockedFor (identifier: string): Promise<number>
-  /** Counts one wrong guess; the one that reaches `maxFailures` locks the identifier out and drops its code. */
-  recordFailure (identifier: string, policy: FailurePolicy): Promise<FailureResult>
+  reserveGuess (identifier: string, policy: FailurePolicy): Promise<GuessResult>
+  /** Locks the identifier out for `lockoutMs` and drops its code and failure count. */
+  lockOut (identifier: string, lockoutMs: number): Promise<void>
   clearFailures (identifier: string): Promise<void>
 
   /**
@@ -102,7 +104,8 @@ export type BudgetResult =
   | { status: 'ok' }
   | { status: 'exceeded', retryAfterMs: number }
 
-export type FailureResult =
-  | { status: 'counted' }
-  /** Locked out: by this failure, or already. */
+export type GuessResult =
+  /** Check the guess; `last`: it is the one that reaches `maxFailures`, so a wrong one locks out. */
+  | { status: 'reserved', last: boolean }
+  /** Locked out, or every allowed guess is taken by guesses still in flight. */
   | { status: 'locked', retryAfterMs: number }

@@ -308,67 +308,68 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
 }
 
 /**
- * The failure count and lockout shared by /verify-totp and /verify-recovery (`lockedFor`, `recordFailure`,
+ * The failure count and lockout shared by /verify-totp and /verify-recovery (`reserveGuess`, `lockOut`,
  * `clearFailures`), on the same counters as `verifyCode`. Part of the OtpStore contract.
  */
 export function failureContract (t: Test, makeStore: () => Promise<OtpStore>): void {
   let n = 0
   const id = (): string => `+1555200${String(++n).padStart(4, '0')}`
   const policy = { maxFailures: 3, lockoutMs: 60_000 }
+  const issue = { codeTtlMs: 60_000, maxSends: 3, windowMs: 60_000, resendIntervalMs: 0 }
 
-  t.test('failures: maxFailures of them lock out, for lockoutMs, even without a code', async (t) => {
+  t.test('guesses: maxFailures of them are reserved, the last one marked; then refused unchecked', async (t) => {
     const store = await makeStore()
     const a = id()
-    t.equal(await store.lockedFor(a), 0)
-    t.same(await store.recordFailure(a, policy), { status: 'counted' })
-    t.same(await store.recordFailure(a, policy), { status: 'counted' })
-    const locked = await store.recordFailure(a, policy)
-    t.ok(locked.status === 'locked' && locked.retryAfterMs === 60_000, 'the third failure locks')
-    const left = await store.lockedFor(a)
-    t.ok(left > 59_000 && left <= 60_000, `locked for ${left} ms`)
-    const again = await store.recordFailure(a, policy)
-    t.ok(again.status === 'locked' && again.retryAfterMs <= 60_000, 'still locked')
-    t.equal(await store.lockedFor(id()), 0, 'other identifiers are not')
+    t.same(await store.reserveGuess(a, policy), { status: 'reserved', last: false })
+    t.same(await store.reserveGuess(a, policy), { status: 'reserved', last: false })
+    t.same(await store.reserveGuess(a, policy), { status: 'reserved', last: true })
+    const refused = await store.reserveGuess(a, policy)
+    t.ok(refused.status === 'locked' && refused.retryAfterMs > 0 && refused.retryAfterMs <= 60_000, 'no fourth guess')
+    t.same(await store.reserveGuess(id(), policy), { status: 'reserved', last: false }, 'other identifiers are not affected')
   })
 
-  t.test('failures: the same count and lock as verifyCode', async (t) => {
+  t.test('guesses: the wrong last one locks out, for lockoutMs, as verifyCode does', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    await store.issueCode(a, 'right', issue)
+    for (let i = 0; i < policy.maxFailures; i++) await store.reserveGuess(a, policy)
+    await store.lockOut(a, policy.lockoutMs)
+    const locked = await store.reserveGuess(a, policy)
+    t.ok(locked.status === 'locked' && locked.retryAfterMs > 59_000 && locked.retryAfterMs <= 60_000, 'locked for the lockout')
+    t.equal((await store.verifyCode(a, 'right', { ...policy, maxAttempts: 10 })).status, 'locked', 'the right code is refused too')
+    t.equal((await store.issueCode(a, 'next', issue)).status, 'locked', 'and no new code')
+  })
+
+  t.test('guesses share the count with verifyCode', async (t) => {
     const store = await makeStore()
     const a = id()
     const verifyPolicy = { ...policy, maxAttempts: 10 }
-    await store.issueCode(a, 'right', { codeTtlMs: 60_000, maxSends: 3, windowMs: 60_000, resendIntervalMs: 0 })
+    await store.issueCode(a, 'right', issue)
     await store.verifyCode(a, 'wrong', verifyPolicy)
-    await store.recordFailure(a, policy)
-    const locked = await store.verifyCode(a, 'wrong', verifyPolicy)
-    t.equal(locked.status, 'locked', 'one failure of each kind, then a wrong code: three')
-    t.equal((await store.issueCode(a, 'next', { codeTtlMs: 60_000, maxSends: 3, windowMs: 60_000, resendIntervalMs: 0 })).status, 'locked')
-
-    const b = id()
-    await store.issueCode(b, 'right', { codeTtlMs: 60_000, maxSends: 3, windowMs: 60_000, resendIntervalMs: 0 })
-    await store.recordFailure(b, policy)
-    await store.recordFailure(b, policy)
-    t.equal((await store.recordFailure(b, policy)).status, 'locked')
-    t.equal((await store.verifyCode(b, 'right', verifyPolicy)).status, 'locked', 'a lockout refuses the right code')
-    t.ok(await store.lockedFor(b) > 0)
+    t.same(await store.reserveGuess(a, policy), { status: 'reserved', last: false })
+    t.equal((await store.verifyCode(a, 'wrong', verifyPolicy)).status, 'locked', 'one wrong code, one guess, one wrong code: three')
   })
 
-  t.test('failures: a lockout ends; clearFailures starts the count again', async (t) => {
+  t.test('guesses: a success clears the count; a lockout ends', async (t) => {
     const store = await makeStore()
     const a = id()
     const short = { maxFailures: 2, lockoutMs: 500 }
-    await store.recordFailure(a, short)
-    t.equal((await store.recordFailure(a, short)).status, 'locked')
-    await sleep(600)
-    t.equal(await store.lockedFor(a), 0)
-    t.same(await store.recordFailure(a, short), { status: 'counted' }, 'the count started again')
+    await store.reserveGuess(a, short)
     await store.clearFailures(a)
-    t.same(await store.recordFailure(a, short), { status: 'counted' }, 'cleared: one failure is no lockout')
+    t.same(await store.reserveGuess(a, short), { status: 'reserved', last: false }, 'cleared: counting from one again')
+    t.same(await store.reserveGuess(a, short), { status: 'reserved', last: true })
+    await store.lockOut(a, short.lockoutMs)
+    await sleep(600)
+    t.same(await store.reserveGuess(a, short), { status: 'reserved', last: false }, 'the lockout ended, the count started again')
   })
 
-  t.test('failures: 20 in parallel lock out exactly once', async (t) => {
+  t.test('guesses: 20 in parallel, exactly maxFailures reserved, exactly one of them last', async (t) => {
     const store = await makeStore()
     const a = id()
-    const results = await Promise.all(Array.from({ length: 20 }, () => store.recordFailure(a, policy)))
-    t.equal(results.filter((r) => r.status === 'counted').length, policy.maxFailures - 1)
-    t.equal(results.filter((r) => r.status === 'locked').length, 20 - (policy.maxFailures - 1))
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.reserveGuess(a, policy)))
+    const reserved = results.filter((r) => r.status === 'reserved')
+    t.equal(reserved.length, policy.maxFailures)
+    t.equal(reserved.filter((r) => r.status === 'reserved' && r.last).length, 1)
+    t.equal(results.filter((r) => r.status === 'locked').length, 20 - policy.maxFailures)
   })
 }
