@@ -14,6 +14,8 @@ export interface OtpEvent {
   | 'refreshed'
   | 'refresh-failed' // `reason`: 'reused' (the family was revoked) or 'invalid'
   | 'logged-out'
+  | 'totp-enabled' // an authenticator app was confirmed (recovery codes issued)
+  | 'totp-disabled' // an authenticator app was turned off
   /** The identifier, masked: `+91******3210`, `a**@example.com`. */
   identifier?: string
   channel?: Channel

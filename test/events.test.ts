@@ -142,7 +142,8 @@ t.test('authenticator and recovery-code logins are events too, with their method
   const app = await buildTotpApp(t, 'memory', {
     maxFailures: 2, findOrCreateUser: () => ({ id: 'u7' }), onEvent: (event) => { events.push(event) }
   })
-  const { secret, recoveryCodes } = await app.enable(phone)
+  const { secret, recoveryCodes, access } = await app.enable(phone)
+  t.match(events.find((event) => event.type === 'totp-enabled'), { identifier: '+91******3210', userId: 'u7' }, 'enabling is an event')
   events.splice(0)
   await app.verifyTotp(phone, codeAt(secret, app.step()))
   await app.verifyRecovery(phone, recoveryCodes[0] ?? '')
@@ -158,4 +159,6 @@ t.test('authenticator and recovery-code logins are events too, with their method
     { type: 'locked-out', method: 'totp', reason: 'max-failures', userId: undefined, identifier: id },
     { type: 'verify-failed', method: 'totp', reason: 'locked', userId: undefined, identifier: id }
   ])
+  await app.disable(access)
+  t.match(events.at(-1), { type: 'totp-disabled', identifier: id, userId: 'u7' }, 'so is turning it off')
 })

@@ -18,6 +18,7 @@ for (const kind of storeKinds) {
         t.equal(body.tokenType, 'Bearer')
         t.equal(body.expiresIn, 900)
         t.equal(body.refreshExpiresIn, 30 * 86400)
+        t.equal(res.headers['cache-control'], 'no-store', 'tokens are not cached')
         const c = claims(body.access)
         t.same(Object.keys(c).sort(), ['exp', 'iat', 'jti', ids.claim, 'sid', 'sub'].sort())
         t.equal(c.sub, id)

@@ -53,6 +53,9 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
     return sendError(reply, new InternalError())
   })
 
+  // Tokens, authenticator secrets and recovery codes must not sit in a shared or browser cache.
+  fastify.addHook('onSend', async (request, reply) => { reply.header('cache-control', 'no-store') })
+
   const { settings } = options
   if (settings.rateLimit) {
     await fastify.register(rateLimit, {

@@ -64,11 +64,16 @@ export function totpRoutes ({ fastify, settings, store, tokens, emit }: RouteCon
   })
 
   fastify.post<{ Body: OtpBody }>('/totp/confirm', { ...authenticated, schema: confirmSchema }, async function totpConfirm (request) {
-    return { recoveryCodes: await totp.confirm(boundIdentifier(request.user), request.body.otp) }
+    const identifier = boundIdentifier(request.user)
+    const recoveryCodes = await totp.confirm(identifier, request.body.otp)
+    emit(request, { type: 'totp-enabled', identifier, userId: request.user.sub })
+    return { recoveryCodes }
   })
 
   fastify.delete('/totp', { ...authenticated, schema: disableSchema }, async function totpDisable (request, reply) {
-    await totp.disable(boundIdentifier(request.user))
+    const identifier = boundIdentifier(request.user)
+    await totp.disable(identifier)
+    emit(request, { type: 'totp-disabled', identifier, userId: request.user.sub })
     return reply.code(204).send()
   })
 

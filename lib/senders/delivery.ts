@@ -82,7 +82,11 @@ export async function callProvider (provider: string, url: string, init: Request
     throw new SendError(provider, `could not be reached (${reason})`, { cause: err, outcome: neverConnected.has(reason) ? 'refused' : 'unknown' })
   }
   if (answer.status < 200 || answer.status > 299) {
-    throw new SendError(provider, `answered HTTP ${answer.status}: ${excerpt(answer.body, secrets)}`, { status: answer.status })
+    // A 4xx is the provider refusing the request; after a 5xx (or a proxy's 502/504) it may have sent anyway.
+    throw new SendError(provider, `answered HTTP ${answer.status}: ${excerpt(answer.body, secrets)}`, {
+      status: answer.status,
+      outcome: answer.status >= 500 ? 'unknown' : 'refused'
+    })
   }
   return answer
 }

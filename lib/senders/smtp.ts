@@ -96,7 +96,8 @@ function smtpError (err: unknown, code: string): SendError {
   const said = typeof response === 'string' ? response : typeof message === 'string' ? message : String(err)
   // A reply code is the server saying no; a connection that never opened sent nothing; anything else
   // (a timeout, a socket lost mid-message) may have delivered.
-  const refused = status !== undefined || reason === 'ECONNECTION' || reason === 'EDNS' || /ECONNREFUSED|ENOTFOUND/.test(String(message))
+  // (nodemailer says ECONNECTION both for a connection that never opened and one lost after the message went.)
+  const refused = status !== undefined || reason === 'EDNS' || /ECONNREFUSED|ENOTFOUND/.test(String(message))
   return new SendError(provider, `failed${label === '' ? '' : ` (${label})`}: ${excerpt(said, [code])}`, {
     ...(status === undefined ? {} : { status }),
     cause: err,

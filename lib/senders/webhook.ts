@@ -104,6 +104,12 @@ export interface WebhookSignatureInput {
  * timestamp is within `tolerance` seconds of now. Compares in constant time.
  */
 export function verifyWebhookSignature ({ secret, body, timestamp, signature, tolerance = 300, now = Date.now() }: WebhookSignatureInput): boolean {
+  // Misconfiguration must not open the door: an empty or short secret, or a NaN tolerance (from an unset
+  // environment variable), would accept forgeries or replays forever.
+  if (typeof secret !== 'string' || secret.length < 32) throw new Error('fastify-otp-login: verifyWebhookSignature needs a secret of at least 32 characters')
+  if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) {
+    throw new Error('fastify-otp-login: verifyWebhookSignature needs a finite, non-negative tolerance in seconds')
+  }
   if (typeof timestamp !== 'string' || typeof signature !== 'string' || !/^\d{1,12}$/.test(timestamp)) return false
   if (Math.abs(now / 1000 - Number(timestamp)) > tolerance) return false
   const expected = Buffer.from(sign(secret, timestamp, body))

@@ -83,7 +83,8 @@ t.test('wrong credentials: 401 from the fake, as from Twilio', async (t) => {
   await t.rejects(twilioSender(options(fake.url, { authToken: 'wrong' }))(sendArgs('sms', phone)), {
     name: 'OtpSendError',
     status: 401,
-    message: /^Twilio answered HTTP 401: .*"code":20003,"message":"Authenticate"/
+    message: /^Twilio answered HTTP 401: .*"code":20003,"message":"Authenticate"/,
+    outcome: 'refused'
   })
 })
 

@@ -94,6 +94,8 @@ t.test('verifyWebhookSignature refuses a changed body, another secret, an old or
   t.equal(check({ now: now + 300_000 }), true, 'five minutes late is still in the window')
   t.equal(check({ body: body.replace('123456', '123457') }), false, 'changed body')
   t.equal(check({ secret: secret + 'x' }), false, 'another secret')
+  t.throws(() => check({ secret: '' }), /secret of at least 32 characters/, 'an empty secret is a mistake, not a key')
+  t.throws(() => check({ tolerance: Number.NaN }), /finite, non-negative tolerance/, 'NaN would turn the replay window off')
   t.equal(check({ now: now + 301_000 }), false, 'replayed after the window')
   t.equal(check({ now: now - 301_000 }), false, 'from the future')
   t.equal(check({ now: now + 60_000, tolerance: 30 }), false, 'a tighter tolerance')
@@ -109,7 +111,10 @@ t.test('verifyWebhookSignature refuses a changed body, another secret, an old or
 t.test("any non-2xx answer is a SendError with the receiver's text; a hang times out; no retry", async (t) => {
   const fake = await startFakeHttp(t, always(500, { error: 'queue full', echoed: '123456' }))
   await t.rejects(webhookSender(options(fake.url))(sendArgs('sms', phone)), {
-    name: 'OtpSendError', status: 500, message: 'webhook answered HTTP 500: {"error":"queue full","echoed":"[redacted]"}'
+    name: 'OtpSendError',
+    status: 500,
+    message: 'webhook answered HTTP 500: {"error":"queue full","echoed":"[redacted]"}',
+    outcome: 'unknown' // after a 5xx the receiver may have sent it anyway
   })
   fake.answer = () => 'hang'
   await t.rejects(webhookSender(options(fake.url, { timeout: 200 }))(sendArgs('sms', phone)), { message: 'webhook did not answer within 200 ms' })
