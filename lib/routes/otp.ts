@@ -4,6 +4,7 @@ import {
   withRetryAfter
 } from '../errors.js'
 import { maskIdentifier } from '../events.js'
+import { withTimeout } from '../senders/delivery.js'
 import { reachStore } from '../store/reach.js'
 import { plainError, routeLimit, type RouteContext } from './context.js'
 import { identityReader, signIn, type IdentityBody } from './sign-in.js'
@@ -79,9 +80,10 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
     }
 
     try {
-      await withSendTimeout(settings.sendTimeout, settings.send({
-        channel: identity.channel, to: identity.value, code, expiresIn: settings.codeTtl, request
-      }))
+      // Past sendTimeout the outcome is unknown (the send may still deliver): withTimeout says so.
+      await withTimeout('send', settings.sendTimeout, async () => {
+        await settings.send({ channel: identity.channel, to: identity.value, code, expiresIn: settings.codeTtl, request })
+      })
     } catch (err) {
       // A provider may echo the message back in its error: the log gets the reason, never the code.
       const maybeDelivered = (err as { outcome?: unknown } | null)?.outcome === 'unknown'
@@ -124,19 +126,6 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
     emit(request, { type: 'verified', userId, ...about })
     return body
   })
-}
-
-/** Waits for `send`, at most `ms`; past that, the outcome is unknown (it may still deliver). */
-async function withSendTimeout (ms: number, sending: Promise<void> | void): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<never>((resolve, reject) => {
-    timer = setTimeout(() => { reject(Object.assign(new Error(`send did not finish within ${ms} ms`), { outcome: 'unknown' })) }, ms)
-  })
-  try {
-    await Promise.race([sending, expired])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /**
