@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import createError from '@fastify/error'
 import type { FastifyReply } from 'fastify'
 import { RefreshInvalidError, RefreshReusedError } from './errors.js'
+import { randomId } from './random.js'
 import type { ResolvedOptions } from './options.js'
 import { reachStore } from './store/reach.js'
 import type { OtpStore } from './store/types.js'
@@ -21,7 +22,6 @@ export interface TokenBody {
 
 // `<family id>.<secret>`: the family id (128 bits) finds the session, the secret (256 bits) proves possession.
 const refreshFormat = /^([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/
-const randomId = (bytes: number): string => randomBytes(bytes).toString('base64url')
 const sha256 = (token: string): string => createHash('sha256').update(token).digest('base64url')
 
 /**

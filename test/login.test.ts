@@ -136,11 +136,17 @@ for (const kind of storeKinds) {
     t.equal(sent[0]?.to, '+919876543210', 'national format read as E.164')
     t.equal((await login('+1 650-253-0000')).statusCode, 200)
     t.equal(sent[1]?.to, '+16502530000')
-    for (const bad of ['+447911123456', '12', 'not a number', '+91 12345', '+80012345678']) {
+    t.equal((await login('  +91 98765 43211 ')).statusCode, 200, 'spaces around the number are trimmed')
+    t.equal(sent[2]?.to, '+919876543211')
+    const refused = [
+      '+447911123456', '12', 'not a number', '+91 12345', '+80012345678',
+      'call +919876543212 now', 'tel:+919876543212', '+91 98765 43212 ext. 12' // the field must be the number alone
+    ]
+    for (const bad of refused) {
       const res = await login(bad)
       t.equal(res.statusCode, 400, bad)
       t.equal(res.json().code, 'OTP_INVALID_PHONE', bad)
     }
-    t.equal(sent.length, 2, 'nothing sent for refused numbers')
+    t.equal(sent.length, 3, 'nothing sent for refused numbers')
   })
 }

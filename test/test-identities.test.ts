@@ -27,6 +27,17 @@ for (const kind of storeKinds) {
   })
 }
 
+for (const kind of storeKinds) {
+  t.test(`${kind} store: a test identity written so that the numbering plan reads it as another number`, async (t) => {
+    // The library reads '+44 (0)10 0000 0000' as +441000000000 (no such number); loosely it is +4401000000000.
+    const { login, verify, sent } = await buildApp(t, kind, { testIdentities: { '+4401000000000': '123456' } })
+    t.equal((await login('+44 (0)10 0000 0000')).statusCode, 200)
+    t.equal((await verify('+44 (0)10 0000 0000', '123456')).statusCode, 200, 'verify finds the code under the loose form')
+    t.equal(sent.length, 0)
+    t.equal((await verify('+44 (0)10 0000 0000', '123456')).statusCode, 401, 'single use')
+  })
+}
+
 t.test('test identities are refused with NODE_ENV=production unless allowed', async (t) => {
   const env = process.env.NODE_ENV
   process.env.NODE_ENV = 'production'

@@ -150,3 +150,21 @@ t.test('a findOrCreateUser that throws: a plain 500, its message only in the log
   t.equal(banned.statusCode, 403, "the host's own 403 reaches the client")
   t.equal(banned.json().message, 'this account is suspended')
 })
+
+for (const kind of storeKinds) {
+  t.test(`${kind} store: verify checks the numbering plan of a number it has no code for`, async (t) => {
+    const { login, verify, codeFor } = await buildApp(t, kind, { allowedCountries: ['IN', 'US'], maxFailures: 2 })
+    for (const bad of ['+15550000001', '+91 12345', '+447911123456', 'call +919876543210']) {
+      const res = await verify(bad, '123456')
+      t.equal(res.statusCode, 400, bad)
+      t.equal(res.json().code, 'OTP_INVALID_PHONE', bad)
+    }
+    t.equal((await verify('+919876543210', '123456')).json().code, 'OTP_INVALID', 'a valid number without a code: 401')
+    await login('+91 98765 43210')
+    const wrong = wrongCode(codeFor('+919876543210'))
+    t.equal((await verify('+919876543210', wrong)).json().code, 'OTP_INVALID', 'a wrong guess on a valid number: 401')
+    t.equal((await verify('+919876543210', wrong)).json().code, 'OTP_LOCKED', 'and it counts: the second failure locks (maxFailures 2)')
+    await login('+919876543211')
+    t.equal((await verify(' +91 98765-43211', codeFor('+919876543211'))).statusCode, 200, 'the number in another form finds its code')
+  })
+}

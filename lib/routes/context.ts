@@ -54,7 +54,10 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
   })
 
   // Tokens, authenticator secrets and recovery codes must not sit in a shared or browser cache.
-  fastify.addHook('onSend', async (request, reply) => { reply.header('cache-control', 'no-store') })
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    reply.header('cache-control', 'no-store')
+    done()
+  })
 
   const { settings } = options
   if (settings.rateLimit) {

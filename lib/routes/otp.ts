@@ -4,8 +4,9 @@ import {
   withRetryAfter
 } from '../errors.js'
 import { maskIdentifier } from '../events.js'
-import { withTimeout } from '../senders/delivery.js'
+import { withDeadline } from '../senders/delivery.js'
 import { reachStore } from '../store/reach.js'
+import type { VerifyResult } from '../store/types.js'
 import { plainError, routeLimit, type RouteContext } from './context.js'
 import { identityReader, signIn, type IdentityBody } from './sign-in.js'
 import { loginSchema, verifySchema } from './schemas.js'
@@ -16,7 +17,7 @@ const hourMs = 3_600_000
 
 /** `POST /login` and `POST /verify-otp`, for phone numbers and (with `channels`) e-mail addresses. */
 export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteContext): void {
-  const identify = identityReader(settings)
+  const { identify, identifyLater } = identityReader(settings)
 
   const issuePolicy = {
     codeTtlMs: settings.codeTtl * 1000,
@@ -80,10 +81,8 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
     }
 
     try {
-      // Past sendTimeout the outcome is unknown (the send may still deliver): withTimeout says so.
-      await withTimeout('send', settings.sendTimeout, async () => {
-        await settings.send({ channel: identity.channel, to: identity.value, code, expiresIn: settings.codeTtl, request })
-      })
+      // Past sendTimeout the outcome is unknown (the send may still deliver): withDeadline says so.
+      await withDeadline('send', settings.sendTimeout, settings.send({ channel: identity.channel, to: identity.value, code, expiresIn: settings.codeTtl, request }))
     } catch (err) {
       // A provider may echo the message back in its error: the log gets the reason, never the code.
       const maybeDelivered = (err as { outcome?: unknown } | null)?.outcome === 'unknown'
@@ -102,11 +101,23 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
     bodyLimit: 1024,
     config: routeLimit(settings.rateLimit && settings.rateLimit.verify)
   }, async function verifyOtp (request, reply) {
-    const identity = identify(request.body)
-    const codeHash = hashCode(settings.codeSecret, identity.value, request.body.otp)
+    // The numbering-plan check waits: a code exists only for a number that passed it when the code was
+    // issued, so a right code needs no second check. Any other answer first makes sure the number is valid.
+    const read = identifyLater(request.body)
+    let identity = read.identity
+    const check = async (): Promise<VerifyResult> => await reachStore(() =>
+      store.verifyCode(identity.value, hashCode(settings.codeSecret, identity.value, request.body.otp), verifyPolicy))
+    let result = await check()
+    if (result.status !== 'ok' && read.confirm) {
+      const confirmed = read.confirm() // throws OTP_INVALID_PHONE for a number outside the numbering plan
+      // A test identity written in a form the numbering plan does not know is stored under its loose E.164.
+      if (confirmed.value !== identity.value) {
+        identity = confirmed
+        result = await check()
+      }
+    }
 
     const about = { identifier: identity.value, channel: identity.channel, method: 'otp' as const }
-    const result = await reachStore(() => store.verifyCode(identity.value, codeHash, verifyPolicy))
     if (result.status === 'locked') {
       emit(request, result.lockedNow === true
         ? { type: 'locked-out', reason: 'max-failures', ...about }

@@ -1,15 +1,25 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { InvalidEmailError, InvalidPhoneError } from '../errors.js'
-import { looseE164, normalizeEmail, normalizePhone, type Identity } from '../identity.js'
+import { looseE164, normalizeEmail, normalizePhone, parsePhone, type Identity } from '../identity.js'
 import type { OtpUserRecord, ResolvedOptions } from '../options.js'
 import type { TokenBody, TokenIssuer } from '../tokens.js'
 
 export interface IdentityBody { phone?: string, email?: string }
 
-/** Reads the identifier of a body that the schema lets through with exactly one of the enabled fields. */
-export function identityReader (settings: ResolvedOptions): (body: IdentityBody) => Identity {
+/**
+ * How a route reads the identifier of a body that the schema lets through with exactly one of the enabled
+ * fields: `identify` checks it fully (a phone number against its numbering plan); `identifyLater` defers the
+ * numbering-plan check for a route that needs it only when the store has no code for the number.
+ */
+export interface IdentityReader {
+  identify: (body: IdentityBody) => Identity
+  /** `confirm`, when present, is the deferred full check: it throws as `identify` would, or gives its identity. */
+  identifyLater: (body: IdentityBody) => { identity: Identity, confirm?: () => Identity }
+}
+
+export function identityReader (settings: ResolvedOptions): IdentityReader {
   const phonePolicy = { defaultCountry: settings.defaultCountry, allowedCountries: settings.allowedCountries }
-  return (body) => {
+  const identify = (body: IdentityBody): Identity => {
     if (body.email !== undefined) {
       const email = normalizeEmail(body.email)
       if (email === undefined) throw new InvalidEmailError()
@@ -23,6 +33,11 @@ export function identityReader (settings: ResolvedOptions): (body: IdentityBody)
     if (loose !== undefined && settings.testIdentities.has(loose)) return { claim: 'phone', channel: 'sms', value: loose }
     throw new InvalidPhoneError()
   }
+  const identifyLater = (body: IdentityBody): { identity: Identity, confirm?: () => Identity } => {
+    const phone = body.email === undefined ? parsePhone(body.phone ?? '', phonePolicy) : undefined
+    return phone === undefined ? { identity: identify(body) } : { identity: phone.identity, confirm: () => identify(body) }
+  }
+  return { identify, identifyLater }
 }
 
 /** Tokens for an identity that has just proved itself: `findOrCreateUser`, then the same claims on every route. */

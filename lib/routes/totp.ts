@@ -24,7 +24,7 @@ function boundIdentifier (user: OtpUser): string {
  * `POST /verify-totp` and `POST /verify-recovery` to log in, under the failure count and lockout of /verify-otp.
  */
 export function totpRoutes ({ fastify, settings, store, tokens, emit }: RouteContext, totp: TotpService): void {
-  const identify = identityReader(settings)
+  const { identify } = identityReader(settings)
   const failurePolicy = { maxFailures: settings.maxFailures, lockoutMs: settings.lockout * 1000 }
   const limit = routeLimit(settings.rateLimit && settings.rateLimit.verify)
   const options = { bodyLimit: 1024, config: limit }

@@ -45,19 +45,31 @@ export function excerpt (text: string, secrets: readonly string[], max = 300): s
  */
 export async function withTimeout<T> (provider: string, timeout: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController()
+  return await withDeadline(provider, timeout, work(controller.signal), () => { controller.abort() })
+}
+
+/**
+ * Settles as `pending` does, or fails with a SendError (outcome unknown) after `timeout` ms, calling
+ * `onExpired`. A value that is not a promise (a `send` that finished synchronously) is returned at once.
+ */
+export async function withDeadline<T> (provider: string, timeout: number, pending: T | PromiseLike<T>, onExpired?: () => void): Promise<T> {
+  if (!isThenable(pending)) return pending
   let timer: NodeJS.Timeout | undefined
   const expired = new Promise<never>((resolve, reject) => {
     timer = setTimeout(() => {
       reject(new SendError(provider, `did not answer within ${timeout} ms`, { outcome: 'unknown' }))
-      controller.abort()
+      onExpired?.()
     }, timeout)
   })
   try {
-    return await Promise.race([work(controller.signal), expired])
+    return await Promise.race([pending, expired])
   } finally {
     clearTimeout(timer)
   }
 }
+
+const isThenable = <T>(value: T | PromiseLike<T>): value is PromiseLike<T> =>
+  typeof (value as { then?: unknown } | null)?.then === 'function'
 
 export interface ProviderAnswer {
   status: number
