@@ -1,5 +1,6 @@
 // Turns the measurements into the checks and the Markdown that `npm run bench` prints and writes to results.md.
 import type { MemoryResult } from './memory.js'
+import type { Part } from './parts.js'
 
 export type StoreName = 'MemoryStore' | 'RedisStore'
 
@@ -124,7 +125,9 @@ export function memoryCheck (result: MemoryResult, within: number): Check {
   }
 }
 
-export function render (machine: Machine, all: Map<string, Measurement>, checks: Check[], memory: MemoryResult | undefined): string {
+export function render (
+  machine: Machine, all: Map<string, Measurement>, checks: Check[], memory: MemoryResult | undefined, parts?: Part[]
+): string {
   const rows = [...all.values()].map((m) => {
     const r = ratio(m, all)
     const redis = m.store === 'RedisStore' || m.id === 'evalsha'
@@ -188,6 +191,17 @@ export function render (machine: Machine, all: Map<string, Measurement>, checks:
       ...(['start', 'peak', 'end'] as const).map((when) =>
         `| ${when === 'peak' ? 'every number live' : when === 'end' ? 'after expiry' : 'start'} | ${mib(memory[when].heapUsed)} | ` +
         `${mib(memory[when].external)} | ${memory[when].size.toLocaleString('en')} |`))
+  }
+  if (parts) {
+    const evalsha = all.get('evalsha')
+    lines.push('', '## What the parts cost', '',
+      'CPU time per call of the pieces of a request, each timed alone in one process after the load runs (best of',
+      'five rounds of 20,000 calls), from the built package.' +
+      (evalsha ? ` For scale: the one-EVALSHA baseline route took ${fixed(cpuPerRequest(evalsha), 0)} µs of server CPU per request in this run.` : ''),
+      '',
+      '| part | µs per call | done by |',
+      '|---|---:|---|',
+      ...parts.map((part) => `| ${part.name} | ${fixed(part.micros, 1)} | ${part.where} |`))
   }
   return lines.join('\n') + '\n'
 }

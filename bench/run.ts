@@ -19,6 +19,7 @@ import { RedisServer } from '../test/helpers/redis.js'
 import { BenchServer, aggregate, load, type RawResult, type Target } from './load.js'
 import type { MemoryResult } from './memory.js'
 import { packageRoot } from './package.js'
+import { measureParts } from './parts.js'
 import { summarize } from './profile.js'
 import {
   cleanRunCheck, latencyCheck, memoryCheck, render, roundTripCheck, throughputCheck,
@@ -39,6 +40,8 @@ const { values: args } = parseArgs({
     only: { type: 'string', default: 'bare,memory,evalsha,redis' },
     /** A CPU profile of each scenario in bench/tmp/profiles (one slice each; slower, so not comparable). */
     profile: { type: 'boolean', default: false },
+    /** Time the parts of a request (phone numbers, HMAC, JWT) in a partial run too. */
+    parts: { type: 'boolean', default: false },
     /** Missed throughput and latency targets fail the run too. */
     strict: { type: 'boolean', default: false }
   }
@@ -272,6 +275,9 @@ async function main (): Promise<number> {
     memory = await measureMemory()
   }
 
+  // Alone on the machine now: the load runs and their servers are done.
+  const parts = complete || args.parts ? await measureParts() : undefined
+
   const checks = targets(all, memory)
   const cpu = cpus()
   const markdown = render({
@@ -285,7 +291,7 @@ async function main (): Promise<number> {
     settings: `${connections} connections; ${duration} s per scenario in ${rounds} slices of ${duration / rounds} s, ` +
       `taken in turns; ${warmup} s warm-up each; rate limits off` +
       (args.profile ? '; **CPU profiler on (numbers not comparable)**' : '')
-  }, all, checks, memory)
+  }, all, checks, memory, parts)
   // A profiled or partial run does not replace the committed results.
   const file = args.profile || !complete ? join(tmp, 'results-partial.md') : join(packageRoot, 'bench', 'results.md')
   writeFileSync(file, markdown)
