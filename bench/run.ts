@@ -177,9 +177,13 @@ class Tally {
   }
 }
 
-/** One slice of load on `run`; added to `tally` when given (a warm-up has none). */
-async function slice (server: BenchServer, run: Run, seconds: number, admin: Redis, tally?: Tally): Promise<void> {
+/**
+ * One slice of load on `run`; added to `tally` when given (a warm-up has none). With `profile`, a CPU profile of
+ * the server under the load alone (not the codes it issued beforehand for a verify slice) is written there.
+ */
+async function slice (server: BenchServer, run: Run, seconds: number, admin: Redis, tally?: Tally, profile?: string): Promise<void> {
   const target = await run.target(server, seconds)
+  if (profile !== undefined) await server.call({ op: 'profile-start' })
   const before = await server.call<Snapshot>({ op: 'snapshot' })
   const redisBefore = await redisStats(admin)
   const clientBefore = process.cpuUsage()
@@ -187,6 +191,10 @@ async function slice (server: BenchServer, run: Run, seconds: number, admin: Red
   const { raw, spare } = await load(server.port, target, seconds, connections)
   const client = process.cpuUsage(clientBefore)
   await sleep(100) // the requests autocannon left in flight finish
+  if (profile !== undefined) {
+    await server.call({ op: 'profile-stop', file: profile })
+    console.log(`${run.id}: ${profile}\n${summarize(JSON.parse(readFileSync(profile, 'utf8')))}\n`)
+  }
   const after = await server.call<Snapshot>({ op: 'snapshot' })
   const redisAfter = await redisStats(admin)
   rates.set(run.id, raw['2xx'] / raw.duration)
@@ -252,13 +260,8 @@ async function main (): Promise<number> {
     for (const run of runs) await slice(serverOf(run), run, warmup, admin)
     for (let round = 1; round <= rounds; round++) {
       for (const run of runs) {
-        const file = join(tmp, 'profiles', `${run.id.replace(/\W+/g, '-')}.cpuprofile`)
-        if (args.profile) await serverOf(run).call({ op: 'profile-start' })
-        await slice(serverOf(run), run, duration / rounds, admin, tallies.get(run.id))
-        if (args.profile) {
-          await serverOf(run).call({ op: 'profile-stop', file })
-          console.log(`${run.id}: ${file}\n${summarize(JSON.parse(readFileSync(file, 'utf8')))}\n`)
-        }
+        const file = args.profile ? join(tmp, 'profiles', `${run.id.replace(/\W+/g, '-')}.cpuprofile`) : undefined
+        await slice(serverOf(run), run, duration / rounds, admin, tallies.get(run.id), file)
       }
       console.log(`round ${round} of ${rounds} done`)
     }
