@@ -26,17 +26,27 @@ export interface ParsedPhone {
 /**
  * Reads a phone number as E.164 (`+919876543210`) without checking its numbering plan, or returns undefined
  * when it cannot be a number at all, has an extension, or its country is not allowed. The whole field must be
- * the number: spaces, dashes, dots and brackets inside it are fine, other text around it is refused (the
- * library would otherwise pick a number out of any sentence).
+ * the number: spaces, dashes, dots and brackets inside it are fine, and so are invisible format characters and
+ * a bracketed calling code; other text around it is refused (the library would otherwise pick a number out of
+ * any sentence).
  */
 export function parsePhone (input: string, policy: PhonePolicy): ParsedPhone | undefined {
-  const phone = parsePhoneNumberFromString(input.trim(), { defaultCountry: policy.defaultCountry, extract: false })
+  const phone = parsePhoneNumberFromString(tidyPhone(input), { defaultCountry: policy.defaultCountry, extract: false })
   if (!phone || phone.ext !== undefined) return undefined
   if (policy.allowedCountries && (!phone.country || !policy.allowedCountries.has(phone.country))) return undefined
   return {
     identity: { claim: 'phone', channel: 'sms', value: phone.number, callingCode: phone.countryCallingCode },
     isValid: () => phone.isValid()
   }
+}
+
+// Invisible format characters (direction marks, zero-width spaces) that phones add to a number copied from
+// contacts or a chat; and a calling code in brackets, `(+91) 98765 43210`, a common way to write one.
+const formatCharacters = /\p{Cf}/gu
+const bracketedCallingCode = /^\(\s*(\+\d{1,3})\s*\)/
+
+function tidyPhone (input: string): string {
+  return input.replace(formatCharacters, '').trim().replace(bracketedCallingCode, '$1 ')
 }
 
 /**

@@ -138,6 +138,11 @@ for (const kind of storeKinds) {
     t.equal(sent[1]?.to, '+16502530000')
     t.equal((await login('  +91 98765 43211 ')).statusCode, 200, 'spaces around the number are trimmed')
     t.equal(sent[2]?.to, '+919876543211')
+    // As phones copy numbers from contacts and chats: direction marks, a zero-width space, a bracketed code.
+    for (const [written, e164] of <Array<[string, string]>>[['\u202a+91 98765 43213\u202c', '+919876543213'], ['\u200b+919876543214', '+919876543214'], ['(+91) 98765 43215', '+919876543215']]) {
+      t.equal((await login(written)).statusCode, 200, JSON.stringify(written))
+      t.equal(sent.at(-1)?.to, e164)
+    }
     const refused = [
       '+447911123456', '12', 'not a number', '+91 12345', '+80012345678',
       'call +919876543212 now', 'tel:+919876543212', '+91 98765 43212 ext. 12' // the field must be the number alone
@@ -147,6 +152,6 @@ for (const kind of storeKinds) {
       t.equal(res.statusCode, 400, bad)
       t.equal(res.json().code, 'OTP_INVALID_PHONE', bad)
     }
-    t.equal(sent.length, 3, 'nothing sent for refused numbers')
+    t.equal(sent.length, 6, 'nothing sent for refused numbers')
   })
 }

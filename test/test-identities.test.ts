@@ -38,6 +38,19 @@ for (const kind of storeKinds) {
   })
 }
 
+for (const kind of storeKinds) {
+  t.test(`${kind} store: a test identity's number in a form login refuses is refused by verify too, before the store`, async (t) => {
+    const { login, verify } = await buildApp(t, kind, { defaultCountry: 'US', testIdentities: { '+15550000000': '123456' }, maxFailures: 2 })
+    t.equal((await login('+1 555 000 0000')).statusCode, 200)
+    t.equal((await login('555 000 0000')).json().code, 'OTP_INVALID_PHONE', 'login: national form of a 555 number')
+    for (let i = 0; i < 2; i++) {
+      t.equal((await verify('555 000 0000', '000000')).json().code, 'OTP_INVALID_PHONE', 'verify answers the same')
+    }
+    t.equal((await verify('(555) 000-0000', '123456')).json().code, 'OTP_INVALID_PHONE', 'even with the right code')
+    t.equal((await verify('+1 555 000 0000', '123456')).statusCode, 200, 'no failure was counted: not locked out')
+  })
+}
+
 t.test('test identities are refused with NODE_ENV=production unless allowed', async (t) => {
   const env = process.env.NODE_ENV
   process.env.NODE_ENV = 'production'

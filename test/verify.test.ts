@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
+import { MemoryStore } from '../lib/index.js'
 import { buildApp, identifierKinds, identifiers, storeKinds, wrongCode, claims } from './helpers/app.js'
 
 for (const kind of storeKinds) {
@@ -168,3 +169,18 @@ for (const kind of storeKinds) {
     t.equal((await verify(' +91 98765-43211', codeFor('+919876543211'))).statusCode, 200, 'the number in another form finds its code')
   })
 }
+
+t.test('store down: an invalid number still gets OTP_INVALID_PHONE, a valid one OTP_STORE_UNAVAILABLE', async (t) => {
+  class DownStore extends MemoryStore {
+    override async verifyCode (): Promise<never> { throw new Error('connection refused') }
+  }
+  const store = new DownStore()
+  t.teardown(async () => { await store.close() })
+  const { verify } = await buildApp(t, 'memory', { store, codeSecret: 'test-code-secret-that-is-long-enough-00' })
+  const bad = await verify('+15550000001', '123456')
+  t.equal(bad.statusCode, 400)
+  t.equal(bad.json().code, 'OTP_INVALID_PHONE')
+  const down = await verify('+919876543210', '123456')
+  t.equal(down.statusCode, 503)
+  t.equal(down.json().code, 'OTP_STORE_UNAVAILABLE')
+})

@@ -102,20 +102,18 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
     config: routeLimit(settings.rateLimit && settings.rateLimit.verify)
   }, async function verifyOtp (request, reply) {
     // The numbering-plan check waits: a code exists only for a number that passed it when the code was
-    // issued, so a right code needs no second check. Any other answer first makes sure the number is valid.
-    const read = identifyLater(request.body)
-    let identity = read.identity
-    const check = async (): Promise<VerifyResult> => await reachStore(() =>
-      store.verifyCode(identity.value, hashCode(settings.codeSecret, identity.value, request.body.otp), verifyPolicy))
-    let result = await check()
-    if (result.status !== 'ok' && read.confirm) {
-      const confirmed = read.confirm() // throws OTP_INVALID_PHONE for a number outside the numbering plan
-      // A test identity written in a form the numbering plan does not know is stored under its loose E.164.
-      if (confirmed.value !== identity.value) {
-        identity = confirmed
-        result = await check()
-      }
+    // issued, so a right code needs no second check. Any other answer, a store outage included, first makes
+    // sure the number is valid (OTP_INVALID_PHONE otherwise, as before the store was asked).
+    const { identity, confirm } = identifyLater(request.body)
+    const codeHash = hashCode(settings.codeSecret, identity.value, request.body.otp)
+    let result: VerifyResult
+    try {
+      result = await reachStore(() => store.verifyCode(identity.value, codeHash, verifyPolicy))
+    } catch (err) {
+      confirm?.()
+      throw err
     }
+    if (result.status !== 'ok') confirm?.()
 
     const about = { identifier: identity.value, channel: identity.channel, method: 'otp' as const }
     if (result.status === 'locked') {

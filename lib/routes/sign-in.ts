@@ -13,8 +13,11 @@ export interface IdentityBody { phone?: string, email?: string }
  */
 export interface IdentityReader {
   identify: (body: IdentityBody) => Identity
-  /** `confirm`, when present, is the deferred full check: it throws as `identify` would, or gives its identity. */
-  identifyLater: (body: IdentityBody) => { identity: Identity, confirm?: () => Identity }
+  /**
+   * `confirm`, when present, is the deferred full check: it throws as `identify` would. It never changes the
+   * identity: numbers that may be test identities (read differently by the full check) are not deferred.
+   */
+  identifyLater: (body: IdentityBody) => { identity: Identity, confirm?: () => void }
 }
 
 export function identityReader (settings: ResolvedOptions): IdentityReader {
@@ -33,9 +36,14 @@ export function identityReader (settings: ResolvedOptions): IdentityReader {
     if (loose !== undefined && settings.testIdentities.has(loose)) return { claim: 'phone', channel: 'sms', value: loose }
     throw new InvalidPhoneError()
   }
-  const identifyLater = (body: IdentityBody): { identity: Identity, confirm?: () => Identity } => {
-    const phone = body.email === undefined ? parsePhone(body.phone ?? '', phonePolicy) : undefined
-    return phone === undefined ? { identity: identify(body) } : { identity: phone.identity, confirm: () => identify(body) }
+  // Test identities skip the numbering plan, so a number that may be one is read the full way at once.
+  const mayBeTestIdentity = (input: string, parsed: string): boolean => settings.testIdentities.size > 0 &&
+    (settings.testIdentities.has(parsed) || settings.testIdentities.has(looseE164(input) ?? ''))
+  const identifyLater = (body: IdentityBody): { identity: Identity, confirm?: () => void } => {
+    const input = body.phone ?? ''
+    const phone = body.email === undefined ? parsePhone(input, phonePolicy) : undefined
+    if (phone === undefined || mayBeTestIdentity(input, phone.identity.value)) return { identity: identify(body) }
+    return { identity: phone.identity, confirm: () => { identify(body) } }
   }
   return { identify, identifyLater }
 }
