@@ -43,7 +43,8 @@ export function identityReader (settings: ResolvedOptions): IdentityReader {
     const input = body.phone ?? ''
     const phone = body.email === undefined ? parsePhone(input, phonePolicy) : undefined
     if (phone === undefined || mayBeTestIdentity(input, phone.identity.value)) return { identity: identify(body) }
-    return { identity: phone.identity, confirm: () => { identify(body) } }
+    // Not a test identity, so the full check would come down to the numbering plan of this very reading.
+    return { identity: phone.identity, confirm: () => { if (!phone.isValid()) throw new InvalidPhoneError() } }
   }
   return { identify, identifyLater }
 }
