@@ -137,20 +137,14 @@ export class MemoryStore implements OtpStore {
     const now = this.now()
     const state = this.state(identifier, now)
     if (state.lock) return { status: 'locked', retryAfterMs: state.lock.until - now }
-    if (state.fails) state.fails.count++
-    else state.fails = { count: 1, until: now + policy.lockoutMs }
-    this.states.set(identifier, state)
-    if (state.fails.count > policy.maxFailures) return { status: 'locked', retryAfterMs: state.fails.until - now }
-    return { status: 'reserved', last: state.fails.count === policy.maxFailures }
+    const fails = this.addFailure(identifier, state, policy.lockoutMs, now)
+    if (fails.count > policy.maxFailures) return { status: 'locked', retryAfterMs: fails.until - now }
+    return { status: 'reserved', last: fails.count === policy.maxFailures }
   }
 
   async lockOut (identifier: string, lockoutMs: number): Promise<void> {
     const now = this.now()
-    const state = this.state(identifier, now)
-    state.lock = { until: now + lockoutMs }
-    delete state.code
-    delete state.fails
-    this.states.set(identifier, state)
+    this.lock(identifier, this.state(identifier, now), lockoutMs, now)
   }
 
   async clearFailures (identifier: string): Promise<void> {
@@ -160,14 +154,25 @@ export class MemoryStore implements OtpStore {
 
   /** One more failure; the one that reaches `maxFailures` locks the identifier out and drops its code. */
   private countFailure (identifier: string, state: IdentityState, policy: FailurePolicy, now: number): { status: 'counted' | 'locked' } {
+    if (this.addFailure(identifier, state, policy.lockoutMs, now).count < policy.maxFailures) return { status: 'counted' }
+    this.lock(identifier, state, policy.lockoutMs, now)
+    return { status: 'locked' }
+  }
+
+  /** One more failure in the identifier's window (a new window starts with the first). */
+  private addFailure (identifier: string, state: IdentityState, lockoutMs: number, now: number): Counter {
     if (state.fails) state.fails.count++
-    else state.fails = { count: 1, until: now + policy.lockoutMs }
+    else state.fails = { count: 1, until: now + lockoutMs }
     this.states.set(identifier, state)
-    if (state.fails.count < policy.maxFailures) return { status: 'counted' }
-    state.lock = { until: now + policy.lockoutMs }
+    return state.fails
+  }
+
+  /** Locks the identifier out for `lockoutMs`; its code and failure count go. */
+  private lock (identifier: string, state: IdentityState, lockoutMs: number, now: number): void {
+    state.lock = { until: now + lockoutMs }
     delete state.code
     delete state.fails
-    return { status: 'locked' }
+    this.states.set(identifier, state)
   }
 
   async consumeBudget (budget: string, limit: number, windowMs: number): Promise<BudgetResult> {
