@@ -25,6 +25,15 @@ const refreshFormat = /^([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/
 const sha256 = (token: string): string => createHash('sha256').update(token).digest('base64url')
 
 /**
+ * The session (refresh family) of verified claims. Every access token the plugin issues with sessions on has
+ * one: a token without was signed for something else, and is refused.
+ */
+function sessionOf (user: { sid?: unknown }): string {
+  if (typeof user.sid !== 'string') throw new TokenRevokedError()
+  return user.sid
+}
+
+/**
  * Issues access tokens and, unless `refreshTokenTtl` is false, opaque refresh tokens whose families live in
  * the store (hashes only). Every access token carries `jti` and, with sessions, `sid` (its family).
  */
@@ -71,8 +80,7 @@ export class TokenIssuer {
    */
   async endSession (user: { sid?: unknown }): Promise<void> {
     if (!this.sessions) return
-    if (typeof user.sid !== 'string') throw new TokenRevokedError()
-    const familyId = user.sid
+    const familyId = sessionOf(user)
     if (!await reachStore(() => this.store.endSession(familyId, this.accessTtl * 1000))) throw new TokenRevokedError()
   }
 
@@ -82,9 +90,7 @@ export class TokenIssuer {
    */
   async assertNotRevoked (user: { sid?: unknown }): Promise<void> {
     if (!this.sessions) return
-    // Every access token the plugin issues has a session: one without was signed for something else.
-    if (typeof user.sid !== 'string') throw new TokenRevokedError()
-    const familyId = user.sid
+    const familyId = sessionOf(user)
     if (await reachStore(() => this.store.isSessionRevoked(familyId))) throw new TokenRevokedError()
   }
 
