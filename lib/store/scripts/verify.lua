@@ -19,8 +19,9 @@ if code[1] == ARGV[1] then
 end
 
 attempts = redis.call('HINCRBY', KEYS[1], 'a', 1)
+-- A sliding window: the count lives lockoutMs from its last failure, so no lockoutMs sees more than maxFailures.
 local failures = redis.call('INCR', KEYS[5])
-if failures == 1 then redis.call('PEXPIRE', KEYS[5], ARGV[4]) end
+redis.call('PEXPIRE', KEYS[5], ARGV[4])
 
 if failures >= tonumber(ARGV[3]) then
   redis.call('SET', KEYS[4], 1, 'PX', ARGV[4])
