@@ -44,7 +44,12 @@ export function sessionRoutes ({ fastify, settings, tokens, emit, verifyToken }:
     ...account,
     schema: logoutSchema,
     // The signature here; whether the session is still live, logout checks in the same round trip.
-    onRequest: verifyToken
+    onRequest: verifyToken,
+    // No body (as before scopes existed) is the same as `{}`: the current session.
+    preValidation: (request, _reply, done) => {
+      request.body ??= {}
+      done()
+    }
   }, async function logout (request, reply) {
     const ended = await tokens.logout(request.user, request.body?.scope ?? 'current')
     for (const sessionId of ended) emit(request, { type: 'session-ended', reason: 'logout', sessionId, ...subject(request.user) })
