@@ -225,7 +225,7 @@ function isRedisClient (value: unknown): boolean {
 }
 
 const storeMethods = [
-  'issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'reserveGuess', 'refundGuess', 'lockOut', 'clearFailures',
+  'issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'reserveGuess', 'refundGuess', 'lockOut', 'clearFailures', 'resetCounters',
   'createChallenge', 'reserveChallenge', 'refundChallenge', 'consumeChallenge',
   'createSession', 'rotateSession', 'isSessionLive', 'endSessions', 'listSessions'
 ] as const

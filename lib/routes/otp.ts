@@ -20,7 +20,7 @@ const hourMs = 3_600_000
 export function otpRoutes (context: RouteContext): void {
   const { fastify, settings, store, emit, devices } = context
   const { identify, identifyLater } = identityReader(settings)
-  const { afterFirstFactor } = signInFlow(context)
+  const { afterFirstFactor, secondFactor } = signInFlow(context)
 
   const issuePolicy = {
     codeTtlMs: settings.codeTtl * 1000,
@@ -31,7 +31,9 @@ export function otpRoutes (context: RouteContext): void {
   const verifyPolicy = {
     maxAttempts: settings.maxAttempts,
     maxFailures: settings.maxFailures,
-    lockoutMs: settings.lockout * 1000
+    lockoutMs: settings.lockout * 1000,
+    // With authenticators as a second factor, the counters are reset once the whole sign-in is done.
+    deferReset: secondFactor
   }
   const sent = { message: 'OTP sent', expiresIn: settings.codeTtl, resendIn: settings.resendInterval }
   const smsLimit = (callingCode: string | undefined): number | undefined =>

@@ -94,6 +94,8 @@ export interface SignIn {
    * second-factor token.
    */
   afterFirstFactor: (identity: Identity, method: Method, request: FastifyRequest, reply: FastifyReply, device?: string) => Promise<TokenBody | MfaBody>
+  /** Whether a first factor may need a second: the counters then wait until the sign-in is done (`deferReset`). */
+  secondFactor: boolean
   /** Tokens (and a device token) for a sign-in that is complete. */
   finish: (identity: Identity, claims: UserClaims, amr: Method[], request: FastifyRequest, reply: FastifyReply, device?: string) => Promise<TokenBody>
 }
@@ -130,10 +132,12 @@ export function signInFlow ({ settings, store, tokens, emit, totp, devices }: Ro
       emit(request, { type: 'mfa-required', identifier: identity.value, channel: identity.channel, userId: claims.sub })
       return { mfaRequired: true, mfaToken, mfaExpiresIn: mfaTtl }
     }
+    // No second factor for this user: the sign-in is done, so the counters the first factor kept are reset.
+    if (secondFactor !== undefined) await reachStore(() => store.resetCounters(identity.value, device))
     return await finish(identity, claims, [method], request, reply, device)
   }
 
-  return { userClaims, afterFirstFactor, finish }
+  return { userClaims, afterFirstFactor, finish, secondFactor: secondFactor !== undefined }
 }
 
 function checkUser (user: OtpUserRecord): void {

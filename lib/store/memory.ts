@@ -133,7 +133,8 @@ export class MemoryStore implements OtpStore {
     if (code.attempts >= policy.maxAttempts) return { status: 'burned' }
 
     if (equalHashes(code.hash, codeHash)) {
-      this.states.delete(key)
+      if (policy.deferReset === true) delete state.code // the counters wait for the second factor
+      else this.states.delete(key)
       return { status: 'ok' }
     }
 
@@ -177,6 +178,18 @@ export class MemoryStore implements OtpStore {
   async clearFailures (identifier: string, device?: string): Promise<void> {
     const state = this.states.get(scoped(identifier, device))
     if (state) delete state.fails
+  }
+
+  async resetCounters (identifier: string, device?: string): Promise<void> {
+    this.reset(identifier, device)
+  }
+
+  private reset (identifier: string, device: string | undefined): void {
+    const key = scoped(identifier, device)
+    const state = this.states.get(key)
+    if (state === undefined) return
+    if (state.code) this.states.set(key, { code: state.code })
+    else this.states.delete(key)
   }
 
   /** One more failure; the window slides: the count lives `lockoutMs` from its last failure. */
@@ -227,8 +240,7 @@ export class MemoryStore implements OtpStore {
     const key = `${identifier}\n${challengeId}`
     if (!live(this.challenges.get(key), this.now())) return false
     this.challenges.delete(key)
-    const state = this.states.get(scoped(identifier, device))
-    if (state) delete state.fails
+    this.reset(identifier, device)
     return true
   }
 

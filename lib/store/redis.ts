@@ -18,7 +18,8 @@ const scripts = {
   otpLoginChallengeCreate: { numberOfKeys: 1, lua: script('challenge-create') },
   otpLoginChallengeReserve: { numberOfKeys: 3, lua: script('challenge-reserve') },
   otpLoginChallengeRefund: { numberOfKeys: 2, lua: script('challenge-refund') },
-  otpLoginChallengeConsume: { numberOfKeys: 2, lua: script('challenge-consume') },
+  otpLoginChallengeConsume: { numberOfKeys: 5, lua: script('challenge-consume') },
+  otpLoginReset: { numberOfKeys: 4, lua: script('reset') },
   otpLoginSessionCreate: { numberOfKeys: 1, lua: script('session-create') },
   otpLoginSessionRotate: { numberOfKeys: 1, lua: script('session-rotate') },
   otpLoginSessionEnd: { numberOfKeys: 1, lua: script('session-end') },
@@ -38,6 +39,7 @@ interface ScriptedClient {
   otpLoginChallengeReserve: ScriptCall<[number, (string | number)?, number?, number?]>
   otpLoginChallengeRefund: ScriptCall<number>
   otpLoginChallengeConsume: ScriptCall<number>
+  otpLoginReset: ScriptCall<number>
   otpLoginSessionCreate: ScriptCall<string[]>
   otpLoginSessionRotate: ScriptCall<[number, string?]>
   otpLoginSessionEnd: ScriptCall<[number, ...string[]]>
@@ -115,7 +117,7 @@ export class RedisStore implements OtpStore {
     const k = this.keys(identifier, device)
     const [status, retryAfterMs] = await this.client.otpLoginVerify(
       k.code, k.sends, k.last, k.lock, k.fails,
-      codeHash, policy.maxAttempts, policy.maxFailures, policy.lockoutMs
+      codeHash, policy.maxAttempts, policy.maxFailures, policy.lockoutMs, policy.deferReset === true ? 1 : 0
     )
     switch (status) {
       case 0: return { status: 'ok' }
@@ -145,6 +147,11 @@ export class RedisStore implements OtpStore {
     await this.client.del(this.keys(identifier, device).fails)
   }
 
+  async resetCounters (identifier: string, device?: string): Promise<void> {
+    const k = this.keys(identifier, device)
+    await this.client.otpLoginReset(k.sends, k.last, k.lock, k.fails)
+  }
+
   async consumeBudget (budget: string, limit: number, windowMs: number): Promise<BudgetResult> {
     const [count, ttl] = await this.client.otpLoginCount(`${this.keyPrefix}budget:{${budget}}`, windowMs)
     return count <= limit ? { status: 'ok' } : { status: 'exceeded', retryAfterMs: ttl }
@@ -172,7 +179,8 @@ export class RedisStore implements OtpStore {
   }
 
   async consumeChallenge (identifier: string, challengeId: string, device?: string): Promise<boolean> {
-    return await this.client.otpLoginChallengeConsume(this.challengeKey(identifier, challengeId), this.keys(identifier, device).fails) === 1
+    const k = this.keys(identifier, device)
+    return await this.client.otpLoginChallengeConsume(this.challengeKey(identifier, challengeId), k.sends, k.last, k.lock, k.fails) === 1
   }
 
   async createSession (userKey: string, sessionId: string, record: NewSession, policy: SessionPolicy): Promise<SessionEnd> {

@@ -32,6 +32,8 @@ export interface OtpStore {
   /** Locks the identifier out for `lockoutMs` and drops its code and failure count. */
   lockOut (identifier: string, lockoutMs: number, device?: string): Promise<void>
   clearFailures (identifier: string, device?: string): Promise<void>
+  /** Resets the send, resend, failure and lockout counters, as a right code does (see `deferReset`). */
+  resetCounters (identifier: string, device?: string): Promise<void>
 
   /**
    * Second-factor challenges: what a right first factor leaves for the second, found by the hash of its token
@@ -42,7 +44,7 @@ export interface OtpStore {
   reserveChallenge (identifier: string, challengeId: string, policy: VerifyPolicy, device?: string): Promise<ChallengeResult>
   /** Gives back a reserved guess (challenge attempt and failure) whose right code could not be used. */
   refundChallenge (identifier: string, challengeId: string, device?: string): Promise<void>
-  /** Spends the challenge and clears the failure count; false when it was already spent (or expired). */
+  /** Spends the challenge and resets the counters as `resetCounters` does; false when it was already spent (or expired). */
   consumeChallenge (identifier: string, challengeId: string, device?: string): Promise<boolean>
 
   /**
@@ -88,6 +90,12 @@ export interface FailurePolicy {
 
 export interface VerifyPolicy extends FailurePolicy {
   maxAttempts: number
+  /**
+   * A right code only consumes the code; the send, failure and lockout counters stay until `resetCounters`
+   * (or `consumeChallenge`) once the whole sign-in is done. For second-factor mode: a first factor alone must
+   * not give back the guesses a second factor used.
+   */
+  deferReset?: boolean
 }
 
 export type IssueResult =

@@ -149,6 +149,20 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
     t.same(await store.verifyCode(a, 'next', verify), { status: 'ok' })
   })
 
+  t.test('deferReset: a right code is consumed, the counters wait for resetCounters', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    const deferred = { ...verify, maxAttempts: 10, deferReset: true }
+    for (let i = 0; i < issue.maxSends; i++) await store.issueCode(a, `c${i}`, issue)
+    await store.verifyCode(a, 'w', deferred)
+    t.same(await store.verifyCode(a, `c${issue.maxSends - 1}`, deferred), { status: 'ok' })
+    t.same(await store.verifyCode(a, `c${issue.maxSends - 1}`, deferred), { status: 'invalid' }, 'consumed')
+    t.equal((await store.issueCode(a, 'next', issue)).status, 'locked', 'the sends still count')
+    await store.resetCounters(a)
+    t.same(await store.issueCode(a, 'next', issue), { status: 'issued' }, 'until the reset')
+    for (let i = 0; i < verify.maxFailures - 1; i++) t.equal((await store.verifyCode(a, 'w', { ...deferred, maxAttempts: 100 })).status, 'invalid', 'failures were reset too')
+  })
+
   t.test('revoke drops the code and gives the send back', async (t) => {
     const store = await makeStore()
     const a = id()

@@ -1,5 +1,5 @@
 -- Checks, counts and consumes a code in one step.
--- KEYS: code, sends, last, lock, fails   ARGV: codeHash, maxAttempts, maxFailures, lockoutMs
+-- KEYS: code, sends, last, lock, fails   ARGV: codeHash, maxAttempts, maxFailures, lockoutMs, deferReset
 -- Returns {status, retryAfterMs}: 0 ok, 1 locked, 2 invalid, 3 burned, 4 locked by this guess.
 local lockTtl = redis.call('PTTL', KEYS[4])
 if lockTtl == -1 then lockTtl = tonumber(ARGV[4]) end -- a lock set by hand, without a TTL
@@ -14,7 +14,11 @@ if attempts >= maxAttempts then return {3, 0} end
 
 -- Both sides are HMACs under a secret key, so how long this comparison takes tells nothing about the code.
 if code[1] == ARGV[1] then
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+  if ARGV[5] == '1' then
+    redis.call('DEL', KEYS[1]) -- the counters wait for the second factor
+  else
+    redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+  end
   return {0, 0}
 end
 
