@@ -69,7 +69,7 @@ export function identifierBody (channels: ReadonlySet<IdentifierKind>, extra: Re
 
 const identifier = {
   phone: { type: 'string', minLength: 1, maxLength: 32, description: 'E.164, or national format with defaultCountry' },
-  email: { type: 'string', minLength: 3, maxLength: 254, description: 'trimmed and lower-cased' }
+  email: { type: 'string', minLength: 3, maxLength: 254, description: 'trimmed and lower-cased, domain in ASCII (punycode)' }
 } as const
 
 export function loginSchema (channels: ReadonlySet<IdentifierKind>, devices: boolean) {
