@@ -10,6 +10,7 @@ import type { OtpStore } from './store/types.js'
 import { TokenIssuer } from './tokens.js'
 import { createTotp } from './totp/create.js'
 import './types.js'
+import { accessTokenVerifier, ownJwtOptions } from './verify-token.js'
 
 async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promise<void> {
   checkOptions(opts)
@@ -24,7 +25,7 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     if (typeof settings.jwt.secret === 'string' && settings.jwt.secret.length < 32) {
       throw new Error(`fastify-otp-login: option "jwt.secret" must be at least 32 characters (got ${settings.jwt.secret.length})`)
     }
-    await fastify.register(fastifyJwt, { ...settings.jwt, sign: { ...settings.jwt.sign, expiresIn: `${settings.accessTokenTtl}s` } })
+    await fastify.register(fastifyJwt, ownJwtOptions(settings.jwt, `${settings.accessTokenTtl}s`))
   } else {
     // The host's @fastify/jwt signs; only the lifetime is ours.
     signOptions = { sign: { expiresIn: `${settings.accessTokenTtl}s` } }
@@ -53,15 +54,16 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
   }
 
   const tokens = new TokenIssuer(settings, store, signAccessToken)
+  const verifyAccessToken = accessTokenVerifier(fastify.jwt)
   fastify.decorate('authenticate', async function authenticate (request: FastifyRequest): Promise<void> {
-    await request.jwtVerify()
+    await verifyAccessToken(request)
     await tokens.assertNotRevoked(request.user)
   })
 
   const emit = eventEmitter(settings.onEvent, fastify.log)
   const totp = createTotp(settings, fastify.log)
   // fastify-plugin skips Fastify's own prefixing, so the routes get the prefix here, in their own context.
-  await fastify.register(routes, { prefix: settings.prefix, settings, store, tokens, emit, totp })
+  await fastify.register(routes, { prefix: settings.prefix, settings, store, tokens, verifyAccessToken, emit, totp })
 }
 
 export const fastifyOtpLogin: FastifyPluginAsync<OtpLoginOptions> = fp(otpLogin, {
@@ -85,6 +87,7 @@ export {
   StoreUnavailableError, TotpAlreadyEnabledError, TotpNoIdentifierError, TotpNotPendingError, type OtpError
 } from './errors.js'
 export { TokenRevokedError, type TokenBody } from './tokens.js'
+export { TokenInvalidError } from './verify-token.js'
 export type {
   Channel, FindOrCreateUser, FindOrCreateUserArgs, OtpLoginOptions, OtpUserRecord, RateLimitOptions, RouteRateLimit,
   SendArgs, SendFn

@@ -9,6 +9,7 @@ import type { OtpStore } from '../store/types.js'
 import type { Emit } from '../events.js'
 import type { TokenIssuer } from '../tokens.js'
 import type { TotpService } from '../totp/service.js'
+import type { VerifyAccessToken } from '../verify-token.js'
 import { otpRoutes } from './otp.js'
 import { sessionRoutes } from './sessions.js'
 import { totpRoutes } from './totp.js'
@@ -17,6 +18,8 @@ export interface RoutesOptions {
   settings: ResolvedOptions
   store: OtpStore
   tokens: TokenIssuer
+  /** The access-token check of `app.authenticate`, without the session lookup. */
+  verifyAccessToken: VerifyAccessToken
   emit: Emit
   /** Authenticator apps; absent without `totpEncryptionKey`. */
   totp: TotpService | undefined

@@ -14,7 +14,7 @@ function subject (claims: Record<string, unknown>): { userId?: string, identifie
 }
 
 /** `POST /refresh` (rotation with reuse detection) and `POST /logout`. */
-export function sessionRoutes ({ fastify, settings, tokens, emit }: RouteContext): void {
+export function sessionRoutes ({ fastify, settings, tokens, verifyAccessToken, emit }: RouteContext): void {
   fastify.post<{ Body: RefreshBody }>('/refresh', {
     schema: refreshSchema,
     bodyLimit: 1024,
@@ -35,7 +35,7 @@ export function sessionRoutes ({ fastify, settings, tokens, emit }: RouteContext
     schema: logoutSchema,
     bodyLimit: 1024,
     // The signature here; whether the session is still live, endSession checks in the same round trip.
-    onRequest: async (request) => { await request.jwtVerify() }
+    onRequest: verifyAccessToken
   }, async function logout (request, reply) {
     await tokens.endSession(request.user)
     emit(request, { type: 'logged-out', ...subject(request.user) })
