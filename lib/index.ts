@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import { eventEmitter } from './events.js'
 import { checkOptions, ensureDefaults, type OtpLoginOptions } from './options.js'
 import { routes } from './routes/context.js'
+import { otpStoreWithDeadline } from './store/deadline.js'
 import { MemoryStore } from './store/memory.js'
 import { RedisStore } from './store/redis.js'
 import type { OtpStore } from './store/types.js'
@@ -52,6 +53,7 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     fastify.addHook('onClose', async () => { await memory.close() })
     store = memory
   }
+  store = otpStoreWithDeadline(store, settings.storeTimeout)
 
   const tokens = new TokenIssuer(settings, store, signAccessToken)
   const verifyAccessToken = accessTokenVerifier(fastify.jwt)

@@ -78,6 +78,7 @@ export interface OtpLoginOptions {
   smsBudget?: Record<string, number>
   onEvent?: OtpEventHandler
   sendTimeout?: number
+  storeTimeout?: number
   totpEncryptionKey?: string
   totpStore?: TotpStore
   totpIssuer?: string
@@ -124,6 +125,8 @@ export interface ResolvedOptions {
   onEvent: OtpEventHandler | undefined
   /** Milliseconds. */
   sendTimeout: number
+  /** Milliseconds a store call may take before the request ends in 503. */
+  storeTimeout: number
   totp: TotpSettings | undefined
 }
 
@@ -138,7 +141,7 @@ export const optionNames = [
   'prefix', 'channels', 'send', 'redis', 'store', 'keyPrefix', 'codeSecret', 'jwt', 'accessTokenTtl', 'refreshTokenTtl',
   'codeLength', 'codeTtl', 'maxSends', 'lockout', 'resendInterval', 'maxAttempts', 'maxFailures', 'defaultCountry',
   'allowedCountries', 'findOrCreateUser', 'onEvent', 'rateLimit', 'testIdentities', 'allowTestIdentitiesInProduction',
-  'smsBudget', 'sendTimeout', 'totpEncryptionKey', 'totpStore', 'totpIssuer', 'totpClock'
+  'smsBudget', 'sendTimeout', 'storeTimeout', 'totpEncryptionKey', 'totpStore', 'totpIssuer', 'totpClock'
 ] as const
 
 // Fastify passes these to every plugin.
@@ -202,7 +205,7 @@ function isRedisClient (value: unknown): boolean {
   return typeof value === 'object' && value !== null && typeof (value as { defineCommand?: unknown }).defineCommand === 'function'
 }
 
-const storeMethods = [
+export const storeMethods = [
   'issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'reserveGuess', 'lockOut', 'clearFailures',
   'createSession', 'rotateSession', 'endSession', 'isSessionRevoked'
 ] as const
@@ -257,6 +260,7 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
   checkInteger(o, 'maxAttempts', 1, 100)
   checkInteger(o, 'maxFailures', 1, 10000)
   checkInteger(o, 'sendTimeout', 100, 120_000)
+  checkInteger(o, 'storeTimeout', 50, 60_000)
   if (o.defaultCountry !== undefined) checkCountry('defaultCountry', o.defaultCountry)
   if (o.allowedCountries !== undefined) {
     if (!Array.isArray(o.allowedCountries) || o.allowedCountries.length === 0) {
@@ -329,7 +333,7 @@ function checkTestIdentities (o: Record<string, unknown>): void {
   }
 }
 
-const totpStoreMethods = ['get', 'savePending', 'enable', 'useStep', 'useRecoveryCode', 'disable'] as const
+export const totpStoreMethods = ['get', 'savePending', 'enable', 'useStep', 'useRecoveryCode', 'disable'] as const
 
 function checkTotpOptions (o: Record<string, unknown>): void {
   if (o.totpEncryptionKey === undefined) {
@@ -397,6 +401,7 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedOptions {
     smsBudget: opts.smsBudget ? new Map(Object.entries(opts.smsBudget)) : undefined,
     onEvent: opts.onEvent,
     sendTimeout: opts.sendTimeout ?? 10_000,
+    storeTimeout: opts.storeTimeout ?? 2000,
     totp: opts.totpEncryptionKey === undefined
       ? undefined
       : {

@@ -66,7 +66,7 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
   if (settings.rateLimit) {
     await fastify.register(rateLimit, {
       global: false,
-      ...(settings.redis ? { store: failClosedRateLimitStore(settings.redis, settings.keyPrefix) } : {}),
+      ...(settings.redis ? { store: failClosedRateLimitStore(settings.redis, settings.keyPrefix, settings.storeTimeout) } : {}),
       errorResponseBuilder: (_request, context) => withRetryAfter(new RateLimitedError(context.after), context.ttl)
     })
   }
