@@ -27,8 +27,7 @@ export function ownJwtOptions (jwt: FastifyJWTOptions, expiresIn: string): Fasti
  * writes in a token's header. Throws when neither tells, e.g. a secret callback without `sign.algorithm`.
  */
 export function signingAlgorithm (jwt: JWT): string {
-  const configured = jwt.options.sign.algorithm
-  let algorithm: unknown = configured
+  let algorithm: unknown = jwt.options.sign.algorithm
   if (algorithm === undefined) {
     let probe: unknown
     try {
@@ -53,10 +52,10 @@ export function signingAlgorithm (jwt: JWT): string {
 /**
  * The one check every authenticated path makes (`app.authenticate`, `/logout`): @fastify/jwt's verifier,
  * pinned to the algorithm the plugin signs with, then the payload's shape (a plain object with a string
- * `sub`, and numeric times). Every failure is a 400 or 401 with a `FST_JWT_…` code, never a 500 and never an error-level log line:
- * a bad token is the client's mistake. @fastify/jwt's own 400/401 codes are kept; anything else it lets
- * through (fast-jwt's `FAST_JWT_…` errors, for `alg: RS256` against an HMAC key, a payload that is not an
- * object, `nbf` in the future) becomes `FST_JWT_AUTHORIZATION_TOKEN_INVALID`.
+ * `sub`, and numeric times). Every failure is a 400 or 401 with a `FST_JWT_…` code, never a 500 and never an
+ * error-level log line: a bad token is the client's mistake. @fastify/jwt's own 400/401 codes are kept;
+ * anything else it lets through (fast-jwt's `FAST_JWT_…` errors, for `alg: RS256` against an HMAC key, a
+ * payload that is not an object, `nbf` in the future) becomes `FST_JWT_AUTHORIZATION_TOKEN_INVALID`.
  */
 export function accessTokenVerifier (jwt: JWT): VerifyAccessToken {
   const algorithm = signingAlgorithm(jwt)

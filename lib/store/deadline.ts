@@ -3,7 +3,7 @@ import type { TotpStore } from './totp-types.js'
 import type { OtpStore } from './types.js'
 
 /** A store call that did not answer within `storeTimeout`; `reachStore` turns it into 503 OTP_STORE_UNAVAILABLE. */
-export class StoreTimeoutError extends Error {
+class StoreTimeoutError extends Error {
   override name = 'OtpStoreTimeoutError'
 
   constructor (call: string, timeoutMs: number) {
@@ -28,7 +28,7 @@ const unlisted: Record<Unlisted, never> = {}
  * timer is cleared when `pending` settles. The work itself goes on: a command sent to a frozen Redis still
  * runs when it wakes, which is why nothing is ever issued on a call that timed out.
  */
-export async function settleWithin<T> (pending: Promise<T>, timeoutMs: number, timeoutError: () => Error): Promise<T> {
+async function settleWithin<T> (pending: Promise<T>, timeoutMs: number, timeoutError: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const expired = new Promise<never>((resolve, reject) => {
     timer = setTimeout(() => { reject(timeoutError()) }, timeoutMs)
