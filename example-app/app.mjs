@@ -12,8 +12,9 @@ const page = await readFile(new URL('./index.html', import.meta.url), 'utf8')
 /**
  * Fail fast: while Redis is down a request gets 503 at once, instead of waiting in ioredis's offline queue
  * through 20 retries. ioredis's default retryStrategy keeps reconnecting (50 ms, 100 ms, ... at most 2 s apart).
+ * A Redis that hangs: commands fail after commandTimeout, a little under the plugin's storeTimeout (2000 ms).
  */
-export const redisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 }
+export const redisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 1500, connectTimeout: 2000 }
 
 /**
  * @param {object} [options]

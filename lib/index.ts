@@ -6,12 +6,14 @@ import { FreshAuthRequiredError } from './errors.js'
 import { eventEmitter } from './events.js'
 import { checkOptions, ensureDefaults, type OtpLoginOptions } from './options.js'
 import { routes } from './routes/context.js'
+import { otpStoreWithDeadline } from './store/deadline.js'
 import { MemoryStore } from './store/memory.js'
 import { RedisStore } from './store/redis.js'
 import type { OtpStore } from './store/types.js'
 import { TokenIssuer } from './tokens.js'
 import { createTotp } from './totp/create.js'
 import './types.js'
+import { accessTokenVerifier, ownJwtOptions } from './verify-token.js'
 
 async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promise<void> {
   checkOptions(opts)
@@ -26,7 +28,7 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     if (typeof settings.jwt.secret === 'string' && settings.jwt.secret.length < 32) {
       throw new Error(`fastify-otp-login: option "jwt.secret" must be at least 32 characters (got ${settings.jwt.secret.length})`)
     }
-    await fastify.register(fastifyJwt, { ...settings.jwt, sign: { ...settings.jwt.sign, expiresIn: `${settings.accessTokenTtl}s` } })
+    await fastify.register(fastifyJwt, ownJwtOptions(settings.jwt, `${settings.accessTokenTtl}s`))
   } else {
     // The host's @fastify/jwt signs; only the lifetime is ours.
     signOptions = { sign: { expiresIn: `${settings.accessTokenTtl}s` } }
@@ -53,11 +55,10 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     fastify.addHook('onClose', async () => { await memory.close() })
     store = memory
   }
+  store = otpStoreWithDeadline(store, settings.storeTimeout)
 
   const tokens = new TokenIssuer(settings, store, signAccessToken)
-  const verifyToken = async (request: FastifyRequest): Promise<void> => {
-    await request.jwtVerify()
-  }
+  const verifyToken = accessTokenVerifier(fastify.jwt)
   async function authenticate (request: FastifyRequest): Promise<void> {
     await verifyToken(request)
     await tokens.assertLive(request.user)
@@ -107,6 +108,7 @@ export {
   TotpNoIdentifierError, TotpNotPendingError, type OtpError
 } from './errors.js'
 export { TokenRevokedError, type SessionView, type TokenBody } from './tokens.js'
+export { TokenInvalidError } from './verify-token.js'
 export type {
   Channel, FindOrCreateUser, FindOrCreateUserArgs, OtpLoginOptions, OtpUserRecord, RateLimitOptions, RouteRateLimit,
   SendArgs, SendFn, TotpMode, TrustedDevicesOptions

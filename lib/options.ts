@@ -88,6 +88,7 @@ export interface OtpLoginOptions {
   smsBudget?: Record<string, number>
   onEvent?: OtpEventHandler
   sendTimeout?: number
+  storeTimeout?: number
   totpEncryptionKey?: string
   totpStore?: TotpStore
   totpIssuer?: string
@@ -139,6 +140,8 @@ export interface ResolvedOptions {
   onEvent: OtpEventHandler | undefined
   /** Milliseconds. */
   sendTimeout: number
+  /** Milliseconds a store call may take before the request ends in 503. */
+  storeTimeout: number
   totp: TotpSettings | undefined
   /** Seconds. */
   freshAuthAge: number
@@ -159,7 +162,7 @@ export const optionNames = [
   'prefix', 'channels', 'send', 'redis', 'store', 'keyPrefix', 'codeSecret', 'jwt', 'accessTokenTtl', 'refreshTokenTtl',
   'codeLength', 'codeTtl', 'maxSends', 'lockout', 'resendInterval', 'maxAttempts', 'maxFailures', 'defaultCountry',
   'allowedCountries', 'findOrCreateUser', 'onEvent', 'rateLimit', 'testIdentities', 'allowTestIdentitiesInProduction',
-  'smsBudget', 'sendTimeout', 'totpEncryptionKey', 'totpStore', 'totpIssuer', 'totpClock',
+  'smsBudget', 'sendTimeout', 'storeTimeout', 'totpEncryptionKey', 'totpStore', 'totpIssuer', 'totpClock',
   'totpMode', 'freshAuthAge', 'maxSessions', 'trustedDevices'
 ] as const
 
@@ -224,7 +227,7 @@ function isRedisClient (value: unknown): boolean {
   return typeof value === 'object' && value !== null && typeof (value as { defineCommand?: unknown }).defineCommand === 'function'
 }
 
-const storeMethods = [
+export const storeMethods = [
   'issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'reserveGuess', 'refundGuess', 'lockOut', 'clearFailures', 'resetCounters',
   'createChallenge', 'reserveChallenge', 'refundChallenge', 'consumeChallenge',
   'createSession', 'rotateSession', 'isSessionLive', 'endSessions', 'listSessions'
@@ -292,6 +295,7 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
     }
     if (devices.ttl !== undefined) checkDuration('trustedDevices.ttl', devices.ttl)
   }
+  checkInteger(o, 'storeTimeout', 50, 60_000)
   if (o.defaultCountry !== undefined) checkCountry('defaultCountry', o.defaultCountry)
   if (o.allowedCountries !== undefined) {
     if (!Array.isArray(o.allowedCountries) || o.allowedCountries.length === 0) {
@@ -364,7 +368,7 @@ function checkTestIdentities (o: Record<string, unknown>): void {
   }
 }
 
-const totpStoreMethods = ['get', 'savePending', 'enable', 'useStep', 'useRecoveryCode', 'disable'] as const
+export const totpStoreMethods = ['get', 'savePending', 'enable', 'useStep', 'useRecoveryCode', 'disable'] as const
 
 function checkTotpOptions (o: Record<string, unknown>): void {
   if (o.totpEncryptionKey === undefined) {
@@ -436,6 +440,7 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedOptions {
     smsBudget: opts.smsBudget ? new Map(Object.entries(opts.smsBudget)) : undefined,
     onEvent: opts.onEvent,
     sendTimeout: opts.sendTimeout ?? 10_000,
+    storeTimeout: opts.storeTimeout ?? 2000,
     totp: opts.totpEncryptionKey === undefined
       ? undefined
       : {

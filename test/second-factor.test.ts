@@ -170,7 +170,7 @@ t.test("'alternative' mode keeps authenticator codes as another way in, bound to
   t.equal((await app.mfaTotp('x.y', '123456')).statusCode, 400, 'the mfaToken body is not this mode\'s')
 })
 
-t.test("second-factor is the default once totpEncryptionKey is set; totpMode needs it", async (t) => {
+t.test('second-factor is the default once totpEncryptionKey is set; totpMode needs it', async (t) => {
   const app = await buildTotpApp(t, 'memory', { ...oneUser, totpMode: undefined })
   await app.enable(phone)
   t.equal((await app.firstFactor(phone)).json().mfaRequired, true)

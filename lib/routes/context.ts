@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import rateLimit from '@fastify/rate-limit'
 import Ajv from 'ajv'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { DeviceTokens } from '../devices.js'
 import { InternalError, RateLimitedError, isOtpError, withRetryAfter, type OtpError } from '../errors.js'
 import type { ResolvedOptions, RouteRateLimit } from '../options.js'
@@ -10,6 +10,7 @@ import type { OtpStore } from '../store/types.js'
 import type { Emit } from '../events.js'
 import type { TokenIssuer } from '../tokens.js'
 import type { TotpService } from '../totp/service.js'
+import type { VerifyAccessToken } from '../verify-token.js'
 import { otpRoutes } from './otp.js'
 import { sessionRoutes } from './sessions.js'
 import { totpRoutes } from './totp.js'
@@ -23,8 +24,8 @@ export interface RoutesOptions {
   totp: TotpService | undefined
   /** Trusted devices; absent when `trustedDevices` is false. */
   devices: DeviceTokens | undefined
-  /** Checks an access token's signature and claims (not its session) and sets `request.user`. */
-  verifyToken: (request: FastifyRequest) => Promise<void>
+  /** The access-token check of `app.authenticate` (signature, algorithm, claims), without the session lookup. */
+  verifyToken: VerifyAccessToken
 }
 
 /** What every route group is given: its encapsulated instance and the plugin's parts. */
@@ -68,7 +69,7 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
   if (settings.rateLimit) {
     await fastify.register(rateLimit, {
       global: false,
-      ...(settings.redis ? { store: failClosedRateLimitStore(settings.redis, settings.keyPrefix) } : {}),
+      ...(settings.redis ? { store: failClosedRateLimitStore(settings.redis, settings.keyPrefix, settings.storeTimeout) } : {}),
       errorResponseBuilder: (_request, context) => withRetryAfter(new RateLimitedError(context.after), context.ttl)
     })
   }

@@ -1,6 +1,7 @@
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
 import type { Cluster, Redis } from 'ioredis'
 import { StoreUnavailableError } from '../errors.js'
+import { callbackWithin } from './deadline.js'
 import { defineScripts } from './redis.js'
 
 type Count = (key: string, windowMs: number, cb: (err: Error | null, reply?: [number, number]) => void) => void
@@ -9,18 +10,18 @@ type Callback = Parameters<FastifyRateLimitStore['incr']>[1]
 /**
  * A Redis store for @fastify/rate-limit that fails closed: when Redis cannot answer, the request gets
  * `503 OTP_STORE_UNAVAILABLE` instead of the raw driver error (or, as with `skipOnError`, no limit at all).
- * It counts with the same one-key script as the send budgets.
+ * It counts with the same one-key script as the send budgets, and gives up after `timeoutMs` (`storeTimeout`).
  */
-export function failClosedRateLimitStore (client: Redis | Cluster, keyPrefix: string): FastifyRateLimitStoreCtor {
+export function failClosedRateLimitStore (client: Redis | Cluster, keyPrefix: string, timeoutMs: number): FastifyRateLimitStoreCtor {
   defineScripts(client)
   const count = (client as unknown as { otpLoginCount: Count }).otpLoginCount.bind(client)
 
   const storeFor = (prefix: string): FastifyRateLimitStore => ({
     incr (key: string, cb: Callback, timeWindow: number): void {
-      count(prefix + key, timeWindow, (err, reply) => {
+      count(prefix + key, timeWindow, callbackWithin('rate limit count', timeoutMs, (err, reply) => {
         if (err || !reply) cb(new StoreUnavailableError({ cause: err ?? new Error('empty reply') }))
         else cb(null, { current: reply[0], ttl: reply[1] })
-      })
+      }))
     },
     child (route): FastifyRateLimitStore {
       // At run time @fastify/rate-limit passes the merged route limits with `routeInfo`, not what its types say.

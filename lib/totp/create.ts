@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { ResolvedOptions } from '../options.js'
+import { totpStoreWithDeadline } from '../store/deadline.js'
 import { MemoryTotpStore } from '../store/totp-memory.js'
 import { RedisTotpStore } from '../store/totp-redis.js'
 import { TotpService } from './service.js'
@@ -16,5 +17,5 @@ export function createTotp (settings: ResolvedOptions, log: FastifyBaseLogger): 
     }
     store = new MemoryTotpStore()
   }
-  return new TotpService({ ...settings.totp, store })
+  return new TotpService({ ...settings.totp, store: totpStoreWithDeadline(store, settings.storeTimeout) })
 }

@@ -120,6 +120,19 @@ export class RedisServer {
     }
   }
 
+  /**
+   * Freezes the server (SIGSTOP): its connections stay open and nothing answers, as with a hung host or a
+   * partition. `resume()` (SIGCONT) lets it run on; `kill()` and `stop()` end it either way.
+   */
+  pause (): void {
+    if (this.child === undefined) throw new Error('redis-server is not running')
+    this.child.kill('SIGSTOP')
+  }
+
+  resume (): void {
+    this.child?.kill('SIGCONT')
+  }
+
   /** A connected ioredis client with fail-fast settings; closed by `stop()`. */
   async client (options: RedisOptions = {}): Promise<Redis> {
     const client = new Redis({ host: '127.0.0.1', port: this.port, ...failFast, ...options })

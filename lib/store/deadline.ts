@@ -1,0 +1,72 @@
+import { storeMethods, totpStoreMethods } from '../options.js'
+import type { TotpStore } from './totp-types.js'
+import type { OtpStore } from './types.js'
+
+/** A store call that did not answer within `storeTimeout`; `reachStore` turns it into 503 OTP_STORE_UNAVAILABLE. */
+class StoreTimeoutError extends Error {
+  override name = 'OtpStoreTimeoutError'
+
+  constructor (call: string, timeoutMs: number) {
+    super(`${call} did not answer within ${timeoutMs} ms`)
+  }
+}
+
+type AsyncMethodName<S> = {
+  [K in keyof S]-?: S[K] extends ((...args: never[]) => Promise<unknown>) | undefined ? K : never
+}[keyof S] & string
+
+// A method added to a store interface but not to its list in options.ts would escape the deadline (and the
+// check of a custom store): this fails to compile, naming it.
+type Unlisted =
+  | Exclude<AsyncMethodName<OtpStore>, typeof storeMethods[number] | 'close'>
+  | Exclude<AsyncMethodName<TotpStore>, typeof totpStoreMethods[number]>
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
+const unlisted: Record<Unlisted, never> = {}
+
+/**
+ * `pending`, or a rejection with `timeoutError()` once `timeoutMs` have passed, whichever comes first. The
+ * timer is cleared when `pending` settles. The work itself goes on: a command sent to a frozen Redis still
+ * runs when it wakes, which is why nothing is ever issued on a call that timed out.
+ */
+async function settleWithin<T> (pending: Promise<T>, timeoutMs: number, timeoutError: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((resolve, reject) => {
+    timer = setTimeout(() => { reject(timeoutError()) }, timeoutMs)
+  })
+  try {
+    return await Promise.race([pending, expired])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** The callback form: `callback` is called once, with a StoreTimeoutError if the answer takes over `timeoutMs`. */
+export function callbackWithin<R> (
+  call: string, timeoutMs: number, callback: (err: Error | null, result?: R) => void
+): (err: Error | null, result?: R) => void {
+  let settled = false
+  const timer = setTimeout(() => {
+    settled = true
+    callback(new StoreTimeoutError(call, timeoutMs))
+  }, timeoutMs)
+  return (err, result) => {
+    if (settled) return
+    settled = true
+    clearTimeout(timer)
+    callback(err, result)
+  }
+}
+
+/** `store` with every one of `methods` bounded by `timeoutMs` (see `settleWithin`); made once, at registration. */
+function withDeadline<S extends object> (store: S, methods: ReadonlyArray<AsyncMethodName<S>>, timeoutMs: number): S {
+  const bounded: Record<string, unknown> = {}
+  for (const name of methods) {
+    const method = store[name] as (...args: unknown[]) => Promise<unknown>
+    bounded[name] = async (...args: unknown[]) =>
+      await settleWithin(method.apply(store, args), timeoutMs, () => new StoreTimeoutError(`store.${name}`, timeoutMs))
+  }
+  return bounded as S
+}
+
+export const otpStoreWithDeadline = (store: OtpStore, timeoutMs: number): OtpStore => withDeadline(store, storeMethods, timeoutMs)
+export const totpStoreWithDeadline = (store: TotpStore, timeoutMs: number): TotpStore => withDeadline(store, totpStoreMethods, timeoutMs)
