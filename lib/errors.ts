@@ -31,6 +31,9 @@ export const TotpNoIdentifierError = otpError('OTP_TOTP_NO_IDENTIFIER', 'This to
 export const MfaTokenInvalidError = otpError('OTP_MFA_TOKEN_INVALID', 'The second-factor token is unknown, expired or already used; sign in again', 401)
 export const FreshAuthRequiredError = otpError('OTP_FRESH_AUTH_REQUIRED', 'This needs a recent sign-in; sign in again', 403)
 export const SessionNotFoundError = otpError('OTP_SESSION_NOT_FOUND', 'No live session of yours has this id', 404)
+export const OriginNotAllowedError = otpError('OTP_ORIGIN_NOT_ALLOWED', 'Requests from this origin may not use the session cookie', 403)
+export const CaptchaInvalidError = otpError('OTP_CAPTCHA_INVALID', 'The captcha is missing or was not solved', 400)
+export const CaptchaUnavailableError = otpError('OTP_CAPTCHA_UNAVAILABLE', 'The captcha cannot be checked right now; try again shortly', 503)
 export const InternalError = otpError('OTP_INTERNAL_ERROR', 'Something went wrong; try again', 500)
 export const StoreUnavailableError = otpError('OTP_STORE_UNAVAILABLE', 'Login is unavailable right now; try again shortly', 503)
 

@@ -4,7 +4,9 @@ import type { FastifyJWTOptions } from '@fastify/jwt'
 import type { FastifyRequest } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max'
+import { captchaCheck, type CaptchaCheck, type CaptchaOptions } from './captcha.js'
 import type { OtpEventHandler } from './events.js'
+import { checkBrowserOptions, resolveCookie, type CookieOptions, type ResolvedCookie } from './options-browser.js'
 import { looseE164, normalizeEmail } from './identity.js'
 import type { TotpStore } from './store/totp-types.js'
 import type { OtpStore } from './store/types.js'
@@ -97,6 +99,9 @@ export interface OtpLoginOptions {
   freshAuthAge?: number
   maxSessions?: number
   trustedDevices?: TrustedDevicesOptions | false
+  cookie?: CookieOptions | false
+  allowedOrigins?: readonly string[]
+  captcha?: CaptchaOptions
 }
 
 /** Authenticator apps, on when `totpEncryptionKey` is given. */
@@ -148,6 +153,10 @@ export interface ResolvedOptions {
   maxSessions: number
   /** Seconds a device token lives, or false: no trusted devices. */
   trustedDevices: { ttl: number } | false
+  cookie: ResolvedCookie | false
+  /** Origins allowed on the cookie-reading routes; undefined: the request's own host only. */
+  allowedOrigins: ReadonlySet<string> | undefined
+  captcha: { check: CaptchaCheck, skipTrustedDevices: boolean } | undefined
 }
 
 export const defaultRateLimit = {
@@ -163,7 +172,7 @@ export const optionNames = [
   'codeLength', 'codeTtl', 'maxSends', 'lockout', 'resendInterval', 'maxAttempts', 'maxFailures', 'defaultCountry',
   'allowedCountries', 'findOrCreateUser', 'onEvent', 'rateLimit', 'testIdentities', 'allowTestIdentitiesInProduction',
   'smsBudget', 'sendTimeout', 'storeTimeout', 'totpEncryptionKey', 'totpStore', 'totpIssuer', 'totpClock',
-  'totpMode', 'freshAuthAge', 'maxSessions', 'trustedDevices'
+  'totpMode', 'freshAuthAge', 'maxSessions', 'trustedDevices', 'cookie', 'allowedOrigins', 'captcha'
 ] as const
 
 // Fastify passes these to every plugin.
@@ -335,6 +344,7 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
     }
   }
   checkTotpOptions(o)
+  checkBrowserOptions(o, (name, rule, value) => { throw new OptionError(name, rule, value) })
   if (o.rateLimit !== undefined && o.rateLimit !== false) {
     const limits = o.rateLimit as Record<string, unknown> | null
     if (limits === null || typeof limits !== 'object' || Array.isArray(limits)) {
@@ -452,6 +462,11 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedOptions {
         },
     freshAuthAge: opts.freshAuthAge ?? 300,
     maxSessions: opts.maxSessions ?? 50,
-    trustedDevices: opts.trustedDevices === false ? false : { ttl: checkDuration('trustedDevices.ttl', opts.trustedDevices?.ttl ?? '90d') }
+    trustedDevices: opts.trustedDevices === false ? false : { ttl: checkDuration('trustedDevices.ttl', opts.trustedDevices?.ttl ?? '90d') },
+    cookie: resolveCookie(opts.cookie, opts.prefix ?? ''),
+    allowedOrigins: opts.allowedOrigins ? new Set(opts.allowedOrigins) : undefined,
+    captcha: opts.captcha === undefined
+      ? undefined
+      : { check: captchaCheck(opts.captcha), skipTrustedDevices: opts.captcha.skipTrustedDevices ?? true }
   }
 }

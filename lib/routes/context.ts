@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http'
+import fastifyCookie from '@fastify/cookie'
 import rateLimit from '@fastify/rate-limit'
 import Ajv from 'ajv'
 import type { FastifyInstance, FastifyReply } from 'fastify'
@@ -11,6 +12,7 @@ import type { Emit } from '../events.js'
 import type { TokenIssuer } from '../tokens.js'
 import type { TotpService } from '../totp/service.js'
 import type { VerifyAccessToken } from '../verify-token.js'
+import { cookieJar, type CookieJar } from './cookies.js'
 import { otpRoutes } from './otp.js'
 import { sessionRoutes } from './sessions.js'
 import { totpRoutes } from './totp.js'
@@ -31,6 +33,8 @@ export interface RoutesOptions {
 /** What every route group is given: its encapsulated instance and the plugin's parts. */
 export interface RouteContext extends RoutesOptions {
   fastify: FastifyInstance
+  /** Cookie mode's refresh and device cookies; absent without the `cookie` option. */
+  cookies: CookieJar | undefined
 }
 
 // Extra fields are refused, not silently dropped, and nothing is coerced: `{ "otp": 123456 }` is a 400.
@@ -74,7 +78,14 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
     })
   }
 
-  const context = { fastify, ...options }
+  let cookies: CookieJar | undefined
+  if (settings.cookie) {
+    // Only where the host has not registered @fastify/cookie already; in this context, for these routes.
+    if (!fastify.hasReplyDecorator('setCookie')) await fastify.register(fastifyCookie)
+    cookies = cookieJar(settings.cookie, settings.refreshTokenTtl, settings.trustedDevices && settings.trustedDevices.ttl, settings.allowedOrigins)
+  }
+
+  const context = { fastify, ...options, cookies }
   otpRoutes(context)
   if (options.tokens.sessions) sessionRoutes(context)
   if (options.totp) totpRoutes(context, options.totp)
