@@ -26,6 +26,14 @@ export const tokenBody = {
 /** An error response, described by the codes it can carry. */
 export const error = (description: string) => ({ description, ...errorBody })
 
+/** A 429: the error body and the `Retry-After` header (@fastify/swagger documents a response's `headers`). */
+export const tooManyRequests = (description: string) => ({
+  ...error(description),
+  headers: {
+    'Retry-After': { type: 'integer', minimum: 0, description: 'seconds to wait before trying again (the body\'s `retryAfter`); absent when waiting would not help' }
+  }
+})
+
 export const bodyErrors = {
   400: error('`FST_ERR_VALIDATION` (the body does not match the schema), `FST_ERR_CTP_INVALID_JSON_BODY`, `FST_ERR_CTP_EMPTY_JSON_BODY`'),
   413: error('`FST_ERR_CTP_BODY_TOO_LARGE`: a body over 1 KiB'),
@@ -45,7 +53,8 @@ export function identifierBody (channels: ReadonlySet<IdentifierKind>, extra: Re
   return {
     type: 'object',
     additionalProperties: false,
-    required,
+    // An empty `required` is not valid OpenAPI 3.0 (and says nothing).
+    ...(required.length > 0 ? { required } : {}),
     properties: Object.fromEntries([...fields.map((kind) => [kind, identifier[kind]]), ...Object.entries(extra)]),
     oneOf: fields.map((kind) => ({ required: [kind] }))
   }
@@ -73,7 +82,7 @@ export function loginSchema (channels: ReadonlySet<IdentifierKind>) {
         }
       },
       ...identifierErrors,
-      429: error('`OTP_RESEND_TOO_SOON`, `OTP_LOCKED`, `OTP_SEND_BUDGET_EXCEEDED`, `OTP_RATE_LIMITED`; with a Retry-After header'),
+      429: tooManyRequests('`OTP_RESEND_TOO_SOON`, `OTP_LOCKED`, `OTP_SEND_BUDGET_EXCEEDED`, `OTP_RATE_LIMITED`; with a Retry-After header'),
       502: error('`OTP_DELIVERY_FAILED`: the code could not be sent; none is left behind'),
       ...unavailable
     }
@@ -91,7 +100,7 @@ export function verifySchema (channels: ReadonlySet<IdentifierKind>, codeLength:
       200: { description: 'Logged in', ...tokenBody },
       ...identifierErrors,
       401: error('`OTP_INVALID`: wrong, expired, already used or never requested'),
-      429: error('`OTP_ATTEMPTS_EXCEEDED`, `OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
+      429: tooManyRequests('`OTP_ATTEMPTS_EXCEEDED`, `OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
       ...unavailable
     }
   }
@@ -111,7 +120,7 @@ export const refreshSchema = {
     200: { description: 'New tokens', ...tokenBody },
     ...bodyErrors,
     401: error('`OTP_REFRESH_REUSED` (the session is revoked), `OTP_REFRESH_INVALID`'),
-    429: error('`OTP_RATE_LIMITED`, with a Retry-After header'),
+    429: tooManyRequests('`OTP_RATE_LIMITED`, with a Retry-After header'),
     ...unavailable
   }
 } as const

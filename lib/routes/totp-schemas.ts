@@ -1,5 +1,5 @@
 /** JSON schemas of the authenticator routes, documented like the others for OpenAPI. */
-import { bodyErrors, error, identifierBody, identifierErrors, tokenBody, unavailable } from './schemas.js'
+import { bodyErrors, error, identifierBody, identifierErrors, tokenBody, tooManyRequests, unavailable } from './schemas.js'
 
 type IdentifierKind = 'phone' | 'email'
 
@@ -15,13 +15,13 @@ const tags = ['otp-login']
 const sessionErrors = {
   401: error('`FST_JWT_…`: no, bad, expired or revoked access token'),
   403: error('`OTP_TOTP_NO_IDENTIFIER`: the token carries neither phone nor email'),
-  429: error('`OTP_RATE_LIMITED`, with a Retry-After header'),
+  429: tooManyRequests('`OTP_RATE_LIMITED`, with a Retry-After header'),
   ...unavailable
 }
 const loginErrors = {
   ...identifierErrors,
   401: error('`OTP_INVALID`: wrong, already used, too far from now, or no authenticator on'),
-  429: error('`OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
+  429: tooManyRequests('`OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
   ...unavailable
 }
 
