@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
-import otpLogin, { consoleSender } from 'fastify-otp-login'
+import otpLogin, { consoleSender, securitySchemeName, securitySchemes } from 'fastify-otp-login'
 
 const page = await readFile(new URL('./index.html', import.meta.url), 'utf8')
 
@@ -64,11 +64,12 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
     app.log.warn('JWT_SECRET is not set: using a random one, so tokens die with this process')
   }
 
-  // OpenAPI docs at /docs, built from the plugin's route schemas (registered first, to see every route).
+  // OpenAPI docs at /docs, built from the plugin's route schemas (registered first, to see every route). The
+  // plugin's authenticated routes name the bearer scheme its `securitySchemes` define, and so does /me.
   await app.register(swagger, {
     openapi: {
       info: { title: 'fastify-otp-login example', version: '1.0.0' },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } }
+      components: { securitySchemes }
     }
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
@@ -87,7 +88,7 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
   app.get('/', { schema: { hide: true } }, async (request, reply) => reply.type('text/html; charset=utf-8').send(page))
   app.get('/me', {
     onRequest: [app.authenticate],
-    schema: { summary: 'The logged-in user: the access token\'s claims', security: [{ bearerAuth: [] }] }
+    schema: { summary: 'The logged-in user: the access token\'s claims', security: [{ [securitySchemeName]: [] }] }
   }, async (request) => ({ user: request.user }))
   return app
 }

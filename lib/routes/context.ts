@@ -9,6 +9,7 @@ import type { OtpStore } from '../store/types.js'
 import type { Emit } from '../events.js'
 import type { TokenIssuer } from '../tokens.js'
 import type { TotpService } from '../totp/service.js'
+import { documentSecurityScheme } from './openapi.js'
 import { otpRoutes } from './otp.js'
 import { sessionRoutes } from './sessions.js'
 import { totpRoutes } from './totp.js'
@@ -68,6 +69,7 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
     })
   }
 
+  documentSecurityScheme(fastify)
   const context = { fastify, ...options }
   otpRoutes(context)
   if (options.tokens.sessions) sessionRoutes(context)

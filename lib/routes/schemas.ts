@@ -1,4 +1,5 @@
 /** JSON schemas of the plugin's routes; validated with the plugin's own strict Ajv (no coercion, no stripping). */
+import { withBearerAuth, withoutAuth } from './openapi.js'
 
 export const errorBody = {
   type: 'object',
@@ -66,7 +67,7 @@ const identifier = {
 } as const
 
 export function loginSchema (channels: ReadonlySet<IdentifierKind>) {
-  return {
+  return withoutAuth({
     tags: ['otp-login'],
     summary: 'Send a one-time code',
     description: 'Sends a code to a phone number or e-mail address; registers nothing yet. The answer is the same for new and known users.',
@@ -86,12 +87,12 @@ export function loginSchema (channels: ReadonlySet<IdentifierKind>) {
       502: error('`OTP_DELIVERY_FAILED`: the code could not be sent; none is left behind'),
       ...unavailable
     }
-  }
+  })
 }
 
 export function verifySchema (channels: ReadonlySet<IdentifierKind>, codeLength: number) {
   const otp = { type: 'string', minLength: codeLength, maxLength: codeLength, pattern: `^[0-9]{${codeLength}}$` }
-  return {
+  return withoutAuth({
     tags: ['otp-login'],
     summary: 'Check a code and get tokens',
     description: 'Consumes the code and answers with an access token (and a refresh token unless sessions are off).',
@@ -103,10 +104,10 @@ export function verifySchema (channels: ReadonlySet<IdentifierKind>, codeLength:
       429: tooManyRequests('`OTP_ATTEMPTS_EXCEEDED`, `OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
       ...unavailable
     }
-  }
+  })
 }
 
-export const refreshSchema = {
+export const refreshSchema = withoutAuth({
   tags: ['otp-login'],
   summary: 'Rotate a refresh token',
   description: 'Spends the refresh token for a new access token and a new refresh token. A spent token revokes its session.',
@@ -123,21 +124,15 @@ export const refreshSchema = {
     429: tooManyRequests('`OTP_RATE_LIMITED`, with a Retry-After header'),
     ...unavailable
   }
-} as const
+} as const)
 
-export const logoutSchema = {
+export const logoutSchema = withBearerAuth({
   tags: ['otp-login'],
   summary: 'End the session',
   description: 'Revokes the refresh family and every access token of this session.',
-  // A header rather than `security`, which would need the host to define a security scheme in its OpenAPI.
-  headers: {
-    type: 'object',
-    required: ['authorization'],
-    properties: { authorization: { type: 'string', maxLength: 8192, description: 'Bearer <access token>' } }
-  },
   response: {
     204: { description: 'Logged out', type: 'null' },
     401: error('`FST_JWT_NO_AUTHORIZATION_IN_HEADER`, `FST_JWT_AUTHORIZATION_TOKEN_INVALID`, `FST_JWT_AUTHORIZATION_TOKEN_EXPIRED`, `FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED`'),
     ...unavailable
   }
-} as const
+} as const)

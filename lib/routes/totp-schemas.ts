@@ -1,4 +1,5 @@
 /** JSON schemas of the authenticator routes, documented like the others for OpenAPI. */
+import { withBearerAuth, withoutAuth } from './openapi.js'
 import { bodyErrors, error, identifierBody, identifierErrors, tokenBody, tooManyRequests, unavailable } from './schemas.js'
 
 type IdentifierKind = 'phone' | 'email'
@@ -6,11 +7,6 @@ type IdentifierKind = 'phone' | 'email'
 // Authenticator apps show 6 digits, whatever codeLength the plugin's own codes have.
 const otp = { type: 'string', minLength: 6, maxLength: 6, pattern: '^[0-9]{6}$' } as const
 const recoveryCode = { type: 'string', minLength: 10, maxLength: 32, pattern: '^[A-Za-z0-9 -]+$' } as const
-const authenticated = {
-  type: 'object',
-  required: ['authorization'],
-  properties: { authorization: { type: 'string', maxLength: 8192, description: 'Bearer <access token>' } }
-} as const
 const tags = ['otp-login']
 const sessionErrors = {
   401: error('`FST_JWT_…`: no, bad, expired or revoked access token'),
@@ -25,11 +21,10 @@ const loginErrors = {
   ...unavailable
 }
 
-export const setupSchema = {
+export const setupSchema = withBearerAuth({
   tags,
   summary: 'Start setting up an authenticator app',
   description: 'A new secret for the logged-in identifier, pending until /totp/confirm.',
-  headers: authenticated,
   response: {
     200: {
       description: 'Show the QR code (or the secret) to the user',
@@ -43,13 +38,12 @@ export const setupSchema = {
     ...sessionErrors,
     409: error('`OTP_TOTP_ALREADY_ENABLED`: turn it off first')
   }
-} as const
+} as const)
 
-export const confirmSchema = {
+export const confirmSchema = withBearerAuth({
   tags,
   summary: 'Turn the authenticator on with its first code',
   description: 'Answers the ten recovery codes, once.',
-  headers: authenticated,
   body: { type: 'object', required: ['otp'], additionalProperties: false, properties: { otp } },
   response: {
     200: {
@@ -62,31 +56,30 @@ export const confirmSchema = {
     401: error('`OTP_INVALID` (not a code of the pending secret), or an access-token error (`FST_JWT_…`)'),
     409: error('`OTP_TOTP_NOT_PENDING`, `OTP_TOTP_ALREADY_ENABLED`')
   }
-} as const
+} as const)
 
-export const disableSchema = {
+export const disableSchema = withBearerAuth({
   tags,
   summary: 'Turn the authenticator off',
-  headers: authenticated,
   response: { 204: { description: 'Off (or already off)', type: 'null' }, ...sessionErrors }
-} as const
+} as const)
 
 export function verifyTotpSchema (channels: ReadonlySet<IdentifierKind>) {
-  return {
+  return withoutAuth({
     tags,
     summary: 'Log in with an authenticator code',
     description: 'The same tokens as /verify-otp; a time step is accepted once; failures count toward the lockout.',
     body: identifierBody(channels, { otp }, ['otp']),
     response: { 200: { description: 'Logged in', ...tokenBody }, ...loginErrors }
-  }
+  })
 }
 
 export function verifyRecoverySchema (channels: ReadonlySet<IdentifierKind>) {
-  return {
+  return withoutAuth({
     tags,
     summary: 'Log in with a recovery code',
     description: 'Each recovery code works once; failures count toward the lockout.',
     body: identifierBody(channels, { code: recoveryCode }, ['code']),
     response: { 200: { description: 'Logged in', ...tokenBody }, ...loginErrors }
-  }
+  })
 }
