@@ -20,6 +20,9 @@ export const securitySchemes = {
  */
 export const withBearerAuth = <S extends object>(schema: S) => ({ ...schema, security: [{ [securitySchemeName]: [] }] })
 
+/** A route anyone may call: an empty `security` also overrides any document-wide security the host declares. */
+export const withoutAuth = <S extends object>(schema: S) => ({ ...schema, security: [] })
+
 /** Swagger 2.0 has no bearer scheme: the same header, as an API key. */
 const swagger2Definition = { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Bearer <access token>' }
 
@@ -57,5 +60,15 @@ export function documentSecurityScheme (fastify: FastifyInstance): void {
   })
 }
 
-/** A route anyone may call: an empty `security` also overrides any document-wide security the host declares. */
-export const withoutAuth = <S extends object>(schema: S) => ({ ...schema, security: [] })
+/** The schema with its `operationId`, made by operationId(). */
+export const withOperationId = <S extends object>(schema: S, prefix: string, name: string) => ({ ...schema, operationId: operationId(prefix, name) })
+
+/**
+ * An operation's `operationId`: its name after the camel-cased prefix its routes are served under (`login`
+ * under `/api/auth` is `apiAuthLogin`; with no prefix, `login`). Two registrations of the plugin under two
+ * prefixes so get different ids.
+ */
+export function operationId (prefix: string, name: string): string {
+  const [first = '', ...rest] = [...prefix.split(/[^A-Za-z0-9]+/), name].filter((word) => word !== '')
+  return first.charAt(0).toLowerCase() + first.slice(1) + rest.map((word) => word.charAt(0).toUpperCase() + word.slice(1)).join('')
+}

@@ -9,6 +9,7 @@ import { reachStore } from '../store/reach.js'
 import type { VerifyResult } from '../store/types.js'
 import { plainError, routeLimit, type RouteContext } from './context.js'
 import { identityReader, signIn, type IdentityBody } from './sign-in.js'
+import { withOperationId } from './openapi.js'
 import { loginSchema, verifySchema } from './schemas.js'
 
 interface VerifyBody extends IdentityBody { otp: string }
@@ -35,7 +36,7 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
     callingCode === undefined ? undefined : settings.smsBudget?.get(callingCode) ?? settings.smsBudget?.get('*')
 
   fastify.post<{ Body: IdentityBody }>('/login', {
-    schema: loginSchema(settings.channels),
+    schema: withOperationId(loginSchema(settings.channels), fastify.prefix, 'login'),
     bodyLimit: 1024,
     config: routeLimit(settings.rateLimit && settings.rateLimit.login)
   }, async function login (request) {
@@ -97,7 +98,7 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
   })
 
   fastify.post<{ Body: VerifyBody }>('/verify-otp', {
-    schema: verifySchema(settings.channels, settings.codeLength),
+    schema: withOperationId(verifySchema(settings.channels, settings.codeLength), fastify.prefix, 'verifyOtp'),
     bodyLimit: 1024,
     config: routeLimit(settings.rateLimit && settings.rateLimit.verify)
   }, async function verifyOtp (request, reply) {

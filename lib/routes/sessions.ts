@@ -1,5 +1,6 @@
 import { RefreshInvalidError, RefreshReusedError } from '../errors.js'
 import { routeLimit, type RouteContext } from './context.js'
+import { withOperationId } from './openapi.js'
 import { logoutSchema, refreshSchema } from './schemas.js'
 
 interface RefreshBody { refresh: string }
@@ -16,7 +17,7 @@ function subject (claims: Record<string, unknown>): { userId?: string, identifie
 /** `POST /refresh` (rotation with reuse detection) and `POST /logout`. */
 export function sessionRoutes ({ fastify, settings, tokens, emit }: RouteContext): void {
   fastify.post<{ Body: RefreshBody }>('/refresh', {
-    schema: refreshSchema,
+    schema: withOperationId(refreshSchema, fastify.prefix, 'refresh'),
     bodyLimit: 1024,
     config: routeLimit(settings.rateLimit && settings.rateLimit.refresh)
   }, async function refresh (request, reply) {
@@ -32,7 +33,7 @@ export function sessionRoutes ({ fastify, settings, tokens, emit }: RouteContext
   })
 
   fastify.post('/logout', {
-    schema: logoutSchema,
+    schema: withOperationId(logoutSchema, fastify.prefix, 'logout'),
     bodyLimit: 1024,
     // The signature here; whether the session is still live, endSession checks in the same round trip.
     onRequest: async (request) => { await request.jwtVerify() }

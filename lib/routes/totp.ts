@@ -6,6 +6,7 @@ import type { TokenBody } from '../tokens.js'
 import type { TotpService } from '../totp/service.js'
 import type { OtpUser } from '../types.js'
 import { routeLimit, type RouteContext } from './context.js'
+import { withOperationId } from './openapi.js'
 import { identityReader, signIn, type IdentityBody } from './sign-in.js'
 import { confirmSchema, disableSchema, setupSchema, verifyRecoverySchema, verifyTotpSchema } from './totp-schemas.js'
 
@@ -59,18 +60,18 @@ export function totpRoutes ({ fastify, settings, store, tokens, emit }: RouteCon
     return body
   }
 
-  fastify.post('/totp/setup', { ...authenticated, schema: setupSchema }, async function totpSetup (request) {
+  fastify.post('/totp/setup', { ...authenticated, schema: withOperationId(setupSchema, fastify.prefix, 'totpSetup') }, async function totpSetup (request) {
     return await totp.setup(boundIdentifier(request.user))
   })
 
-  fastify.post<{ Body: OtpBody }>('/totp/confirm', { ...authenticated, schema: confirmSchema }, async function totpConfirm (request) {
+  fastify.post<{ Body: OtpBody }>('/totp/confirm', { ...authenticated, schema: withOperationId(confirmSchema, fastify.prefix, 'totpConfirm') }, async function totpConfirm (request) {
     const identifier = boundIdentifier(request.user)
     const recoveryCodes = await totp.confirm(identifier, request.body.otp)
     emit(request, { type: 'totp-enabled', identifier, userId: request.user.sub })
     return { recoveryCodes }
   })
 
-  fastify.delete('/totp', { ...authenticated, schema: disableSchema }, async function totpDisable (request, reply) {
+  fastify.delete('/totp', { ...authenticated, schema: withOperationId(disableSchema, fastify.prefix, 'totpDisable') }, async function totpDisable (request, reply) {
     const identifier = boundIdentifier(request.user)
     await totp.disable(identifier)
     emit(request, { type: 'totp-disabled', identifier, userId: request.user.sub })
@@ -78,14 +79,14 @@ export function totpRoutes ({ fastify, settings, store, tokens, emit }: RouteCon
   })
 
   fastify.post<{ Body: IdentityBody & OtpBody }>('/verify-totp', {
-    ...options, schema: verifyTotpSchema(settings.channels)
+    ...options, schema: withOperationId(verifyTotpSchema(settings.channels), fastify.prefix, 'verifyTotp')
   }, async function verifyTotp (request, reply) {
     const identity = identify(request.body)
     return await logIn('totp', identity, request, reply, async () => await totp.useCode(identity.value, request.body.otp))
   })
 
   fastify.post<{ Body: RecoveryBody }>('/verify-recovery', {
-    ...options, schema: verifyRecoverySchema(settings.channels)
+    ...options, schema: withOperationId(verifyRecoverySchema(settings.channels), fastify.prefix, 'verifyRecovery')
   }, async function verifyRecovery (request, reply) {
     const identity = identify(request.body)
     return await logIn('recovery', identity, request, reply, async () => await totp.useRecoveryCode(identity.value, request.body.code))
