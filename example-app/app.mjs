@@ -9,6 +9,13 @@ import otpLogin, { consoleSender, securitySchemeName, securitySchemes } from 'fa
 
 const page = await readFile(new URL('./index.html', import.meta.url), 'utf8')
 
+// The body of every error the plugin and app.authenticate answer with.
+const errorBody = {
+  type: 'object',
+  required: ['statusCode', 'code', 'error', 'message'],
+  properties: { statusCode: { type: 'integer' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } }
+}
+
 /**
  * Fail fast: while Redis is down a request gets 503 at once, instead of waiting in ioredis's offline queue
  * through 20 retries. ioredis's default retryStrategy keeps reconnecting (50 ms, 100 ms, ... at most 2 s apart).
@@ -65,10 +72,12 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
   }
 
   // OpenAPI docs at /docs, built from the plugin's route schemas (registered first, to see every route). The
-  // plugin's authenticated routes name the bearer scheme its `securitySchemes` define, and so does /me.
+  // plugin's authenticated routes and /me name the bearer scheme `securitySchemes` defines: an app defines it
+  // (the plugin adds it to a document that lacks it, but then the app's own routes could not count on it).
   await app.register(swagger, {
     openapi: {
-      info: { title: 'fastify-otp-login example', version: '1.0.0' },
+      info: { title: 'fastify-otp-login example', version: '1.0.0', license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' } },
+      servers: [{ url: '/', description: 'the server that serves these docs' }],
       components: { securitySchemes }
     }
   })
@@ -88,7 +97,20 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
   app.get('/', { schema: { hide: true } }, async (request, reply) => reply.type('text/html; charset=utf-8').send(page))
   app.get('/me', {
     onRequest: [app.authenticate],
-    schema: { summary: 'The logged-in user: the access token\'s claims', security: [{ [securitySchemeName]: [] }] }
+    schema: {
+      operationId: 'getMe',
+      summary: 'The logged-in user: the access token\'s claims',
+      security: [{ [securitySchemeName]: [] }],
+      response: {
+        200: {
+          description: 'The claims',
+          type: 'object',
+          properties: { user: { type: 'object', additionalProperties: true } }
+        },
+        401: { description: '`FST_JWT_…`: no, bad, expired or revoked access token', ...errorBody },
+        503: { description: '`OTP_STORE_UNAVAILABLE`: the store cannot be reached', ...errorBody }
+      }
+    }
   }, async (request) => ({ user: request.user }))
   return app
 }
