@@ -28,6 +28,9 @@ export const RateLimitedError = otpError('OTP_RATE_LIMITED', 'Too many requests 
 export const TotpAlreadyEnabledError = otpError('OTP_TOTP_ALREADY_ENABLED', 'An authenticator is already set up; turn it off first', 409)
 export const TotpNotPendingError = otpError('OTP_TOTP_NOT_PENDING', 'No authenticator setup is waiting to be confirmed; start a new setup', 409)
 export const TotpNoIdentifierError = otpError('OTP_TOTP_NO_IDENTIFIER', 'This token carries no phone number or e-mail address to bind an authenticator to', 403)
+export const MfaTokenInvalidError = otpError('OTP_MFA_TOKEN_INVALID', 'The second-factor token is unknown, expired or already used; sign in again', 401)
+export const FreshAuthRequiredError = otpError('OTP_FRESH_AUTH_REQUIRED', 'This needs a recent sign-in; sign in again', 403)
+export const SessionNotFoundError = otpError('OTP_SESSION_NOT_FOUND', 'No live session of yours has this id', 404)
 export const InternalError = otpError('OTP_INTERNAL_ERROR', 'Something went wrong; try again', 500)
 export const StoreUnavailableError = otpError('OTP_STORE_UNAVAILABLE', 'Login is unavailable right now; try again shortly', 503)
 

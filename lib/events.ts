@@ -16,11 +16,16 @@ export interface OtpEvent {
   | 'logged-out'
   | 'totp-enabled' // an authenticator app was confirmed (recovery codes issued)
   | 'totp-disabled' // an authenticator app was turned off
+  | 'mfa-required' // a right first factor for a user with an authenticator: a second-factor token was issued
+  | 'session-created' // a sign-in started a session (`sessionId`)
+  | 'session-ended' // `reason`: 'logout', 'reuse' (a spent refresh token came back), 'revoked' or 'limit' (maxSessions)
   /** The identifier, masked: `+91******3210`, `a**@example.com`. */
   identifier?: string
   channel?: Channel
   /** How a verify proved the identity: a sent code, an authenticator app's code or a recovery code. */
   method?: 'otp' | 'totp' | 'recovery'
+  /** The session a `session-created` or `session-ended` event is about. */
+  sessionId?: string
   /** The token's `sub`, where one is known. */
   userId?: string
   reason?: string

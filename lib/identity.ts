@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url'
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max'
 import type { Channel } from './options.js'
 
@@ -10,7 +11,7 @@ export interface PhonePolicy {
 export interface Identity {
   claim: 'phone' | 'email'
   channel: Channel
-  /** E.164 phone number or lower-cased e-mail address: the store's key and the token's claim. */
+  /** E.164 phone number or normalised e-mail address (see normalizeEmail): the store's key and the token's claim. */
   value: string
   /** The country calling code of a phone number (`'91'`), for send budgets. */
   callingCode?: string
@@ -65,20 +66,35 @@ export function looseE164 (input: string): string | undefined {
   return /^\+[1-9][0-9]{4,14}$/.test(compact) ? compact : undefined
 }
 
-const label = '[\\p{L}\\p{N}](?:[\\p{L}\\p{N}-]{0,61}[\\p{L}\\p{N}])?'
-const emailFormat = new RegExp(
-  `^(?!\\.)(?!.*\\.\\.)[\\p{L}\\p{N}!#$%&'+/=^_\`|~.-]{1,64}(?<!\\.)@(?:${label}\\.)+\\p{L}{2,63}$`, 'u'
-)
+// The local part: a dot-atom of letters, digits and the usual symbols, in any script, no dot at either end or twice.
+const localPart = /^(?!\.)(?!.*\.\.)[\p{L}\p{N}!#$%&'+/=^_`|~.-]{1,64}(?<!\.)$/u
+// A domain as written may hold any non-ASCII character (UTS #46 maps or refuses those), but of ASCII only
+// letters, digits, hyphens and dots: domainToASCII reads its input as a URL's host, so it would percent-decode
+// `%61` and stop at `/`, `?`, `#` or `\`, and brackets would make an IP literal.
+const domainAsWritten = /^[a-z0-9.\-\u0080-\u{10FFFF}]+$/u
+// The ASCII form: letter-digit-hyphen labels of 1 to 63 characters, and a top-level domain of letters or an
+// internationalised one in punycode (`xn--p1ai`), so neither an IP address nor a single label passes.
+const asciiLabel = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?'
+const asciiDomain = new RegExp(`^(?:${asciiLabel}\\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{0,57}[a-z0-9])$`)
 
 /**
- * Trims and lower-cases an e-mail address and checks its shape (a dot-atom local part, a domain of valid
- * labels with an alphabetic top-level domain, at most 254 characters). Quoted local parts and IP-literal
- * domains are refused: no real user needs them to log in, and they are a classic source of parser confusion.
- * So are `{ } * ?`, legal but vanishingly rare: braces would break the Redis Cluster hash tag the address
- * goes into, and `*` `?` are glob characters in key patterns.
+ * Normalises an e-mail address to the identifier it is known by: NFC, trimmed and lower-cased, with the
+ * domain in its ASCII (punycode) form by UTS #46, so `Ana@Bücher.de`, `ana@xn--bcher-kva.de` and a spelling
+ * with a full-width dot are one identity; the local part keeps its Unicode. Returns undefined for an address
+ * whose shape is not a dot-atom local part at a domain of valid labels with an alphabetic or punycode top-level
+ * domain, at most 254 characters in the ASCII form. Quoted local parts and IP-literal domains are refused: no
+ * real user needs them to log in, and they are a classic source of parser confusion. So are `{ } * ?`, legal
+ * but vanishingly rare: braces would break the Redis Cluster hash tag the address goes into, and `*` `?` are
+ * glob characters in key patterns.
  */
 export function normalizeEmail (input: string): Identity | undefined {
-  const email = input.trim().toLowerCase()
-  if (email.length > 254 || !emailFormat.test(email)) return undefined
-  return { claim: 'email', channel: 'email', value: email }
+  const email = input.normalize('NFC').trim().toLowerCase()
+  const at = email.lastIndexOf('@')
+  const local = email.slice(0, at)
+  const written = email.slice(at + 1)
+  if (at < 1 || !localPart.test(local) || !domainAsWritten.test(written)) return undefined
+  const domain = domainToASCII(written)
+  const address = `${local}@${domain}`
+  if (domain === '' || domain.length > 253 || address.length > 254 || !asciiDomain.test(domain)) return undefined
+  return { claim: 'email', channel: 'email', value: address }
 }

@@ -1,6 +1,8 @@
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { DeviceTokens } from './devices.js'
+import { FreshAuthRequiredError } from './errors.js'
 import { eventEmitter } from './events.js'
 import { checkOptions, ensureDefaults, type OtpLoginOptions } from './options.js'
 import { routes } from './routes/context.js'
@@ -53,15 +55,33 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
   }
 
   const tokens = new TokenIssuer(settings, store, signAccessToken)
-  fastify.decorate('authenticate', async function authenticate (request: FastifyRequest): Promise<void> {
+  const verifyToken = async (request: FastifyRequest): Promise<void> => {
     await request.jwtVerify()
-    await tokens.assertNotRevoked(request.user)
+  }
+  async function authenticate (request: FastifyRequest): Promise<void> {
+    await verifyToken(request)
+    await tokens.assertLive(request.user)
+  }
+  fastify.decorate('authenticate', authenticate)
+  fastify.decorate('requireFreshAuth', function requireFreshAuth (maxAge: number = settings.freshAuthAge) {
+    if (!Number.isInteger(maxAge) || maxAge < 0) throw new Error('fastify-otp-login: requireFreshAuth(maxAge) takes a whole number of seconds')
+    return async function freshAuth (request: FastifyRequest): Promise<void> {
+      await authenticate(request)
+      const authTime = request.user.auth_time
+      if (typeof authTime !== 'number' || Math.floor(Date.now() / 1000) - authTime > maxAge) throw new FreshAuthRequiredError()
+    }
+  })
+  fastify.decorate('otpSessions', {
+    list: async (userId: string) => await tokens.list(userId),
+    revoke: async (userId: string, sessionId: string) => await tokens.revoke(userId, sessionId),
+    revokeAll: async (userId: string) => (await tokens.revokeAll(userId)).length
   })
 
   const emit = eventEmitter(settings.onEvent, fastify.log)
   const totp = createTotp(settings, fastify.log)
+  const devices = settings.trustedDevices === false ? undefined : new DeviceTokens(settings.codeSecret, settings.trustedDevices.ttl)
   // fastify-plugin skips Fastify's own prefixing, so the routes get the prefix here, in their own context.
-  await fastify.register(routes, { prefix: settings.prefix, settings, store, tokens, emit, totp })
+  await fastify.register(routes, { prefix: settings.prefix, settings, store, tokens, emit, totp, devices, verifyToken })
 }
 
 export const fastifyOtpLogin: FastifyPluginAsync<OtpLoginOptions> = fp(otpLogin, {
@@ -73,23 +93,25 @@ export default fastifyOtpLogin
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { RedisStore, type RedisStoreOptions } from './store/redis.js'
 export type {
-  FailurePolicy, GuessResult, IssuePolicy, IssueResult, OtpStore, RotateResult, SessionPolicy, VerifyPolicy, VerifyResult
+  ChallengeResult, EndResult, EndScope, FailurePolicy, GuessResult, IssuePolicy, IssueResult, NewSession, OtpStore,
+  RotateResult, SessionEnd, SessionInfo, SessionPolicy, VerifyPolicy, VerifyResult
 } from './store/types.js'
 export { MemoryTotpStore, type MemoryTotpStoreOptions } from './store/totp-memory.js'
 export { RedisTotpStore, type RedisTotpStoreOptions } from './store/totp-redis.js'
 export type { TotpRecord, TotpStore } from './store/totp-types.js'
 export { consoleSender, type ConsoleSenderOptions } from './senders/console.js'
 export {
-  AttemptsExceededError, DeliveryFailedError, InternalError, InvalidCodeError, InvalidEmailError, InvalidPhoneError, LockedError,
-  RateLimitedError, RefreshInvalidError, RefreshReusedError, ResendTooSoonError, SendBudgetExceededError,
-  StoreUnavailableError, TotpAlreadyEnabledError, TotpNoIdentifierError, TotpNotPendingError, type OtpError
+  AttemptsExceededError, DeliveryFailedError, FreshAuthRequiredError, InternalError, InvalidCodeError, InvalidEmailError,
+  InvalidPhoneError, LockedError, MfaTokenInvalidError, RateLimitedError, RefreshInvalidError, RefreshReusedError,
+  ResendTooSoonError, SendBudgetExceededError, SessionNotFoundError, StoreUnavailableError, TotpAlreadyEnabledError,
+  TotpNoIdentifierError, TotpNotPendingError, type OtpError
 } from './errors.js'
-export { TokenRevokedError, type TokenBody } from './tokens.js'
+export { TokenRevokedError, type SessionView, type TokenBody } from './tokens.js'
 export type {
   Channel, FindOrCreateUser, FindOrCreateUserArgs, OtpLoginOptions, OtpUserRecord, RateLimitOptions, RouteRateLimit,
-  SendArgs, SendFn
+  SendArgs, SendFn, TotpMode, TrustedDevicesOptions
 } from './options.js'
-export type { OtpUser } from './types.js'
+export type { OtpSessions, OtpUser } from './types.js'
 export { maskIdentifier, type OtpEvent, type OtpEventHandler } from './events.js'
 export { smtpSender, type SmtpSenderOptions } from './senders/smtp.js'
 export { twilioSender, type TwilioSenderOptions } from './senders/twilio.js'

@@ -47,6 +47,16 @@ export interface RateLimitOptions {
   login?: RouteRateLimit
   verify?: RouteRateLimit
   refresh?: RouteRateLimit
+  /** The routes that need an access token: /logout, /sessions, /totp/*. */
+  account?: RouteRateLimit
+}
+
+/** How an authenticator app counts: a second factor after the code (default), or another way to log in. */
+export type TotpMode = 'second-factor' | 'alternative'
+
+export interface TrustedDevicesOptions {
+  /** How long a device token stays valid: seconds or a duration like `'90d'`; default `'90d'`. */
+  ttl?: string | number
 }
 
 export type IdentifierKind = 'phone' | 'email'
@@ -82,6 +92,10 @@ export interface OtpLoginOptions {
   totpStore?: TotpStore
   totpIssuer?: string
   totpClock?: () => number
+  totpMode?: TotpMode
+  freshAuthAge?: number
+  maxSessions?: number
+  trustedDevices?: TrustedDevicesOptions | false
 }
 
 /** Authenticator apps, on when `totpEncryptionKey` is given. */
@@ -91,6 +105,7 @@ export interface TotpSettings {
   store: TotpStore | undefined
   issuer: string
   clock: () => number
+  mode: TotpMode
 }
 
 /** The options after defaults: every value present and checked. Durations in seconds. */
@@ -116,7 +131,7 @@ export interface ResolvedOptions {
   defaultCountry: CountryCode | undefined
   allowedCountries: ReadonlySet<CountryCode> | undefined
   findOrCreateUser: FindOrCreateUser
-  rateLimit: { login: RouteRateLimit, verify: RouteRateLimit, refresh: RouteRateLimit } | false
+  rateLimit: { login: RouteRateLimit, verify: RouteRateLimit, refresh: RouteRateLimit, account: RouteRateLimit } | false
   /** Normalised identifier (E.164 or lower-cased e-mail) → its fixed code. */
   testIdentities: ReadonlyMap<string, string>
   /** Country calling code (or `'*'`) → codes per hour. */
@@ -125,12 +140,18 @@ export interface ResolvedOptions {
   /** Milliseconds. */
   sendTimeout: number
   totp: TotpSettings | undefined
+  /** Seconds. */
+  freshAuthAge: number
+  maxSessions: number
+  /** Seconds a device token lives, or false: no trusted devices. */
+  trustedDevices: { ttl: number } | false
 }
 
 export const defaultRateLimit = {
   login: { max: 10, timeWindow: '1 minute' },
   verify: { max: 30, timeWindow: '1 minute' },
-  refresh: { max: 30, timeWindow: '1 minute' }
+  refresh: { max: 30, timeWindow: '1 minute' },
+  account: { max: 30, timeWindow: '1 minute' }
 } as const
 
 /** Every option of `OtpLoginOptions`, at run time: unknown names are refused, and the README lists these. */
@@ -138,7 +159,8 @@ export const optionNames = [
   'prefix', 'channels', 'send', 'redis', 'store', 'keyPrefix', 'codeSecret', 'jwt', 'accessTokenTtl', 'refreshTokenTtl',
   'codeLength', 'codeTtl', 'maxSends', 'lockout', 'resendInterval', 'maxAttempts', 'maxFailures', 'defaultCountry',
   'allowedCountries', 'findOrCreateUser', 'onEvent', 'rateLimit', 'testIdentities', 'allowTestIdentitiesInProduction',
-  'smsBudget', 'sendTimeout', 'totpEncryptionKey', 'totpStore', 'totpIssuer', 'totpClock'
+  'smsBudget', 'sendTimeout', 'totpEncryptionKey', 'totpStore', 'totpIssuer', 'totpClock',
+  'totpMode', 'freshAuthAge', 'maxSessions', 'trustedDevices'
 ] as const
 
 // Fastify passes these to every plugin.
@@ -203,8 +225,9 @@ function isRedisClient (value: unknown): boolean {
 }
 
 const storeMethods = [
-  'issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'reserveGuess', 'lockOut', 'clearFailures',
-  'createSession', 'rotateSession', 'endSession', 'isSessionRevoked'
+  'issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'reserveGuess', 'refundGuess', 'lockOut', 'clearFailures', 'resetCounters',
+  'createChallenge', 'reserveChallenge', 'refundChallenge', 'consumeChallenge',
+  'createSession', 'rotateSession', 'isSessionLive', 'endSessions', 'listSessions'
 ] as const
 
 function isStore (value: unknown): value is OtpStore {
@@ -257,6 +280,18 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
   checkInteger(o, 'maxAttempts', 1, 100)
   checkInteger(o, 'maxFailures', 1, 10000)
   checkInteger(o, 'sendTimeout', 100, 120_000)
+  checkInteger(o, 'freshAuthAge', 1, 86400)
+  checkInteger(o, 'maxSessions', 1, 1000)
+  if (o.trustedDevices !== undefined && o.trustedDevices !== false) {
+    const devices = o.trustedDevices as Record<string, unknown> | null
+    if (devices === null || typeof devices !== 'object' || Array.isArray(devices)) {
+      throw new OptionError('trustedDevices', "must be false or an object { ttl } (default { ttl: '90d' })", devices)
+    }
+    for (const key of Object.keys(devices)) {
+      if (key !== 'ttl') throw new Error(`fastify-otp-login: unknown option "trustedDevices.${key}"`)
+    }
+    if (devices.ttl !== undefined) checkDuration('trustedDevices.ttl', devices.ttl)
+  }
   if (o.defaultCountry !== undefined) checkCountry('defaultCountry', o.defaultCountry)
   if (o.allowedCountries !== undefined) {
     if (!Array.isArray(o.allowedCountries) || o.allowedCountries.length === 0) {
@@ -299,10 +334,10 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
   if (o.rateLimit !== undefined && o.rateLimit !== false) {
     const limits = o.rateLimit as Record<string, unknown> | null
     if (limits === null || typeof limits !== 'object' || Array.isArray(limits)) {
-      throw new OptionError('rateLimit', 'must be false or an object { login, verify, refresh }', o.rateLimit)
+      throw new OptionError('rateLimit', 'must be false or an object { login, verify, refresh, account }', o.rateLimit)
     }
     for (const key of Object.keys(limits)) {
-      if (key !== 'login' && key !== 'verify' && key !== 'refresh') throw new Error(`fastify-otp-login: unknown option "rateLimit.${key}"`)
+      if (!(key in defaultRateLimit)) throw new Error(`fastify-otp-login: unknown option "rateLimit.${key}"`)
       checkRouteLimit(`rateLimit.${key}`, limits[key])
     }
   }
@@ -333,7 +368,7 @@ const totpStoreMethods = ['get', 'savePending', 'enable', 'useStep', 'useRecover
 
 function checkTotpOptions (o: Record<string, unknown>): void {
   if (o.totpEncryptionKey === undefined) {
-    for (const name of ['totpStore', 'totpIssuer', 'totpClock']) {
+    for (const name of ['totpStore', 'totpIssuer', 'totpClock', 'totpMode']) {
       if (o[name] !== undefined) throw new OptionError(name, 'needs "totpEncryptionKey": authenticator apps are on only with it', o[name])
     }
     return
@@ -352,6 +387,9 @@ function checkTotpOptions (o: Record<string, unknown>): void {
   }
   if (o.totpIssuer !== undefined && (typeof o.totpIssuer !== 'string' || !/^[^:]{1,64}$/.test(o.totpIssuer))) {
     throw new OptionError('totpIssuer', 'must be a string of 1 to 64 characters without a colon', o.totpIssuer)
+  }
+  if (o.totpMode !== undefined && o.totpMode !== 'second-factor' && o.totpMode !== 'alternative') {
+    throw new OptionError('totpMode', "must be 'second-factor' or 'alternative'", o.totpMode)
   }
   if (o.totpClock !== undefined && typeof o.totpClock !== 'function') {
     throw new OptionError('totpClock', 'must be a function returning milliseconds since the epoch', o.totpClock)
@@ -391,7 +429,8 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedOptions {
       : {
           login: opts.rateLimit?.login ?? defaultRateLimit.login,
           verify: opts.rateLimit?.verify ?? defaultRateLimit.verify,
-          refresh: opts.rateLimit?.refresh ?? defaultRateLimit.refresh
+          refresh: opts.rateLimit?.refresh ?? defaultRateLimit.refresh,
+          account: opts.rateLimit?.account ?? defaultRateLimit.account
         },
     testIdentities: new Map(Object.entries(opts.testIdentities ?? {}).map(([id, code]) => [testIdentityKey(id) ?? id, code])),
     smsBudget: opts.smsBudget ? new Map(Object.entries(opts.smsBudget)) : undefined,
@@ -403,7 +442,11 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedOptions {
           key: parseEncryptionKey(opts.totpEncryptionKey) as Buffer, // checked by checkOptions
           store: opts.totpStore,
           issuer: opts.totpIssuer ?? 'fastify-otp-login',
-          clock: opts.totpClock ?? Date.now
-        }
+          clock: opts.totpClock ?? Date.now,
+          mode: opts.totpMode ?? 'second-factor'
+        },
+    freshAuthAge: opts.freshAuthAge ?? 300,
+    maxSessions: opts.maxSessions ?? 50,
+    trustedDevices: opts.trustedDevices === false ? false : { ttl: checkDuration('trustedDevices.ttl', opts.trustedDevices?.ttl ?? '90d') }
   }
 }

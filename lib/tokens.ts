@@ -5,9 +5,9 @@ import { RefreshInvalidError, RefreshReusedError } from './errors.js'
 import { randomId } from './random.js'
 import type { ResolvedOptions } from './options.js'
 import { reachStore } from './store/reach.js'
-import type { OtpStore } from './store/types.js'
+import type { EndScope, OtpStore } from './store/types.js'
 
-/** @fastify/jwt's own code for a token its `trusted` check refuses; a revoked session answers the same. */
+/** @fastify/jwt's own code for a token its `trusted` check refuses; a token whose session ended answers the same. */
 export const TokenRevokedError = createError('FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED', 'Untrusted authorization token', 401)
 
 export type SignAccessToken = (reply: FastifyReply, claims: Record<string, unknown>) => Promise<string>
@@ -18,80 +18,132 @@ export interface TokenBody {
   expiresIn: number
   refresh?: string
   refreshExpiresIn?: number
+  deviceToken?: string
 }
 
-// `<family id>.<secret>`: the family id (128 bits) finds the session, the secret (256 bits) proves possession.
-const refreshFormat = /^([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/
-const sha256 = (token: string): string => createHash('sha256').update(token).digest('base64url')
+/** A session as `GET /sessions` and `app.otpSessions.list` show it. Times are seconds since the epoch. */
+export interface SessionView {
+  id: string
+  createdAt: number
+  lastUsedAt: number
+  expiresAt: number
+  /** The sign-in methods of the session, as in its tokens' `amr` claim. */
+  amr: string[]
+}
+
+// `<user key>.<session id>.<secret>`: the user key (a hash of `sub`) and the session id find the session, in
+// the user's slot on Redis Cluster; the secret (256 bits) proves possession and is stored only as a hash.
+const refreshFormat = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/
+const sessionIdFormat = /^[A-Za-z0-9_-]{22}$/
+export const sha256 = (token: string): string => createHash('sha256').update(token).digest('base64url')
 
 /**
- * The session (refresh family) of verified claims. Every access token the plugin issues with sessions on has
- * one: a token without was signed for something else, and is refused.
+ * Where a user's sessions live: 128 bits of SHA-256 of the user id. A fixed-size, brace-free hash tag whatever
+ * the id is, so all of one user's sessions share one Redis Cluster slot, and nothing in a refresh token names
+ * the user.
  */
-function sessionOf (user: { sid?: unknown }): string {
-  if (typeof user.sid !== 'string') throw new TokenRevokedError()
-  return user.sid
+export const userKey = (userId: string): string => sha256(`user:${userId}`).slice(0, 22)
+
+/** The user and session of verified claims, or undefined for a token that has none. */
+function sessionOf (user: { sub?: unknown, sid?: unknown }): { userKey: string, sessionId: string } | undefined {
+  if (typeof user.sub !== 'string' || typeof user.sid !== 'string') return undefined
+  return { userKey: userKey(user.sub), sessionId: user.sid }
 }
 
 /**
- * Issues access tokens and, unless `refreshTokenTtl` is false, opaque refresh tokens whose families live in
- * the store (hashes only). Every access token carries `jti` and, with sessions, `sid` (its family).
+ * Issues access tokens and, unless `refreshTokenTtl` is false, sessions: opaque refresh tokens whose hashes live
+ * in the store, grouped by user. An access token is accepted only while its session lives (an allow-list): a
+ * logout, a revocation, refresh-token reuse, expiry or the loss of the store's data all end it.
  */
 export class TokenIssuer {
   readonly sessions: boolean
   private readonly refreshTtl: number
   private readonly accessTtl: number
+  private readonly maxSessions: number
 
   constructor (settings: ResolvedOptions, private readonly store: OtpStore, private readonly sign: SignAccessToken) {
     this.sessions = settings.refreshTokenTtl !== false
     this.refreshTtl = settings.refreshTokenTtl === false ? 0 : settings.refreshTokenTtl
     this.accessTtl = settings.accessTokenTtl
+    this.maxSessions = settings.maxSessions
   }
 
-  /** Tokens for a user who just proved a code; `claims` are what every access token of the session carries. */
-  async issue (reply: FastifyReply, claims: Record<string, unknown>): Promise<TokenBody> {
-    if (!this.sessions) return await this.body(reply, claims)
-    const familyId = randomId(16)
-    const refresh = `${familyId}.${randomId(32)}`
-    const stored = JSON.stringify(claims) // outside reachStore: a claim that cannot be serialised is no outage
-    await reachStore(() => this.store.createSession(familyId, sha256(refresh), stored, this.refreshTtl * 1000))
-    return await this.body(reply, claims, familyId, refresh)
-  }
-
-  /** Spends `refresh` for a new pair; a spent one ends its family (`OTP_REFRESH_REUSED`). */
-  async refresh (reply: FastifyReply, refresh: string): Promise<{ body: TokenBody, claims: Record<string, unknown> }> {
-    const familyId = refreshFormat.exec(refresh)?.[1]
-    if (familyId === undefined) throw new RefreshInvalidError()
-    const next = `${familyId}.${randomId(32)}`
-    const result = await reachStore(() => this.store.rotateSession(familyId, sha256(refresh), sha256(next), {
-      ttlMs: this.refreshTtl * 1000,
-      revokedForMs: this.accessTtl * 1000
+  /**
+   * Tokens for a user who just signed in; `claims` (with `sub`, `amr` and `auth_time`) are what every access
+   * token of the session carries. `ended`: sessions of the user that ended to stay within `maxSessions`.
+   */
+  async issue (reply: FastifyReply, claims: Record<string, unknown> & { sub: string, amr: string[] }): Promise<{
+    body: TokenBody, sessionId?: string, ended: string[]
+  }> {
+    if (!this.sessions) return { body: await this.body(reply, claims), ended: [] }
+    const key = userKey(claims.sub)
+    const sessionId = randomId(16)
+    const refresh = `${key}.${sessionId}.${randomId(32)}`
+    // Outside reachStore: a claim that cannot be serialised is no outage.
+    const record = { tokenHash: sha256(refresh), claims: JSON.stringify(claims), amr: JSON.stringify(claims.amr) }
+    const { ended } = await reachStore(() => this.store.createSession(key, sessionId, record, {
+      ttlMs: this.refreshTtl * 1000, now: Date.now(), maxSessions: this.maxSessions
     }))
-    if (result.status === 'reused') throw new RefreshReusedError()
+    return { body: await this.body(reply, claims, sessionId, refresh), sessionId, ended }
+  }
+
+  /** Spends `refresh` for a new pair; a spent one ends its session (`OTP_REFRESH_REUSED`). */
+  async refresh (reply: FastifyReply, refresh: string): Promise<{ body: TokenBody, claims: Record<string, unknown>, sessionId: string }> {
+    const match = refreshFormat.exec(refresh)
+    if (match === null) throw new RefreshInvalidError()
+    const [, key = '', sessionId = ''] = match
+    const next = `${key}.${sessionId}.${randomId(32)}`
+    const result = await reachStore(() => this.store.rotateSession(key, sessionId, sha256(refresh), sha256(next), {
+      ttlMs: this.refreshTtl * 1000, now: Date.now()
+    }))
+    if (result.status === 'reused') throw Object.assign(new RefreshReusedError(), { sessionId })
     if (result.status === 'invalid') throw new RefreshInvalidError()
     const claims = JSON.parse(result.claims) as Record<string, unknown>
-    return { body: await this.body(reply, claims, familyId, next), claims }
+    return { body: await this.body(reply, claims, sessionId, next), claims, sessionId }
   }
 
   /**
-   * Ends the session of a verified access token's claims: its refresh family and every access token issued in
-   * it. One round trip: it also refuses a token whose session was already revoked, so callers skip
-   * `assertNotRevoked`.
+   * Ends sessions for a logout with a verified access token: its own (`current`), all the user's others, or
+   * all. One round trip: it also refuses a token whose session is no longer live. The ids that ended.
    */
-  async endSession (user: { sid?: unknown }): Promise<void> {
-    if (!this.sessions) return
-    const familyId = sessionOf(user)
-    if (!await reachStore(() => this.store.endSession(familyId, this.accessTtl * 1000))) throw new TokenRevokedError()
+  async logout (user: { sub?: unknown, sid?: unknown }, scope: 'current' | 'others' | 'all'): Promise<string[]> {
+    const session = sessionOf(user)
+    if (session === undefined) throw new TokenRevokedError()
+    const storeScope: EndScope = scope === 'current' ? 'one' : scope
+    const result = await reachStore(() => this.store.endSessions(session.userKey, storeScope, session.sessionId))
+    if (result.status === 'not-live' || (scope === 'current' && result.ended.length === 0)) throw new TokenRevokedError()
+    return result.ended
   }
 
-  /**
-   * Refuses an access token whose session was ended by logout or by refresh-token reuse, and, with sessions
-   * on, a token without a session (one the host signed with the same key for another purpose).
-   */
-  async assertNotRevoked (user: { sid?: unknown }): Promise<void> {
+  /** Refuses an access token whose session is not live, and, with sessions on, a token without one. */
+  async assertLive (user: { sub?: unknown, sid?: unknown }): Promise<void> {
     if (!this.sessions) return
-    const familyId = sessionOf(user)
-    if (await reachStore(() => this.store.isSessionRevoked(familyId))) throw new TokenRevokedError()
+    const session = sessionOf(user)
+    if (session === undefined || !await reachStore(() => this.store.isSessionLive(session.userKey, session.sessionId))) {
+      throw new TokenRevokedError()
+    }
+  }
+
+  /** The user's live sessions, newest first. */
+  async list (userId: string): Promise<SessionView[]> {
+    const sessions = await reachStore(() => this.store.listSessions(userKey(userId)))
+    const seconds = (ms: number): number => Math.floor(ms / 1000)
+    return sessions
+      .map((s) => ({ id: s.id, createdAt: seconds(s.createdAt), lastUsedAt: seconds(s.lastUsedAt), expiresAt: seconds(s.expiresAt), amr: parseAmr(s.amr) }))
+      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1))
+  }
+
+  /** Ends one session of the user; false when it is not a live session of theirs. */
+  async revoke (userId: string, sessionId: string): Promise<boolean> {
+    if (!sessionIdFormat.test(sessionId)) return false
+    const result = await reachStore(() => this.store.endSessions(userKey(userId), 'one', sessionId))
+    return result.status === 'ok' && result.ended.length > 0
+  }
+
+  /** Ends every session of the user; the ids that ended. */
+  async revokeAll (userId: string): Promise<string[]> {
+    const result = await reachStore(() => this.store.endSessions(userKey(userId), 'all'))
+    return result.status === 'ok' ? result.ended : []
   }
 
   private async body (reply: FastifyReply, claims: Record<string, unknown>, sid?: string, refresh?: string): Promise<TokenBody> {
@@ -102,5 +154,14 @@ export class TokenIssuer {
       body.refreshExpiresIn = this.refreshTtl
     }
     return body
+  }
+}
+
+function parseAmr (json: string): string[] {
+  try {
+    const amr: unknown = JSON.parse(json)
+    return Array.isArray(amr) ? amr.filter((m): m is string => typeof m === 'string') : []
+  } catch {
+    return []
   }
 }

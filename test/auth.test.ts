@@ -78,7 +78,7 @@ t.test('a host that registered @fastify/jwt itself: its instance signs and verif
   t.equal(res.json().expiresIn, 60)
   const token = res.json().access as string
   const payload = app.jwt.verify<Record<string, unknown>>(token)
-  t.same(Object.keys(payload).sort(), ['exp', 'iat', 'jti', 'phone', 'sid', 'sub'])
+  t.same(Object.keys(payload).sort(), ['amr', 'auth_time', 'exp', 'iat', 'jti', 'phone', 'sid', 'sub'])
   t.match(payload, { sub: phone, phone })
   t.equal(Number(payload.exp) - Number(payload.iat), 60)
   const me = await app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { maskIdentifier, type OtpEvent } from '../lib/index.js'
-import { buildApp, wrongCode } from './helpers/app.js'
+import { buildApp, claims, wrongCode } from './helpers/app.js'
 import { buildTotpApp, codeAt } from './helpers/totp.js'
 
 const phone = '+919876543210'
@@ -51,12 +51,17 @@ t.test('every step of the flow is an event, with a masked identifier, the IP and
   await login(other, '10.9.8.7')
   take()
   const tokens = (await verify(other, codeFor(other), '10.9.8.7')).json()
-  t.same(take(), [{ type: 'verified', userId: 'u1', method: 'otp', ...otherBase }])
+  const [created, verified] = take()
+  t.match(created, { type: 'session-created', userId: 'u1', identifier: '+91******3211', ip: '10.9.8.7', sessionId: claims(tokens.access).sid })
+  t.same(verified, { type: 'verified', userId: 'u1', method: 'otp', ...otherBase })
 
   await app.inject({ method: 'POST', url: '/refresh', payload: { refresh: tokens.refresh }, remoteAddress: '10.9.8.7' })
   t.same(take(), [{ type: 'refreshed', userId: 'u1', identifier: '+91******3211', ip: '10.9.8.7' }])
   await app.inject({ method: 'POST', url: '/refresh', payload: { refresh: tokens.refresh }, remoteAddress: '10.9.8.7' })
-  t.same(take(), [{ type: 'refresh-failed', reason: 'reused', ip: '10.9.8.7' }])
+  t.same(take(), [
+    { type: 'refresh-failed', reason: 'reused', ip: '10.9.8.7' },
+    { type: 'session-ended', reason: 'reuse', sessionId: claims(tokens.access).sid, ip: '10.9.8.7' }
+  ])
   await app.inject({ method: 'POST', url: '/refresh', payload: { refresh: 'nonsense' }, remoteAddress: '10.9.8.7' })
   t.same(take(), [{ type: 'refresh-failed', reason: 'invalid', ip: '10.9.8.7' }])
 
@@ -65,7 +70,10 @@ t.test('every step of the flow is an event, with a masked identifier, the IP and
   const fresh = (await verify(other, codeFor(other), '10.9.8.7')).json()
   take()
   await app.inject({ method: 'POST', url: '/logout', headers: { authorization: `Bearer ${fresh.access}` }, remoteAddress: '10.9.8.7' })
-  t.same(take(), [{ type: 'logged-out', userId: 'u1', identifier: '+91******3211', ip: '10.9.8.7' }])
+  t.same(take(), [
+    { type: 'session-ended', reason: 'logout', sessionId: claims(fresh.access).sid, userId: 'u1', identifier: '+91******3211', ip: '10.9.8.7' },
+    { type: 'logged-out', userId: 'u1', identifier: '+91******3211', ip: '10.9.8.7' }
+  ])
 
   failSend = true
   // (resend interval: a new number is needed for the delivery failure)
@@ -149,13 +157,16 @@ t.test('authenticator and recovery-code logins are events too, with their method
   await app.verifyRecovery(phone, recoveryCodes[0] ?? '')
   await app.verifyTotp(phone, codeAt(secret, app.step()))
   await app.verifyTotp(phone, '000000')
+  await app.verifyTotp(phone, '111111')
   await app.verifyTotp(phone, codeAt(secret, app.step() + 1))
-  const seen = events.map(({ type, method, reason, userId, identifier }) => ({ type, method, reason, userId, identifier }))
+  const seen = events.filter((event) => event.type !== 'session-created')
+    .map(({ type, method, reason, userId, identifier }) => ({ type, method, reason, userId, identifier }))
   const id = '+91******3210'
   t.same(seen, [
     { type: 'verified', method: 'totp', reason: undefined, userId: 'u7', identifier: id },
     { type: 'verified', method: 'recovery', reason: undefined, userId: 'u7', identifier: id },
-    { type: 'verify-failed', method: 'totp', reason: 'invalid', userId: undefined, identifier: id }, // a replayed step
+    { type: 'verify-failed', method: 'totp', reason: 'invalid', userId: undefined, identifier: id }, // a replayed step: not counted
+    { type: 'verify-failed', method: 'totp', reason: 'invalid', userId: undefined, identifier: id },
     { type: 'locked-out', method: 'totp', reason: 'max-failures', userId: undefined, identifier: id },
     { type: 'verify-failed', method: 'totp', reason: 'locked', userId: undefined, identifier: id }
   ])

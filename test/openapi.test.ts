@@ -23,7 +23,7 @@ interface Document {
 }
 
 const bearer = [{ [securitySchemeName]: [] }]
-const authenticated = ['post /logout', 'post /totp/setup', 'post /totp/confirm', 'delete /totp']
+const authenticated = ['post /logout', 'get /sessions', 'delete /sessions/{id}', 'post /totp/setup', 'post /totp/confirm', 'delete /totp']
 const everything: Partial<OtpLoginOptions> = {
   channels: ['phone', 'email'], jwt: { secret: JWT_SECRET }, send: () => {}, totpEncryptionKey: '00'.repeat(32)
 }
@@ -62,15 +62,17 @@ t.test('@fastify/swagger documents every route, body and response, errors includ
   await app.ready()
   const doc = app.swagger() as unknown as { paths: Record<string, Record<string, Operation & { parameters?: unknown[] }>> }
 
-  const expected: Record<string, string[]> = {
-    '/auth/login': ['200', '400', '413', '415', '429', '502', '503'],
-    '/auth/verify-otp': ['200', '400', '401', '413', '415', '429', '503'],
-    '/auth/refresh': ['200', '400', '401', '413', '415', '429', '503'],
-    '/auth/logout': ['204', '401', '503']
-  }
-  t.same(Object.keys(doc.paths).sort(), Object.keys(expected).sort())
-  for (const [path, statuses] of Object.entries(expected)) {
-    const operation = doc.paths[path]?.post
+  const expected: Array<[string, string, string[]]> = [
+    ['/auth/login', 'post', ['200', '400', '413', '415', '429', '502', '503']],
+    ['/auth/verify-otp', 'post', ['200', '400', '401', '413', '415', '429', '503']],
+    ['/auth/refresh', 'post', ['200', '400', '401', '413', '415', '429', '503']],
+    ['/auth/logout', 'post', ['204', '400', '401', '429', '503']],
+    ['/auth/sessions', 'get', ['200', '401', '429', '503']],
+    ['/auth/sessions/{id}', 'delete', ['204', '400', '401', '404', '429', '503']]
+  ]
+  t.same(Object.keys(doc.paths).sort(), expected.map(([path]) => path).sort())
+  for (const [path, method, statuses] of expected) {
+    const operation = doc.paths[path]?.[method]
     t.ok(operation?.summary, `${path} has a summary`)
     t.same(Object.keys(operation?.responses ?? {}).sort(), statuses, `${path} documents each status`)
     for (const [status, response] of Object.entries(operation?.responses ?? {})) {
@@ -95,14 +97,14 @@ t.test('the document declares bearer security, Retry-After, operationIds, and no
   const { doc } = await documentOf(t)
   const ops = operations(doc)
   t.same(ops.map(([name]) => name).sort(), [
-    'delete /totp', 'post /login', 'post /logout', 'post /refresh', 'post /totp/confirm', 'post /totp/setup',
-    'post /verify-otp', 'post /verify-recovery', 'post /verify-totp'
+    'delete /sessions/{id}', 'delete /totp', 'get /sessions', 'post /login', 'post /logout', 'post /refresh',
+    'post /totp/confirm', 'post /totp/setup', 'post /verify-otp', 'post /verify-recovery', 'post /verify-totp'
   ])
   for (const [name, op] of ops) {
     if (authenticated.includes(name)) {
       t.same(op.security, bearer, `${name} requires the bearer token`)
       t.ok(op.responses['401'], `${name} documents its 401`)
-      t.notOk(op.parameters, `${name} has no Authorization header parameter`)
+      t.notOk((op.parameters as Array<{ in: string }> | undefined)?.some((parameter) => parameter.in === 'header'), `${name} has no Authorization header parameter`)
     } else {
       t.same(op.security, [], `${name} is open to anyone, whatever security the document sets`)
     }
@@ -110,10 +112,13 @@ t.test('the document declares bearer security, Retry-After, operationIds, and no
     if (tooMany) t.match(tooMany.headers?.['Retry-After'], { schema: { type: 'integer' } }, `${name} 429 declares Retry-After`)
     t.match(op.operationId, /^[a-z][A-Za-z0-9]*$/, `${name} has an operationId`)
   }
-  t.equal(ops.filter(([, op]) => op.responses['429']).length, 8, 'every route but /logout has a 429')
+  t.equal(ops.filter(([, op]) => op.responses['429']).length, ops.length, 'every route has a 429 to check')
   const ids = ops.map(([, op]) => op.operationId)
   t.equal(new Set(ids).size, ids.length, 'operationIds are unique')
-  t.same(ids.sort(), ['login', 'logout', 'refresh', 'totpConfirm', 'totpDisable', 'totpSetup', 'verifyOtp', 'verifyRecovery', 'verifyTotp'])
+  t.same(ids.sort(), [
+    'endSession', 'listSessions', 'login', 'logout', 'refresh', 'totpConfirm', 'totpDisable', 'totpSetup', 'verifyOtp',
+    'verifyRecovery', 'verifyTotp'
+  ])
   const empty = requiredKeywords(doc).filter(([, value]) => Array.isArray(value) && value.length === 0)
   t.same(empty, [], 'no `required: []` (invalid in OpenAPI 3.0)')
 })
@@ -156,8 +161,8 @@ t.test('the plugin registered twice, under two prefixes, gives no operationId tw
   await app.register(async (staff) => { await staff.register(otpLogin, { ...everything, prefix: '/auth' } as OtpLoginOptions) }, { prefix: '/staff' })
   await app.ready()
   const ids = operations(app.swagger() as unknown as Document).map(([, op]) => op.operationId)
-  t.equal(ids.length, 18)
-  t.equal(new Set(ids).size, 18, 'unique')
+  t.equal(ids.length, 22)
+  t.equal(new Set(ids).size, 22, 'unique')
   t.ok(ids.includes('apiAuthLogin') && ids.includes('staffAuthLogin'), 'named after the prefix the routes are served under')
 })
 

@@ -24,7 +24,7 @@ for (const kind of storeKinds) {
     t.test('refresh rotates: a new access token and a new refresh token, same claims and session', async (t) => {
       const { session, refresh, me } = await loggedIn(t, kind)
       const first = await session()
-      t.match(first.refresh, /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/)
+      t.match(first.refresh, /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/)
       const res = await refresh(first.refresh)
       t.equal(res.statusCode, 200)
       const next = res.json()
@@ -123,11 +123,12 @@ t.test('refresh tokens are stored only as hashes, every session key expires', as
   const first = await session()
   const second = await session()
   await logout(second.access)
-  const keys = await redis.keys('otp:sess:*')
+  const keys = await redis.keys('otp:{u:*')
   t.ok(keys.length >= 2, `session keys: ${keys.join(', ')}`)
   for (const key of keys) {
-    const value = await redis.type(key) === 'hash' ? JSON.stringify(await redis.hgetall(key)) : String(await redis.get(key))
-    const secret = first.refresh.split('.')[1] ?? ''
+    const type = await redis.type(key)
+    const value = type === 'hash' ? JSON.stringify(await redis.hgetall(key)) : JSON.stringify(await redis.zrange(key, 0, -1))
+    const secret = first.refresh.split('.')[2] ?? ''
     t.notMatch(key + value, secret, `${key} does not hold a refresh token`)
     t.ok(await redis.pttl(key) > 0, `${key} expires`)
   }
@@ -138,10 +139,11 @@ t.test('a session refreshed many times stays small in Redis', async (t) => {
   const redis = await freshRedis()
   let token = (await session()).refresh
   for (let i = 0; i < 60; i++) token = (await refresh(token)).json().refresh
-  const [familyId] = token.split('.')
-  t.ok(await redis.zcard(`otp:sess:{${familyId}}:spent`) <= 32, 'at most 32 spent hashes')
-  t.ok(await redis.hlen(`otp:sess:{${familyId}}`) <= 3, 'the session hash holds cur, gen and claims')
-  t.ok(await redis.pttl(`otp:sess:{${familyId}}:spent`) > 0, 'the spent set expires')
+  const [user, sid] = token.split('.')
+  const key = `otp:{u:${user}}:s:${sid}`
+  t.ok(await redis.zcard(`${key}:spent`) <= 32, 'at most 32 spent hashes')
+  t.same((await redis.hkeys(key)).sort(), ['amr', 'c', 'claims', 'cur', 'gen', 'u'], 'the session hash holds its token hash, claims and times')
+  t.ok(await redis.pttl(`${key}:spent`) > 0, 'the spent set expires')
 })
 
 t.test('refresh is rate limited per IP', async (t) => {

@@ -15,7 +15,7 @@ for (const kind of storeKinds) {
         const res = await verifyTotp(id, codeAt(secret, step()))
         t.equal(res.statusCode, 200)
         const body = res.json()
-        t.same(Object.keys(body).sort(), ['access', 'expiresIn', 'refresh', 'refreshExpiresIn', 'tokenType'])
+        t.same(Object.keys(body).sort(), ['access', 'deviceToken', 'expiresIn', 'refresh', 'refreshExpiresIn', 'tokenType'])
         t.match(claims(body.access), { sub: 'user-7', role: 'admin', [ids.claim]: id })
         t.equal((await app.inject({ url: '/me', headers: { authorization: `Bearer ${body.access}` } })).statusCode, 200)
         t.equal((await app.inject({ method: 'POST', url: '/refresh', payload: { refresh: body.refresh } })).statusCode, 200)

@@ -30,9 +30,9 @@ t.test('a custom store must also count failures for the TOTP routes', async (t) 
   const store = new MemoryStore()
   t.teardown(() => store.close())
   // The methods a store needed before authenticators came.
-  const names = ['issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'createSession', 'rotateSession', 'endSession', 'isSessionRevoked'] as const
+  const names = ['issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'createSession', 'rotateSession', 'isSessionLive', 'endSessions', 'listSessions'] as const
   const partial = Object.fromEntries(names.map((name) => [name, store[name].bind(store)]))
-  await t.rejects(readyWith({ ...base, store: partial, codeSecret: CODE_SECRET }), /option "store" must implement .*reserveGuess, lockOut, clearFailures/)
+  await t.rejects(readyWith({ ...base, store: partial, codeSecret: CODE_SECRET }), /option "store" must implement .*reserveGuess, refundGuess, lockOut, clearFailures/)
 })
 
 t.test('good keys: hex and base64; the Redis default needs no totpStore', async (t) => {

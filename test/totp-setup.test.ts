@@ -128,8 +128,8 @@ t.test('an authenticator belongs to the identifier of the token that set it up',
 
 t.test('a token with neither phone nor e-mail gets 403 OTP_TOTP_NO_IDENTIFIER (sessions off), 401 with sessions', async (t) => {
   // With sessions off, app.authenticate accepts any token its key signed: setup must still find an identifier.
-  const stateless = await buildApp(t, 'memory', { totpEncryptionKey: TOTP_KEY, refreshTokenTtl: false })
-  const token = stateless.app.jwt.sign({ sub: 'u1' })
+  const stateless = await buildApp(t, 'memory', { totpEncryptionKey: TOTP_KEY, totpMode: 'alternative', refreshTokenTtl: false })
+  const token = stateless.app.jwt.sign({ sub: 'u1', auth_time: Math.floor(Date.now() / 1000) })
   const res = await stateless.app.inject({ method: 'POST', url: '/totp/setup', headers: { authorization: `Bearer ${token}` } })
   t.equal(res.statusCode, 403)
   t.equal(res.json().code, 'OTP_TOTP_NO_IDENTIFIER')

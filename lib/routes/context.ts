@@ -1,7 +1,8 @@
 import { STATUS_CODES } from 'node:http'
 import rateLimit from '@fastify/rate-limit'
 import Ajv from 'ajv'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { DeviceTokens } from '../devices.js'
 import { InternalError, RateLimitedError, isOtpError, withRetryAfter, type OtpError } from '../errors.js'
 import type { ResolvedOptions, RouteRateLimit } from '../options.js'
 import { failClosedRateLimitStore } from '../store/rate-limit.js'
@@ -21,6 +22,10 @@ export interface RoutesOptions {
   emit: Emit
   /** Authenticator apps; absent without `totpEncryptionKey`. */
   totp: TotpService | undefined
+  /** Trusted devices; absent when `trustedDevices` is false. */
+  devices: DeviceTokens | undefined
+  /** Checks an access token's signature and claims (not its session) and sets `request.user`. */
+  verifyToken: (request: FastifyRequest) => Promise<void>
 }
 
 /** What every route group is given: its encapsulated instance and the plugin's parts. */

@@ -8,17 +8,20 @@ import { withDeadline } from '../senders/delivery.js'
 import { reachStore } from '../store/reach.js'
 import type { VerifyResult } from '../store/types.js'
 import { plainError, routeLimit, type RouteContext } from './context.js'
-import { identityReader, signIn, type IdentityBody } from './sign-in.js'
 import { withOperationId } from './openapi.js'
+import { identityReader, signInFlow, type IdentityBody } from './sign-in.js'
 import { loginSchema, verifySchema } from './schemas.js'
 
-interface VerifyBody extends IdentityBody { otp: string }
+interface LoginBody extends IdentityBody { deviceToken?: string }
+interface VerifyBody extends LoginBody { otp: string }
 
 const hourMs = 3_600_000
 
 /** `POST /login` and `POST /verify-otp`, for phone numbers and (with `channels`) e-mail addresses. */
-export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteContext): void {
+export function otpRoutes (context: RouteContext): void {
+  const { fastify, settings, store, emit, devices } = context
   const { identify, identifyLater } = identityReader(settings)
+  const { afterFirstFactor, secondFactor } = signInFlow(context)
 
   const issuePolicy = {
     codeTtlMs: settings.codeTtl * 1000,
@@ -29,14 +32,16 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
   const verifyPolicy = {
     maxAttempts: settings.maxAttempts,
     maxFailures: settings.maxFailures,
-    lockoutMs: settings.lockout * 1000
+    lockoutMs: settings.lockout * 1000,
+    // With authenticators as a second factor, the counters are reset once the whole sign-in is done.
+    deferReset: secondFactor
   }
   const sent = { message: 'OTP sent', expiresIn: settings.codeTtl, resendIn: settings.resendInterval }
   const smsLimit = (callingCode: string | undefined): number | undefined =>
     callingCode === undefined ? undefined : settings.smsBudget?.get(callingCode) ?? settings.smsBudget?.get('*')
 
-  fastify.post<{ Body: IdentityBody }>('/login', {
-    schema: withOperationId(loginSchema(settings.channels), fastify.prefix, 'login'),
+  fastify.post<{ Body: LoginBody }>('/login', {
+    schema: withOperationId(loginSchema(settings.channels, devices !== undefined), fastify.prefix, 'login'),
     bodyLimit: 1024,
     config: routeLimit(settings.rateLimit && settings.rateLimit.login)
   }, async function login (request) {
@@ -46,19 +51,21 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
      * or a provider that times out would let anyone send codes to a number without limit.
      */
     const revoke = async (identifier: string, hash: string, giveSendBack: boolean): Promise<void> => {
-      await store.revokeCode(identifier, hash, giveSendBack).catch((revokeErr: unknown) => {
+      await store.revokeCode(identifier, hash, giveSendBack, device).catch((revokeErr: unknown) => {
         request.log.error({ err: plainError(revokeErr) }, 'fastify-otp-login: could not revoke an unsent code')
       })
     }
 
     const identity = identify(request.body)
+    // A trusted device asks on counters of its own: a lockout that others caused does not hold it back.
+    const device = devices?.read(identity.value, request.body.deviceToken)
     const about = { identifier: identity.value, channel: identity.channel }
     emit(request, { type: 'code-requested', ...about })
     const testCode = settings.testIdentities.get(identity.value)
     const code = testCode ?? generateCode(settings.codeLength)
     const codeHash = hashCode(settings.codeSecret, identity.value, code)
 
-    const issued = await reachStore(() => store.issueCode(identity.value, codeHash, issuePolicy))
+    const issued = await reachStore(() => store.issueCode(identity.value, codeHash, issuePolicy, device))
     if (issued.status === 'locked') {
       emit(request, { type: 'code-refused', reason: issued.reason ?? 'locked', ...about })
       throw withRetryAfter(new LockedError(), issued.retryAfterMs)
@@ -98,7 +105,7 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
   })
 
   fastify.post<{ Body: VerifyBody }>('/verify-otp', {
-    schema: withOperationId(verifySchema(settings.channels, settings.codeLength), fastify.prefix, 'verifyOtp'),
+    schema: withOperationId(verifySchema(settings.channels, settings.codeLength, devices !== undefined), fastify.prefix, 'verifyOtp'),
     bodyLimit: 1024,
     config: routeLimit(settings.rateLimit && settings.rateLimit.verify)
   }, async function verifyOtp (request, reply) {
@@ -106,10 +113,11 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
     // issued, so a right code needs no second check. Any other answer, a store outage included, first makes
     // sure the number is valid (OTP_INVALID_PHONE otherwise, as before the store was asked).
     const { identity, confirm } = identifyLater(request.body)
+    const device = devices?.read(identity.value, request.body.deviceToken)
     const codeHash = hashCode(settings.codeSecret, identity.value, request.body.otp)
     let result: VerifyResult
     try {
-      result = await reachStore(() => store.verifyCode(identity.value, codeHash, verifyPolicy))
+      result = await reachStore(() => store.verifyCode(identity.value, codeHash, verifyPolicy, device))
     } catch (err) {
       confirm?.()
       throw err
@@ -132,9 +140,7 @@ export function otpRoutes ({ fastify, settings, store, tokens, emit }: RouteCont
       throw new InvalidCodeError()
     }
 
-    const { body, userId } = await signIn(settings, tokens, identity, request, reply)
-    emit(request, { type: 'verified', userId, ...about })
-    return body
+    return await afterFirstFactor(identity, identity.channel, request, reply, device)
   })
 }
 

@@ -1,5 +1,5 @@
 /** JSON schemas of the plugin's routes; validated with the plugin's own strict Ajv (no coercion, no stripping). */
-import { withBearerAuth, withoutAuth } from './openapi.js'
+import { withoutAuth } from './openapi.js'
 
 export const errorBody = {
   type: 'object',
@@ -20,9 +20,25 @@ export const tokenBody = {
     tokenType: { type: 'string' },
     expiresIn: { type: 'integer', description: 'seconds until the access token expires' },
     refresh: { type: 'string', description: 'opaque refresh token; absent when refreshTokenTtl is false' },
-    refreshExpiresIn: { type: 'integer', description: 'seconds until the refresh token expires unless rotated' }
+    refreshExpiresIn: { type: 'integer', description: 'seconds until the refresh token expires unless rotated' },
+    deviceToken: { type: 'string', description: 'opaque trusted-device token for this identifier; absent when trustedDevices is false' }
   }
 } as const
+
+/** A sign-in's first step: tokens, or for a user with an authenticator (second-factor mode) a second-factor token. */
+export const firstFactorBody = {
+  type: 'object',
+  properties: {
+    ...tokenBody.properties,
+    mfaRequired: { type: 'boolean', description: 'true: no tokens yet; send mfaToken with an authenticator or recovery code' },
+    mfaToken: { type: 'string', description: 'opaque, single use, for /verify-totp or /verify-recovery' },
+    mfaExpiresIn: { type: 'integer', description: 'seconds until mfaToken expires' }
+  }
+} as const
+
+/** The optional trusted-device token a sign-in route accepts. */
+export const deviceTokenField = { type: 'string', minLength: 1, maxLength: 128, description: 'from an earlier sign-in on this device' } as const
+export const withDeviceToken = (devices: boolean): Record<string, unknown> => devices ? { deviceToken: deviceTokenField } : {}
 
 /** An error response, described by the codes it can carry. */
 export const error = (description: string) => ({ description, ...errorBody })
@@ -66,12 +82,12 @@ const identifier = {
   email: { type: 'string', minLength: 3, maxLength: 254, description: 'trimmed and lower-cased' }
 } as const
 
-export function loginSchema (channels: ReadonlySet<IdentifierKind>) {
+export function loginSchema (channels: ReadonlySet<IdentifierKind>, devices: boolean) {
   return withoutAuth({
     tags: ['otp-login'],
     summary: 'Send a one-time code',
     description: 'Sends a code to a phone number or e-mail address; registers nothing yet. The answer is the same for new and known users.',
-    body: identifierBody(channels),
+    body: identifierBody(channels, withDeviceToken(devices)),
     response: {
       200: {
         description: 'A code was sent',
@@ -90,15 +106,15 @@ export function loginSchema (channels: ReadonlySet<IdentifierKind>) {
   })
 }
 
-export function verifySchema (channels: ReadonlySet<IdentifierKind>, codeLength: number) {
+export function verifySchema (channels: ReadonlySet<IdentifierKind>, codeLength: number, devices: boolean) {
   const otp = { type: 'string', minLength: codeLength, maxLength: codeLength, pattern: `^[0-9]{${codeLength}}$` }
   return withoutAuth({
     tags: ['otp-login'],
     summary: 'Check a code and get tokens',
     description: 'Consumes the code and answers with an access token (and a refresh token unless sessions are off).',
-    body: identifierBody(channels, { otp }, ['otp']),
+    body: identifierBody(channels, { otp, ...withDeviceToken(devices) }, ['otp']),
     response: {
-      200: { description: 'Logged in', ...tokenBody },
+      200: { description: 'Logged in, or (mfaRequired) the first factor of two is done', ...firstFactorBody },
       ...identifierErrors,
       401: error('`OTP_INVALID`: wrong, expired, already used or never requested'),
       429: tooManyRequests('`OTP_ATTEMPTS_EXCEEDED`, `OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
@@ -122,17 +138,6 @@ export const refreshSchema = withoutAuth({
     ...bodyErrors,
     401: error('`OTP_REFRESH_REUSED` (the session is revoked), `OTP_REFRESH_INVALID`'),
     429: tooManyRequests('`OTP_RATE_LIMITED`, with a Retry-After header'),
-    ...unavailable
-  }
-} as const)
-
-export const logoutSchema = withBearerAuth({
-  tags: ['otp-login'],
-  summary: 'End the session',
-  description: 'Revokes the refresh family and every access token of this session.',
-  response: {
-    204: { description: 'Logged out', type: 'null' },
-    401: error('`FST_JWT_NO_AUTHORIZATION_IN_HEADER`, `FST_JWT_AUTHORIZATION_TOKEN_INVALID`, `FST_JWT_AUTHORIZATION_TOKEN_EXPIRED`, `FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED`'),
     ...unavailable
   }
 } as const)

@@ -1,9 +1,12 @@
-import { RefreshInvalidError, RefreshReusedError } from '../errors.js'
+import { RefreshInvalidError, RefreshReusedError, SessionNotFoundError } from '../errors.js'
+import type { OtpUser } from '../types.js'
 import { routeLimit, type RouteContext } from './context.js'
 import { withOperationId } from './openapi.js'
-import { logoutSchema, refreshSchema } from './schemas.js'
+import { refreshSchema } from './schemas.js'
+import { endSessionSchema, listSessionsSchema, logoutSchema } from './session-schemas.js'
 
 interface RefreshBody { refresh: string }
+interface LogoutBody { scope?: 'current' | 'others' | 'all' }
 
 /** Who a session belongs to, for events. */
 function subject (claims: Record<string, unknown>): { userId?: string, identifier?: string } {
@@ -14,8 +17,10 @@ function subject (claims: Record<string, unknown>): { userId?: string, identifie
   }
 }
 
-/** `POST /refresh` (rotation with reuse detection) and `POST /logout`. */
-export function sessionRoutes ({ fastify, settings, tokens, emit }: RouteContext): void {
+/** `POST /refresh` (rotation with reuse detection), `POST /logout`, `GET /sessions` and `DELETE /sessions/:id`. */
+export function sessionRoutes ({ fastify, settings, tokens, emit, verifyToken }: RouteContext): void {
+  const account = { bodyLimit: 1024, config: routeLimit(settings.rateLimit && settings.rateLimit.account) }
+
   fastify.post<{ Body: RefreshBody }>('/refresh', {
     schema: withOperationId(refreshSchema, fastify.prefix, 'refresh'),
     bodyLimit: 1024,
@@ -26,20 +31,46 @@ export function sessionRoutes ({ fastify, settings, tokens, emit }: RouteContext
       emit(request, { type: 'refreshed', ...subject(claims) })
       return body
     } catch (err) {
-      if (err instanceof RefreshReusedError) emit(request, { type: 'refresh-failed', reason: 'reused' })
+      if (err instanceof RefreshReusedError) {
+        emit(request, { type: 'refresh-failed', reason: 'reused' })
+        const sessionId = (err as { sessionId?: string }).sessionId
+        emit(request, { type: 'session-ended', reason: 'reuse', ...(sessionId === undefined ? {} : { sessionId }) })
+      }
       if (err instanceof RefreshInvalidError) emit(request, { type: 'refresh-failed', reason: 'invalid' })
       throw err
     }
   })
 
-  fastify.post('/logout', {
+  fastify.post<{ Body: LogoutBody | undefined }>('/logout', {
+    ...account,
     schema: withOperationId(logoutSchema, fastify.prefix, 'logout'),
-    bodyLimit: 1024,
-    // The signature here; whether the session is still live, endSession checks in the same round trip.
-    onRequest: async (request) => { await request.jwtVerify() }
+    // The signature here; whether the session is still live, logout checks in the same round trip.
+    onRequest: verifyToken,
+    // No body (as before scopes existed) is the same as `{}`: the current session.
+    preValidation: (request, _reply, done) => {
+      request.body ??= {}
+      done()
+    }
   }, async function logout (request, reply) {
-    await tokens.endSession(request.user)
+    const ended = await tokens.logout(request.user, request.body?.scope ?? 'current')
+    for (const sessionId of ended) emit(request, { type: 'session-ended', reason: 'logout', sessionId, ...subject(request.user) })
     emit(request, { type: 'logged-out', ...subject(request.user) })
+    return reply.code(204).send()
+  })
+
+  fastify.get('/sessions', {
+    ...account, schema: withOperationId(listSessionsSchema, fastify.prefix, 'listSessions'), onRequest: [fastify.authenticate]
+  }, async function listSessions (request) {
+    const user: OtpUser = request.user
+    const sessions = await tokens.list(user.sub)
+    return { sessions: sessions.map((session) => ({ ...session, current: session.id === user.sid })) }
+  })
+
+  fastify.delete<{ Params: { id: string } }>('/sessions/:id', {
+    ...account, schema: withOperationId(endSessionSchema, fastify.prefix, 'endSession'), onRequest: [fastify.authenticate]
+  }, async function endSession (request, reply) {
+    if (!await tokens.revoke(request.user.sub, request.params.id)) throw new SessionNotFoundError()
+    emit(request, { type: 'session-ended', reason: 'revoked', sessionId: request.params.id, ...subject(request.user) })
     return reply.code(204).send()
   })
 }

@@ -2,7 +2,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { InvalidEmailError, InvalidPhoneError } from '../errors.js'
 import { looseE164, normalizeEmail, normalizePhone, parsePhone, type Identity } from '../identity.js'
 import type { OtpUserRecord, ResolvedOptions } from '../options.js'
-import type { TokenBody, TokenIssuer } from '../tokens.js'
+import { randomId } from '../random.js'
+import { reachStore } from '../store/reach.js'
+import { sha256, type TokenBody } from '../tokens.js'
+import type { RouteContext } from './context.js'
 
 export interface IdentityBody { phone?: string, email?: string }
 
@@ -49,16 +52,92 @@ export function identityReader (settings: ResolvedOptions): IdentityReader {
   return { identify, identifyLater }
 }
 
-/** Tokens for an identity that has just proved itself: `findOrCreateUser`, then the same claims on every route. */
-export async function signIn (
-  settings: ResolvedOptions, tokens: TokenIssuer, identity: Identity, request: FastifyRequest, reply: FastifyReply
-): Promise<{ body: TokenBody, userId: string }> {
-  const user = await settings.findOrCreateUser(identity.claim === 'phone'
-    ? { phone: identity.value, request }
-    : { email: identity.value, request })
-  checkUser(user)
-  const userId = String(user.id)
-  return { body: await tokens.issue(reply, { ...extraClaims(user), sub: userId, [identity.claim]: identity.value }), userId }
+export type Method = 'sms' | 'email' | 'totp' | 'recovery'
+
+/** What a right first factor leaves for the second: the claims of the user `findOrCreateUser` named. */
+export interface ChallengeData {
+  identity: Identity
+  claims: UserClaims
+  amr: Method[]
+}
+
+export type UserClaims = Record<string, unknown> & { sub: string }
+
+/** The body of a right first factor for a user who must still give the second. */
+export interface MfaBody { mfaRequired: true, mfaToken: string, mfaExpiresIn: number }
+
+/** Seconds a second-factor token lives. */
+export const mfaTtl = 300
+
+// `<identifier, base64url>.<secret>`: the identifier finds the challenge (in its Redis Cluster slot, beside the
+// identifier's failure count); the secret (256 bits) proves possession and is stored only as a hash.
+const mfaTokenFormat = /^([A-Za-z0-9_-]{2,400})\.[A-Za-z0-9_-]{43}$/
+
+/** The identifier and challenge id of a second-factor token, or undefined for anything the plugin did not issue. */
+export function readMfaToken (token: unknown): { identifier: string, challengeId: string } | undefined {
+  if (typeof token !== 'string') return undefined
+  const match = mfaTokenFormat.exec(token)
+  if (match === null) return undefined
+  const identifier = Buffer.from(match[1] ?? '', 'base64url').toString()
+  if (Buffer.from(identifier).toString('base64url') !== match[1]) return undefined
+  return { identifier, challengeId: sha256(token) }
+}
+
+/** The owner of a user's authenticator in second-factor mode; no identifier can look like it (no `:` in either). */
+export const userOwner = (userId: string): string => `user:${userId}`
+
+export interface SignIn {
+  /** The user of an identity that just proved itself: `findOrCreateUser`, once per sign-in. */
+  userClaims: (identity: Identity, request: FastifyRequest) => Promise<UserClaims>
+  /**
+   * After a right first factor: tokens or, in second-factor mode for a user with an authenticator on, a
+   * second-factor token.
+   */
+  afterFirstFactor: (identity: Identity, method: Method, request: FastifyRequest, reply: FastifyReply, device?: string) => Promise<TokenBody | MfaBody>
+  /** Whether a first factor may need a second: the counters then wait until the sign-in is done (`deferReset`). */
+  secondFactor: boolean
+  /** Tokens (and a device token) for a sign-in that is complete. */
+  finish: (identity: Identity, claims: UserClaims, amr: Method[], request: FastifyRequest, reply: FastifyReply, device?: string) => Promise<TokenBody>
+}
+
+export function signInFlow ({ settings, store, tokens, emit, totp, devices }: RouteContext): SignIn {
+  const secondFactor = totp !== undefined && settings.totp?.mode === 'second-factor' ? totp : undefined
+
+  const userClaims = async (identity: Identity, request: FastifyRequest): Promise<UserClaims> => {
+    const user = await settings.findOrCreateUser(identity.claim === 'phone'
+      ? { phone: identity.value, request }
+      : { email: identity.value, request })
+    checkUser(user)
+    return { ...extraClaims(user), sub: String(user.id), [identity.claim]: identity.value }
+  }
+
+  const finish: SignIn['finish'] = async (identity, claims, amr, request, reply, device) => {
+    const { body, sessionId, ended } = await tokens.issue(reply, { ...claims, amr, auth_time: Math.floor(Date.now() / 1000) })
+    if (devices !== undefined) body.deviceToken = devices.issue(identity.value, device)
+    const about = { identifier: identity.value, userId: claims.sub }
+    for (const id of ended) emit(request, { type: 'session-ended', reason: 'limit', sessionId: id, ...about })
+    if (sessionId !== undefined) emit(request, { type: 'session-created', sessionId, ...about })
+    const method = amr.at(-1)
+    emit(request, { type: 'verified', channel: identity.channel, method: method === 'totp' || method === 'recovery' ? method : 'otp', ...about })
+    return body
+  }
+
+  const afterFirstFactor: SignIn['afterFirstFactor'] = async (identity, method, request, reply, device) => {
+    const claims = await userClaims(identity, request)
+    if (secondFactor !== undefined && await secondFactor.isEnabled(userOwner(claims.sub))) {
+      const mfaToken = `${Buffer.from(identity.value).toString('base64url')}.${randomId(32)}`
+      const data: ChallengeData = { identity, claims, amr: [method] }
+      const json = JSON.stringify(data) // outside reachStore: a claim that cannot be serialised is no outage
+      await reachStore(() => store.createChallenge(identity.value, sha256(mfaToken), json, mfaTtl * 1000))
+      emit(request, { type: 'mfa-required', identifier: identity.value, channel: identity.channel, userId: claims.sub })
+      return { mfaRequired: true, mfaToken, mfaExpiresIn: mfaTtl }
+    }
+    // No second factor for this user: the sign-in is done, so the counters the first factor kept are reset.
+    if (secondFactor !== undefined) await reachStore(() => store.resetCounters(identity.value, device))
+    return await finish(identity, claims, [method], request, reply, device)
+  }
+
+  return { userClaims, afterFirstFactor, finish, secondFactor: secondFactor !== undefined }
 }
 
 function checkUser (user: OtpUserRecord): void {
@@ -68,7 +147,7 @@ function checkUser (user: OtpUserRecord): void {
 }
 
 // Claims the plugin or the signer sets; a value of the same name from findOrCreateUser is dropped.
-const reservedClaims = new Set(['id', 'sub', 'phone', 'email', 'iat', 'exp', 'nbf', 'jti', 'sid'])
+const reservedClaims = new Set(['id', 'sub', 'phone', 'email', 'iat', 'exp', 'nbf', 'jti', 'sid', 'amr', 'auth_time'])
 function extraClaims (user: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(user).filter(([name]) => !reservedClaims.has(name)))
 }

@@ -1,6 +1,6 @@
 /** JSON schemas of the authenticator routes, documented like the others for OpenAPI. */
 import { withBearerAuth, withoutAuth } from './openapi.js'
-import { bodyErrors, error, identifierBody, identifierErrors, tokenBody, tooManyRequests, unavailable } from './schemas.js'
+import { bodyErrors, error, identifierBody, identifierErrors, tokenBody, tooManyRequests, unavailable, withDeviceToken } from './schemas.js'
 
 type IdentifierKind = 'phone' | 'email'
 
@@ -10,7 +10,7 @@ const recoveryCode = { type: 'string', minLength: 10, maxLength: 32, pattern: '^
 const tags = ['otp-login']
 const sessionErrors = {
   401: error('`FST_JWT_…`: no, bad, expired or revoked access token'),
-  403: error('`OTP_TOTP_NO_IDENTIFIER`: the token carries neither phone nor email'),
+  403: error('`OTP_FRESH_AUTH_REQUIRED`: the sign-in is older than freshAuthAge; `OTP_TOTP_NO_IDENTIFIER` (alternative mode): the token carries neither phone nor email'),
   429: tooManyRequests('`OTP_RATE_LIMITED`, with a Retry-After header'),
   ...unavailable
 }
@@ -64,22 +64,53 @@ export const disableSchema = withBearerAuth({
   response: { 204: { description: 'Off (or already off)', type: 'null' }, ...sessionErrors }
 } as const)
 
-export function verifyTotpSchema (channels: ReadonlySet<IdentifierKind>) {
+/** Alternative mode: an authenticator code logs in on its own. */
+export function verifyTotpSchema (channels: ReadonlySet<IdentifierKind>, devices: boolean) {
   return withoutAuth({
     tags,
     summary: 'Log in with an authenticator code',
     description: 'The same tokens as /verify-otp; a time step is accepted once; failures count toward the lockout.',
-    body: identifierBody(channels, { otp }, ['otp']),
+    body: identifierBody(channels, { otp, ...withDeviceToken(devices) }, ['otp']),
     response: { 200: { description: 'Logged in', ...tokenBody }, ...loginErrors }
   })
 }
 
-export function verifyRecoverySchema (channels: ReadonlySet<IdentifierKind>) {
+export function verifyRecoverySchema (channels: ReadonlySet<IdentifierKind>, devices: boolean) {
   return withoutAuth({
     tags,
     summary: 'Log in with a recovery code',
     description: 'Each recovery code works once; failures count toward the lockout.',
-    body: identifierBody(channels, { code: recoveryCode }, ['code']),
+    body: identifierBody(channels, { code: recoveryCode, ...withDeviceToken(devices) }, ['code']),
     response: { 200: { description: 'Logged in', ...tokenBody }, ...loginErrors }
+  })
+}
+
+// Checked by the route, so that a missing, foreign or malformed token gets 401 OTP_MFA_TOKEN_INVALID.
+const mfaToken = { type: 'string', maxLength: 512, description: 'from the mfaRequired answer of /verify-otp' } as const
+const secondStepErrors = {
+  ...bodyErrors,
+  401: error('`OTP_MFA_TOKEN_INVALID`: missing, unknown, expired or used mfaToken; `OTP_INVALID`: wrong code, or a time step already used'),
+  429: tooManyRequests('`OTP_ATTEMPTS_EXCEEDED` (the mfaToken took maxAttempts wrong codes), `OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
+  ...unavailable
+}
+
+/** Second-factor mode: the second step of a sign-in, with the mfaToken of the first. */
+export function mfaTotpSchema (devices: boolean) {
+  return withoutAuth({
+    tags,
+    summary: 'Finish a sign-in with an authenticator code',
+    description: 'The second step after /verify-otp answered mfaRequired: the same tokens as /verify-otp. Wrong codes count toward the lockout.',
+    body: { type: 'object', additionalProperties: false, required: ['otp'], properties: { mfaToken, otp, ...withDeviceToken(devices) } },
+    response: { 200: { description: 'Logged in', ...tokenBody }, ...secondStepErrors }
+  })
+}
+
+export function mfaRecoverySchema (devices: boolean) {
+  return withoutAuth({
+    tags,
+    summary: 'Finish a sign-in with a recovery code',
+    description: 'The second step after /verify-otp answered mfaRequired; each recovery code works once.',
+    body: { type: 'object', additionalProperties: false, required: ['code'], properties: { mfaToken, code: recoveryCode, ...withDeviceToken(devices) } },
+    response: { 200: { description: 'Logged in', ...tokenBody }, ...secondStepErrors }
   })
 }

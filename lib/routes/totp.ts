@@ -1,19 +1,23 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { InvalidCodeError, LockedError, TotpNoIdentifierError, withRetryAfter } from '../errors.js'
-import type { Identity } from '../identity.js'
+import {
+  AttemptsExceededError, InvalidCodeError, LockedError, MfaTokenInvalidError, TotpNoIdentifierError, withRetryAfter
+} from '../errors.js'
 import { reachStore } from '../store/reach.js'
 import type { TokenBody } from '../tokens.js'
-import type { TotpService } from '../totp/service.js'
+import type { Proof, TotpService } from '../totp/service.js'
 import type { OtpUser } from '../types.js'
 import { routeLimit, type RouteContext } from './context.js'
 import { withOperationId } from './openapi.js'
-import { identityReader, signIn, type IdentityBody } from './sign-in.js'
-import { confirmSchema, disableSchema, setupSchema, verifyRecoverySchema, verifyTotpSchema } from './totp-schemas.js'
+import { identityReader, readMfaToken, signInFlow, userOwner, type ChallengeData, type IdentityBody } from './sign-in.js'
+import {
+  confirmSchema, disableSchema, mfaRecoverySchema, mfaTotpSchema, setupSchema, verifyRecoverySchema, verifyTotpSchema
+} from './totp-schemas.js'
 
 interface OtpBody { otp: string }
-interface RecoveryBody extends IdentityBody { code: string }
+interface SecondStep { mfaToken?: string, deviceToken?: string }
+interface AlternativeStep extends IdentityBody { deviceToken?: string }
 
-/** The identifier an authenticator is bound to: the one the token's owner logged in with. */
+/** The identifier a token's owner logged in with, for alternative mode, where an authenticator is bound to it. */
 function boundIdentifier (user: OtpUser): string {
   const identifier = user.phone ?? user.email
   if (typeof identifier !== 'string' || identifier === '') throw new TotpNoIdentifierError()
@@ -21,74 +25,142 @@ function boundIdentifier (user: OtpUser): string {
 }
 
 /**
- * Authenticator apps: `POST /totp/setup`, `POST /totp/confirm` and `DELETE /totp` for a logged-in user, and
- * `POST /verify-totp` and `POST /verify-recovery` to log in, under the failure count and lockout of /verify-otp.
+ * Authenticator apps: `POST /totp/setup`, `POST /totp/confirm` and `DELETE /totp` for a freshly signed-in user,
+ * and `POST /verify-totp` and `POST /verify-recovery`: the second step of a sign-in (second-factor mode, the
+ * default) or another way to log in (alternative mode). Every guess is counted before it is checked, under the
+ * failure count and lockout of /verify-otp.
  */
-export function totpRoutes ({ fastify, settings, store, tokens, emit }: RouteContext, totp: TotpService): void {
+export function totpRoutes (context: RouteContext, totp: TotpService): void {
+  const { fastify, settings, store, emit, devices } = context
   const { identify } = identityReader(settings)
-  const failurePolicy = { maxFailures: settings.maxFailures, lockoutMs: settings.lockout * 1000 }
-  const limit = routeLimit(settings.rateLimit && settings.rateLimit.verify)
-  const options = { bodyLimit: 1024, config: limit }
-  const authenticated = { ...options, onRequest: [fastify.authenticate] }
+  const { userClaims, finish } = signInFlow(context)
+  const secondFactor = settings.totp?.mode !== 'alternative'
+  const verifyPolicy = { maxAttempts: settings.maxAttempts, maxFailures: settings.maxFailures, lockoutMs: settings.lockout * 1000 }
+  const options = { bodyLimit: 1024, config: routeLimit(settings.rateLimit && settings.rateLimit.verify) }
+  const account = {
+    bodyLimit: 1024,
+    config: routeLimit(settings.rateLimit && settings.rateLimit.account),
+    // Enrolling or removing an authenticator changes what a sign-in is worth: a stolen older token must not.
+    onRequest: [fastify.requireFreshAuth()]
+  }
+
+  // Whose authenticator a signed-in user manages: their user id's, or in alternative mode their identifier's.
+  const ownerOf = (user: OtpUser): string => secondFactor ? userOwner(user.sub) : boundIdentifier(user)
+  const accountName = (user: OtpUser): string => (secondFactor ? user.phone ?? user.email ?? user.sub : boundIdentifier(user))
+
+  fastify.post('/totp/setup', { ...account, schema: withOperationId(setupSchema, fastify.prefix, 'totpSetup') }, async function totpSetup (request) {
+    return await totp.setup(ownerOf(request.user), accountName(request.user))
+  })
+
+  fastify.post<{ Body: OtpBody }>('/totp/confirm', { ...account, schema: withOperationId(confirmSchema, fastify.prefix, 'totpConfirm') }, async function totpConfirm (request) {
+    const recoveryCodes = await totp.confirm(ownerOf(request.user), request.body.otp)
+    emit(request, { type: 'totp-enabled', identifier: request.user.phone ?? request.user.email, userId: request.user.sub })
+    return { recoveryCodes }
+  })
+
+  fastify.delete('/totp', { ...account, schema: withOperationId(disableSchema, fastify.prefix, 'totpDisable') }, async function totpDisable (request, reply) {
+    await totp.disable(ownerOf(request.user))
+    emit(request, { type: 'totp-disabled', identifier: request.user.phone ?? request.user.email, userId: request.user.sub })
+    return reply.code(204).send()
+  })
 
   /**
-   * Tokens if `proof` holds. A locked identifier is refused even with a right code; every refused code counts
-   * as a failure, whether or not an authenticator is on, so the answers never tell which.
+   * The second step: a guess at the authenticator (or a recovery code) of the user a second-factor token names.
+   * The guess is reserved on the token's attempts and the identifier's (or trusted device's) failures before it is
+   * checked; a right code whose time step was already used is given back, not counted.
    */
-  async function logIn (
-    method: 'totp' | 'recovery', identity: Identity, request: FastifyRequest, reply: FastifyReply, proof: () => Promise<boolean>
+  async function secondStep (
+    method: 'totp' | 'recovery', body: SecondStep, request: FastifyRequest, reply: FastifyReply, prove: (owner: string) => Promise<Proof>
   ): Promise<TokenBody> {
+    const challenge = readMfaToken(body.mfaToken)
+    if (challenge === undefined) throw new MfaTokenInvalidError()
+    const { identifier, challengeId } = challenge
+    const device = devices?.read(identifier, body.deviceToken)
+    const about = { identifier, method }
+    const reserved = await reachStore(() => store.reserveChallenge(identifier, challengeId, verifyPolicy, device))
+    if (reserved.status === 'invalid') throw new MfaTokenInvalidError()
+    if (reserved.status === 'burned') {
+      emit(request, { type: 'verify-failed', reason: 'attempts-exceeded', ...about })
+      throw new AttemptsExceededError()
+    }
+    if (reserved.status === 'locked') {
+      emit(request, { type: 'verify-failed', reason: 'locked', ...about })
+      throw withRetryAfter(new LockedError(), reserved.retryAfterMs)
+    }
+    const data = JSON.parse(reserved.data) as ChallengeData
+    const proof = await prove(userOwner(data.claims.sub))
+    if (proof === 'right') {
+      // Parallel right answers: one spends the challenge, the others find it gone.
+      if (!await reachStore(() => store.consumeChallenge(identifier, challengeId, device))) throw new MfaTokenInvalidError()
+      return await finish(data.identity, data.claims, [...data.amr, method], request, reply, device)
+    }
+    if (proof === 'replay') {
+      await reachStore(() => store.refundChallenge(identifier, challengeId, device))
+      emit(request, { type: 'verify-failed', reason: 'invalid', ...about })
+      throw new InvalidCodeError()
+    }
+    if (reserved.last) {
+      await reachStore(() => store.lockOut(identifier, verifyPolicy.lockoutMs, device))
+      emit(request, { type: 'locked-out', reason: 'max-failures', ...about })
+      throw withRetryAfter(new LockedError(), verifyPolicy.lockoutMs)
+    }
+    if (reserved.attempts >= verifyPolicy.maxAttempts) {
+      emit(request, { type: 'verify-failed', reason: 'attempts-exceeded', ...about })
+      throw new AttemptsExceededError()
+    }
+    emit(request, { type: 'verify-failed', reason: 'invalid', ...about })
+    throw new InvalidCodeError()
+  }
+
+  /**
+   * Alternative mode: an authenticator (or recovery) code logs in on its own. Every refused code counts as a
+   * failure, whether or not an authenticator is on, so the answers never tell which.
+   */
+  async function alternativeLogIn (
+    method: 'totp' | 'recovery', body: AlternativeStep, request: FastifyRequest, reply: FastifyReply, prove: (owner: string) => Promise<Proof>
+  ): Promise<TokenBody> {
+    const identity = identify(body)
+    const device = devices?.read(identity.value, body.deviceToken)
     const about = { identifier: identity.value, method }
-    // Counted before it is checked, in the step that checks the lock: parallel guesses cannot outrun the count.
-    const guess = await reachStore(() => store.reserveGuess(identity.value, failurePolicy))
+    const guess = await reachStore(() => store.reserveGuess(identity.value, verifyPolicy, device))
     if (guess.status === 'locked') {
       emit(request, { type: 'verify-failed', reason: 'locked', ...about })
       throw withRetryAfter(new LockedError(), guess.retryAfterMs)
     }
-    if (!await proof()) {
-      if (guess.last) {
-        await reachStore(() => store.lockOut(identity.value, failurePolicy.lockoutMs))
-        emit(request, { type: 'locked-out', reason: 'max-failures', ...about })
-        throw withRetryAfter(new LockedError(), failurePolicy.lockoutMs)
-      }
-      emit(request, { type: 'verify-failed', reason: 'invalid', ...about })
-      throw new InvalidCodeError()
+    const proof = await prove(identity.value)
+    if (proof === 'right') {
+      await reachStore(() => store.clearFailures(identity.value, device))
+      return await finish(identity, await userClaims(identity, request), [method], request, reply, device)
     }
-    await reachStore(() => store.clearFailures(identity.value))
-    const { body, userId } = await signIn(settings, tokens, identity, request, reply)
-    emit(request, { type: 'verified', userId, ...about })
-    return body
+    if (proof === 'replay') {
+      await reachStore(() => store.refundGuess(identity.value, device))
+    } else if (guess.last) {
+      await reachStore(() => store.lockOut(identity.value, verifyPolicy.lockoutMs, device))
+      emit(request, { type: 'locked-out', reason: 'max-failures', ...about })
+      throw withRetryAfter(new LockedError(), verifyPolicy.lockoutMs)
+    }
+    emit(request, { type: 'verify-failed', reason: 'invalid', ...about })
+    throw new InvalidCodeError()
   }
 
-  fastify.post('/totp/setup', { ...authenticated, schema: withOperationId(setupSchema, fastify.prefix, 'totpSetup') }, async function totpSetup (request) {
-    return await totp.setup(boundIdentifier(request.user))
-  })
-
-  fastify.post<{ Body: OtpBody }>('/totp/confirm', { ...authenticated, schema: withOperationId(confirmSchema, fastify.prefix, 'totpConfirm') }, async function totpConfirm (request) {
-    const identifier = boundIdentifier(request.user)
-    const recoveryCodes = await totp.confirm(identifier, request.body.otp)
-    emit(request, { type: 'totp-enabled', identifier, userId: request.user.sub })
-    return { recoveryCodes }
-  })
-
-  fastify.delete('/totp', { ...authenticated, schema: withOperationId(disableSchema, fastify.prefix, 'totpDisable') }, async function totpDisable (request, reply) {
-    const identifier = boundIdentifier(request.user)
-    await totp.disable(identifier)
-    emit(request, { type: 'totp-disabled', identifier, userId: request.user.sub })
-    return reply.code(204).send()
-  })
-
-  fastify.post<{ Body: IdentityBody & OtpBody }>('/verify-totp', {
-    ...options, schema: withOperationId(verifyTotpSchema(settings.channels), fastify.prefix, 'verifyTotp')
+  const withDevices = devices !== undefined
+  fastify.post<{ Body: (SecondStep & AlternativeStep) & OtpBody }>('/verify-totp', {
+    ...options,
+    schema: withOperationId(secondFactor ? mfaTotpSchema(withDevices) : verifyTotpSchema(settings.channels, withDevices), fastify.prefix, 'verifyTotp')
   }, async function verifyTotp (request, reply) {
-    const identity = identify(request.body)
-    return await logIn('totp', identity, request, reply, async () => await totp.useCode(identity.value, request.body.otp))
+    const prove = async (owner: string): Promise<Proof> => await totp.useCode(owner, request.body.otp)
+    return secondFactor
+      ? await secondStep('totp', request.body, request, reply, prove)
+      : await alternativeLogIn('totp', request.body, request, reply, prove)
   })
 
-  fastify.post<{ Body: RecoveryBody }>('/verify-recovery', {
-    ...options, schema: withOperationId(verifyRecoverySchema(settings.channels), fastify.prefix, 'verifyRecovery')
+  fastify.post<{ Body: (SecondStep & AlternativeStep) & { code: string } }>('/verify-recovery', {
+    ...options,
+    schema: withOperationId(secondFactor ? mfaRecoverySchema(withDevices) : verifyRecoverySchema(settings.channels, withDevices), fastify.prefix, 'verifyRecovery')
   }, async function verifyRecovery (request, reply) {
-    const identity = identify(request.body)
-    return await logIn('recovery', identity, request, reply, async () => await totp.useRecoveryCode(identity.value, request.body.code))
+    const prove = async (owner: string): Promise<Proof> => await totp.useRecoveryCode(owner, request.body.code)
+    return secondFactor
+      ? await secondStep('recovery', request.body, request, reply, prove)
+      : await alternativeLogIn('recovery', request.body, request, reply, prove)
   })
 }

@@ -2,13 +2,16 @@ import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fast
 import type { Redis } from 'ioredis'
 import tap from 'tap'
 import otpLogin, { type OtpLoginOptions, type SendArgs } from '../../lib/index.js'
+import { RedisCluster } from './cluster.js'
 import { RedisServer } from './redis.js'
 
 export const JWT_SECRET = 'test-jwt-secret-that-is-long-enough-000'
 export const CODE_SECRET = 'test-code-secret-that-is-long-enough-00'
 
-export type StoreKind = 'memory' | 'redis'
+export type StoreKind = 'memory' | 'redis' | 'cluster'
 export const storeKinds: StoreKind[] = ['memory', 'redis']
+/** With a 3-master Redis Cluster too (started once per test file, on first use). */
+export const everyStore: StoreKind[] = ['memory', 'redis', 'cluster']
 
 export interface TestApp {
   app: FastifyInstance
@@ -36,6 +39,20 @@ export async function sharedRedis (): Promise<RedisServer> {
   return await shared
 }
 
+let sharedClusterStart: Promise<RedisCluster> | undefined
+
+/** A client of one Redis Cluster per test file, emptied first; stopped when the file's tests have ended. */
+export async function freshCluster (): Promise<Awaited<ReturnType<RedisCluster['client']>>> {
+  if (sharedClusterStart === undefined) {
+    const starting = RedisCluster.start()
+    sharedClusterStart = starting
+    tap.teardown(async () => { await (await starting).stop() })
+  }
+  const cluster = await sharedClusterStart
+  await cluster.flush()
+  return await cluster.client()
+}
+
 /** A client of the shared server, on a database emptied first (the server is the tests' own). */
 export async function freshRedis (): Promise<Redis> {
   const client = await (await sharedRedis()).client()
@@ -53,7 +70,7 @@ export async function buildApp (t: Tap, kind: StoreKind, options: Partial<OtpLog
   const app = Fastify(logs ? { logger: { level: 'info', stream: { write: (line: string) => { logs.push(line) } } } } : {})
   const storeOptions: Partial<OtpLoginOptions> = kind === 'redis'
     ? { redis: await freshRedis(), codeSecret: CODE_SECRET }
-    : {}
+    : kind === 'cluster' ? { redis: await freshCluster(), codeSecret: CODE_SECRET } : {}
   await app.register(otpLogin, {
     jwt: { secret: JWT_SECRET },
     rateLimit: false,

@@ -5,7 +5,6 @@ import { SPENT_KEPT } from '../../lib/store/types.js'
 
 const issue: IssuePolicy = { codeTtlMs: 60_000, maxSends: 3, windowMs: 60_000, resendIntervalMs: 0 }
 const verify: VerifyPolicy = { maxAttempts: 3, maxFailures: 5, lockoutMs: 60_000 }
-const session: SessionPolicy = { ttlMs: 60_000, revokedForMs: 60_000 }
 
 /**
  * The behaviour every OtpStore must have, run against each implementation. `makeStore` gives a store with no
@@ -150,6 +149,20 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
     t.same(await store.verifyCode(a, 'next', verify), { status: 'ok' })
   })
 
+  t.test('deferReset: a right code is consumed, the counters wait for resetCounters', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    const deferred = { ...verify, maxAttempts: 10, deferReset: true }
+    for (let i = 0; i < issue.maxSends; i++) await store.issueCode(a, `c${i}`, issue)
+    await store.verifyCode(a, 'w', deferred)
+    t.same(await store.verifyCode(a, `c${issue.maxSends - 1}`, deferred), { status: 'ok' })
+    t.same(await store.verifyCode(a, `c${issue.maxSends - 1}`, deferred), { status: 'invalid' }, 'consumed')
+    t.equal((await store.issueCode(a, 'next', issue)).status, 'locked', 'the sends still count')
+    await store.resetCounters(a)
+    t.same(await store.issueCode(a, 'next', issue), { status: 'issued' }, 'until the reset')
+    for (let i = 0; i < verify.maxFailures - 1; i++) t.equal((await store.verifyCode(a, 'w', { ...deferred, maxAttempts: 100 })).status, 'invalid', 'failures were reset too')
+  })
+
   t.test('revoke drops the code and gives the send back', async (t) => {
     const store = await makeStore()
     const a = id()
@@ -223,87 +236,7 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
     t.same(await store.consumeBudget(budget, 3, 400), { status: 'ok' }, 'a new window')
   })
 
-  let f = 0
-  const family = (): string => `family${String(++f).padStart(16, '0')}`
-
-  t.test('sessions: rotation hands back the claims and spends the old token', async (t) => {
-    const store = await makeStore()
-    const fam = family()
-    await store.createSession(fam, 't1', '{"sub":"u1"}', session.ttlMs)
-    t.same(await store.rotateSession(fam, 't1', 't2', session), { status: 'ok', claims: '{"sub":"u1"}' })
-    t.same(await store.rotateSession(fam, 't2', 't3', session), { status: 'ok', claims: '{"sub":"u1"}' })
-    t.equal(await store.isSessionRevoked(fam), false)
-  })
-
-  t.test('sessions: a spent token ends the family and revokes its access tokens', async (t) => {
-    const store = await makeStore()
-    const fam = family()
-    await store.createSession(fam, 't1', '{}', session.ttlMs)
-    await store.rotateSession(fam, 't1', 't2', session)
-    t.same(await store.rotateSession(fam, 't1', 'x', session), { status: 'reused' })
-    t.equal(await store.isSessionRevoked(fam), true)
-    t.same(await store.rotateSession(fam, 't2', 't3', session), { status: 'invalid' }, 'the current token died with it')
-  })
-
-  t.test('sessions: unknown families and tokens never issued are invalid, and end nothing', async (t) => {
-    const store = await makeStore()
-    const fam = family()
-    t.same(await store.rotateSession(family(), 't1', 't2', session), { status: 'invalid' })
-    await store.createSession(fam, 't1', '{}', session.ttlMs)
-    t.same(await store.rotateSession(fam, 'forged', 't2', session), { status: 'invalid' })
-    t.equal(await store.isSessionRevoked(fam), false)
-    t.same(await store.rotateSession(fam, 't1', 't2', session), { status: 'ok', claims: '{}' })
-  })
-
-  t.test('sessions: endSession ends the family; the revocation expires', async (t) => {
-    const store = await makeStore()
-    const fam = family()
-    await store.createSession(fam, 't1', '{}', session.ttlMs)
-    t.equal(await store.endSession(fam, 400), true)
-    t.equal(await store.isSessionRevoked(fam), true)
-    t.equal(await store.endSession(fam, 400), false, 'ending it again says it was already ended')
-    t.same(await store.rotateSession(fam, 't1', 't2', session), { status: 'invalid' })
-    await sleep(450)
-    t.equal(await store.isSessionRevoked(fam), false, 'kept only as long as an access token can live')
-  })
-
-  t.test('sessions: a family expires after ttlMs unless rotated', async (t) => {
-    const store = await makeStore()
-    // 400 ms of slack each way: the machine running the tests may be busy.
-    const short = { ...session, ttlMs: 1000 }
-    const idle = family()
-    const busy = family()
-    await store.createSession(idle, 't1', '{}', short.ttlMs)
-    await store.createSession(busy, 't1', '{}', short.ttlMs)
-    await sleep(600)
-    t.equal((await store.rotateSession(busy, 't1', 't2', short)).status, 'ok')
-    await sleep(600)
-    t.same(await store.rotateSession(idle, 't1', 't2', short), { status: 'invalid' }, 'idle family expired')
-    t.equal((await store.rotateSession(busy, 't2', 't3', short)).status, 'ok', 'rotation restarted the TTL')
-  })
-
-  t.test(`sessions: reuse is detected for the last ${SPENT_KEPT} spent tokens; older ones are just invalid`, async (t) => {
-    const store = await makeStore()
-    const fam = family()
-    await store.createSession(fam, 't0', '{}', session.ttlMs)
-    for (let i = 0; i < SPENT_KEPT + 8; i++) t.equal((await store.rotateSession(fam, `t${i}`, `t${i + 1}`, session)).status, 'ok')
-    t.same(await store.rotateSession(fam, 't0', 'x', session), { status: 'invalid' }, 'forgotten: invalid, the family lives')
-    t.same(await store.rotateSession(fam, 't7', 'x', session), { status: 'invalid' })
-    t.same(await store.rotateSession(fam, 't8', 'x', session), { status: 'reused' }, 'the oldest one remembered')
-  })
-
-  t.test('sessions: 20 parallel rotations of one token, exactly one wins', async (t) => {
-    const store = await makeStore()
-    const fam = family()
-    await store.createSession(fam, 't1', '{}', session.ttlMs)
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.rotateSession(fam, 't1', `n${i}`, session)))
-    t.equal(results.filter((r) => r.status === 'ok').length, 1)
-    // The first loser presents a spent token and ends the family; the ones after it find no family.
-    t.equal(results.filter((r) => r.status === 'reused').length, 1)
-    t.equal(results.filter((r) => r.status === 'invalid').length, 18)
-    t.equal(await store.isSessionRevoked(fam), true)
-  })
-
+  sessionContract(t, makeStore)
   failureContract(t, makeStore)
 }
 
@@ -311,6 +244,148 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
  * The failure count and lockout shared by /verify-totp and /verify-recovery (`reserveGuess`, `lockOut`,
  * `clearFailures`), on the same counters as `verifyCode`. Part of the OtpStore contract.
  */
+/** Sessions, grouped by user: rotation, reuse, ending, listing and the per-user limit. Part of the OtpStore contract. */
+export function sessionContract (t: Test, makeStore: () => Promise<OtpStore>): void {
+  let n = 0
+  // 22 characters, like the plugin's user keys and session ids.
+  const id = (kind: string): string => `${kind}${String(++n).padStart(22 - kind.length, '0')}`
+  const policy = (extra: Partial<SessionPolicy> = {}): SessionPolicy => ({ ttlMs: 60_000, now: Date.now(), ...extra })
+  const record = (tokenHash: string, claims = '{}') => ({ tokenHash, claims, amr: '["sms"]' })
+
+  t.test('sessions: rotation hands back the claims and spends the old token', async (t) => {
+    const store = await makeStore()
+    const user = id('u')
+    const s1 = id('s')
+    t.same(await store.createSession(user, s1, record('t1', '{"sub":"u1"}'), policy()), { ended: [] })
+    t.equal(await store.isSessionLive(user, s1), true)
+    t.same(await store.rotateSession(user, s1, 't1', 't2', policy()), { status: 'ok', claims: '{"sub":"u1"}' })
+    t.same(await store.rotateSession(user, s1, 't2', 't3', policy()), { status: 'ok', claims: '{"sub":"u1"}' })
+    t.equal(await store.isSessionLive(user, s1), true)
+    t.equal(await store.isSessionLive(id('u'), s1), false, 'a session belongs to its user')
+  })
+
+  t.test('sessions: a spent token ends the session', async (t) => {
+    const store = await makeStore()
+    const user = id('u')
+    const s1 = id('s')
+    const s2 = id('s')
+    await store.createSession(user, s1, record('t1'), policy())
+    await store.createSession(user, s2, record('x1'), policy())
+    await store.rotateSession(user, s1, 't1', 't2', policy())
+    t.same(await store.rotateSession(user, s1, 't1', 'x', policy()), { status: 'reused' })
+    t.equal(await store.isSessionLive(user, s1), false)
+    t.same(await store.rotateSession(user, s1, 't2', 't3', policy()), { status: 'invalid' }, 'the current token died with it')
+    t.equal(await store.isSessionLive(user, s2), true, 'the user\'s other session lives on')
+    t.same((await store.listSessions(user)).map((s) => s.id), [s2])
+  })
+
+  t.test('sessions: unknown sessions and tokens never issued are invalid, and end nothing', async (t) => {
+    const store = await makeStore()
+    const user = id('u')
+    const s1 = id('s')
+    t.same(await store.rotateSession(user, s1, 't1', 't2', policy()), { status: 'invalid' })
+    await store.createSession(user, s1, record('t1'), policy())
+    t.same(await store.rotateSession(user, s1, 'forged', 't2', policy()), { status: 'invalid' })
+    t.same(await store.rotateSession(id('u'), s1, 't1', 't2', policy()), { status: 'invalid' }, 'another user\'s key finds nothing')
+    t.equal(await store.isSessionLive(user, s1), true)
+    t.same(await store.rotateSession(user, s1, 't1', 't2', policy()), { status: 'ok', claims: '{}' })
+  })
+
+  t.test('sessions: ending one, the others, or all', async (t) => {
+    const store = await makeStore()
+    const user = id('u')
+    const other = id('u')
+    const [a, b, c, d] = [id('s'), id('s'), id('s'), id('s')]
+    for (const s of [a, b, c]) await store.createSession(user, s, record(`t${s}`), policy())
+    await store.createSession(other, d, record('td'), policy())
+    t.same(await store.endSessions(user, 'one', a), { status: 'ok', ended: [a] })
+    t.same(await store.endSessions(user, 'one', a), { status: 'ok', ended: [] }, 'already ended')
+    t.same(await store.endSessions(user, 'others', a), { status: 'not-live' }, 'others needs a live own session')
+    t.same(await store.endSessions(user, 'all', a), { status: 'not-live' })
+    t.same(await store.endSessions(user, 'others', b), { status: 'ok', ended: [c] })
+    t.equal(await store.isSessionLive(user, b), true)
+    t.equal(await store.isSessionLive(user, c), false)
+    t.same(await store.rotateSession(user, c, `t${c}`, 'n', policy()), { status: 'invalid' }, 'its refresh token is dead too')
+    await store.createSession(user, c, record('tc2'), policy())
+    const all = await store.endSessions(user, 'all')
+    t.equal(all.status, 'ok')
+    t.same(all.status === 'ok' && [...all.ended].sort(), [b, c].sort())
+    t.same(await store.listSessions(user), [])
+    t.equal(await store.isSessionLive(other, d), true, 'another user is untouched')
+  })
+
+  t.test('sessions: listing shows times and amr, and forgets expired sessions', async (t) => {
+    const store = await makeStore()
+    const user = id('u')
+    const [a, b] = [id('s'), id('s')]
+    const now = Date.now()
+    await store.createSession(user, a, record('ta'), policy({ now: now - 5000, ttlMs: 300 }))
+    await store.createSession(user, b, record('tb'), policy({ now: now - 1000 }))
+    await store.rotateSession(user, b, 'tb', 'tb2', policy({ now }))
+    const listed = await store.listSessions(user)
+    t.equal(listed.length, 2)
+    const sb = listed.find((s) => s.id === b)
+    t.match(sb, { id: b, createdAt: now - 1000, lastUsedAt: now, amr: '["sms"]' })
+    t.ok(sb !== undefined && sb.expiresAt > now + 55_000 && sb.expiresAt <= Date.now() + 60_000, 'expires ttl after its last use')
+    await sleep(350)
+    t.same((await store.listSessions(user)).map((s) => s.id), [b], 'the expired one is gone')
+    t.equal(await store.isSessionLive(user, a), false)
+  })
+
+  t.test('sessions: maxSessions ends the least recently used', async (t) => {
+    const store = await makeStore()
+    const user = id('u')
+    const [a, b, c, d] = [id('s'), id('s'), id('s'), id('s')]
+    const now = Date.now()
+    await store.createSession(user, a, record('ta'), policy({ now: now - 3000, maxSessions: 3 }))
+    await store.createSession(user, b, record('tb'), policy({ now: now - 2000, maxSessions: 3 }))
+    await store.createSession(user, c, record('tc'), policy({ now: now - 1000, maxSessions: 3 }))
+    await store.rotateSession(user, a, 'ta', 'ta2', policy({ now }))
+    t.same(await store.createSession(user, d, record('td'), policy({ now, maxSessions: 3 })), { ended: [b] }, 'b was used least recently')
+    t.same((await store.listSessions(user)).map((s) => s.id).sort(), [a, c, d].sort())
+    t.same(await store.rotateSession(user, b, 'tb', 'x', policy()), { status: 'invalid' })
+  })
+
+  t.test('sessions: a session expires after ttlMs unless rotated', async (t) => {
+    const store = await makeStore()
+    const user = id('u')
+    const idle = id('s')
+    const busy = id('s')
+    await store.createSession(user, idle, record('t1'), policy({ ttlMs: 400 }))
+    await store.createSession(user, busy, record('t1'), policy({ ttlMs: 400 }))
+    await sleep(250)
+    t.equal((await store.rotateSession(user, busy, 't1', 't2', policy({ ttlMs: 400 }))).status, 'ok')
+    await sleep(250)
+    t.same(await store.rotateSession(user, idle, 't1', 't2', policy()), { status: 'invalid' }, 'idle session expired')
+    t.equal(await store.isSessionLive(user, idle), false)
+    t.equal((await store.rotateSession(user, busy, 't2', 't3', policy())).status, 'ok', 'rotation restarted the TTL')
+  })
+
+  t.test(`sessions: reuse is detected for the last ${SPENT_KEPT} spent tokens; older ones are just invalid`, async (t) => {
+    const store = await makeStore()
+    const user = id('u')
+    const s1 = id('s')
+    await store.createSession(user, s1, record('t0'), policy())
+    for (let i = 0; i < SPENT_KEPT + 8; i++) t.equal((await store.rotateSession(user, s1, `t${i}`, `t${i + 1}`, policy())).status, 'ok')
+    t.same(await store.rotateSession(user, s1, 't0', 'x', policy()), { status: 'invalid' }, 'forgotten: invalid, the session lives')
+    t.same(await store.rotateSession(user, s1, 't7', 'x', policy()), { status: 'invalid' })
+    t.same(await store.rotateSession(user, s1, 't8', 'x', policy()), { status: 'reused' }, 'the oldest one remembered')
+  })
+
+  t.test('sessions: 20 parallel rotations of one token, exactly one wins', async (t) => {
+    const store = await makeStore()
+    const user = id('u')
+    const s1 = id('s')
+    await store.createSession(user, s1, record('t1'), policy())
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.rotateSession(user, s1, 't1', `n${i}`, policy())))
+    t.equal(results.filter((r) => r.status === 'ok').length, 1)
+    // The first loser presents a spent token and ends the session; the ones after it find no session.
+    t.equal(results.filter((r) => r.status === 'reused').length, 1)
+    t.equal(results.filter((r) => r.status === 'invalid').length, 18)
+    t.equal(await store.isSessionLive(user, s1), false)
+  })
+}
+
 export function failureContract (t: Test, makeStore: () => Promise<OtpStore>): void {
   let n = 0
   const id = (): string => `+1555200${String(++n).padStart(4, '0')}`
@@ -371,5 +446,99 @@ export function failureContract (t: Test, makeStore: () => Promise<OtpStore>): v
     t.equal(reserved.length, policy.maxFailures)
     t.equal(reserved.filter((r) => r.status === 'reserved' && r.last).length, 1)
     t.equal(results.filter((r) => r.status === 'locked').length, 20 - policy.maxFailures)
+  })
+
+  t.test('guesses: a refund gives a reserved guess back; refused guesses are not counted', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    for (let i = 0; i < policy.maxFailures; i++) await store.reserveGuess(a, policy)
+    t.equal((await store.reserveGuess(a, policy)).status, 'locked', 'all in flight')
+    await store.refundGuess(a)
+    t.same(await store.reserveGuess(a, policy), { status: 'reserved', last: true }, 'one place again, and it is the last')
+  })
+
+  t.test('failures slide: the count lives lockoutMs from the last failure, not the first', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    const sliding = { maxAttempts: 100, maxFailures: 3, lockoutMs: 600 }
+    await store.issueCode(a, 'right', issue)
+    await store.verifyCode(a, 'w1', sliding)
+    await sleep(400)
+    await store.verifyCode(a, 'w2', sliding)
+    await sleep(400) // 800 ms after the first failure: a fixed window would have ended
+    const third = await store.verifyCode(a, 'w3', sliding)
+    t.equal(third.status, 'locked', 'the third failure within 600 ms of the one before locks')
+    const b = id()
+    await store.issueCode(b, 'right', issue)
+    await store.verifyCode(b, 'w1', sliding)
+    await store.verifyCode(b, 'w2', sliding)
+    await sleep(700)
+    t.same(await store.verifyCode(b, 'w3', sliding), { status: 'invalid' }, 'a pause of lockoutMs ends the count')
+  })
+
+  t.test('trusted devices: their own code and counters, locked out alone', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    const verify = { maxAttempts: 10, maxFailures: 2, lockoutMs: 60_000 }
+    await store.issueCode(a, 'c1', issue)
+    await store.verifyCode(a, 'w', verify)
+    t.equal((await store.verifyCode(a, 'w', verify)).status, 'locked', 'the identifier is locked out')
+    t.equal((await store.issueCode(a, 'c2', issue)).status, 'locked')
+    t.same(await store.issueCode(a, 'dev', issue, 'device1'), { status: 'issued' }, 'a trusted device still gets a code')
+    t.match(await store.verifyCode(a, 'dev', verify), { status: 'locked', lockedNow: false }, 'not usable without the device')
+    t.same(await store.verifyCode(a, 'dev', verify, 'device2'), { status: 'invalid' }, 'nor from another device')
+    t.same(await store.verifyCode(a, 'dev', verify, 'device1'), { status: 'ok' }, 'the device signs in')
+    t.equal((await store.issueCode(a, 'c3', issue)).status, 'locked', "the device's success does not lift the identifier's lockout")
+    await store.issueCode(a, 'd2', issue, 'device1')
+    await store.verifyCode(a, 'w', verify, 'device1')
+    t.equal((await store.verifyCode(a, 'w', verify, 'device1')).status, 'locked', 'a device that uses up its failures is locked out')
+    t.same(await store.issueCode(a, 'd3', issue, 'device2'), { status: 'issued' }, 'alone')
+    t.same(await store.reserveGuess(a, policy, 'device2'), { status: 'reserved', last: false }, 'guesses count per device too')
+  })
+
+  t.test('challenges: reserved with the failure count, burned after maxAttempts, spent once', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    const verify = { maxAttempts: 2, maxFailures: 5, lockoutMs: 60_000 }
+    await store.createChallenge(a, 'ch1', '{"x":1}', 60_000)
+    t.same(await store.reserveChallenge(id(), 'ch1', verify), { status: 'invalid' }, 'bound to its identifier')
+    t.same(await store.reserveChallenge(a, 'other', verify), { status: 'invalid' })
+    t.same(await store.reserveChallenge(a, 'ch1', verify), { status: 'reserved', data: '{"x":1}', attempts: 1, last: false })
+    await store.refundChallenge(a, 'ch1')
+    t.same(await store.reserveChallenge(a, 'ch1', verify), { status: 'reserved', data: '{"x":1}', attempts: 1, last: false }, 'refunded')
+    t.same(await store.reserveChallenge(a, 'ch1', verify), { status: 'reserved', data: '{"x":1}', attempts: 2, last: false })
+    t.same(await store.reserveChallenge(a, 'ch1', verify), { status: 'burned' })
+    t.same(await store.reserveGuess(a, { maxFailures: 3, lockoutMs: 60_000 }), { status: 'reserved', last: true }, 'the two kept guesses counted as failures')
+    await store.createChallenge(a, 'ch2', 'd', 60_000)
+    t.equal(await store.consumeChallenge(a, 'ch2'), true)
+    t.equal(await store.consumeChallenge(a, 'ch2'), false, 'spent once')
+    t.same(await store.reserveChallenge(a, 'ch2', verify), { status: 'invalid' })
+    t.same(await store.reserveGuess(a, { maxFailures: 3, lockoutMs: 60_000 }), { status: 'reserved', last: false }, 'spending cleared the failures')
+  })
+
+  t.test('challenges: the last failure reserved; a lockout refuses them; they expire', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    const verify = { maxAttempts: 10, maxFailures: 2, lockoutMs: 60_000 }
+    await store.createChallenge(a, 'ch', 'd', 300)
+    t.match(await store.reserveChallenge(a, 'ch', verify), { status: 'reserved', last: false })
+    t.match(await store.reserveChallenge(a, 'ch', verify), { status: 'reserved', last: true })
+    await store.lockOut(a, verify.lockoutMs)
+    t.match(await store.reserveChallenge(a, 'ch', verify), { status: 'locked' })
+    t.match(await store.reserveChallenge(a, 'ch', verify, 'device1'), { status: 'reserved', last: false }, 'a trusted device counts on its own')
+    await sleep(350)
+    t.same(await store.reserveChallenge(a, 'ch', verify, 'device1'), { status: 'invalid' }, 'expired')
+  })
+
+  t.test('challenges: 20 parallel guesses, at most maxAttempts reserved; one parallel consume wins', async (t) => {
+    const store = await makeStore()
+    const a = id()
+    const verify = { maxAttempts: 3, maxFailures: 100, lockoutMs: 60_000 }
+    await store.createChallenge(a, 'ch', 'd', 60_000)
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.reserveChallenge(a, 'ch', verify)))
+    t.equal(results.filter((r) => r.status === 'reserved').length, 3)
+    await store.createChallenge(a, 'ch2', 'd', 60_000)
+    const spent = await Promise.all(Array.from({ length: 20 }, () => store.consumeChallenge(a, 'ch2')))
+    t.equal(spent.filter(Boolean).length, 1)
   })
 }

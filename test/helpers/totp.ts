@@ -19,6 +19,11 @@ export interface TotpTestApp extends TestApp {
   disable: (access: string) => Promise<LightMyRequestResponse>
   verifyTotp: (identifier: string, otp: string) => Promise<LightMyRequestResponse>
   verifyRecovery: (identifier: string, code: string) => Promise<LightMyRequestResponse>
+  /** Second-factor mode: the second step with the mfaToken of the first. */
+  mfaTotp: (mfaToken: string, otp: string, extra?: Record<string, unknown>) => Promise<LightMyRequestResponse>
+  mfaRecovery: (mfaToken: string, code: string, extra?: Record<string, unknown>) => Promise<LightMyRequestResponse>
+  /** Second-factor mode: a right first factor for `identifier`; the answer of /verify-otp. */
+  firstFactor: (identifier: string, extra?: Record<string, unknown>) => Promise<LightMyRequestResponse>
   /** Logs in, sets up and confirms an authenticator: its base32 secret and recovery codes. */
   enable: (identifier: string) => Promise<{ access: string, secret: string, recoveryCodes: string[] }>
 }
@@ -28,12 +33,15 @@ export function codeAt (secret: string, step: number): string {
   return TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: step * STEP_MS })
 }
 
-/** The test app with authenticators on, its clock in the middle of a time step. */
+/**
+ * The test app with authenticators on, its clock in the middle of a time step. In alternative mode unless
+ * `options.totpMode` says otherwise: most TOTP tests are about the codes, which both modes check alike.
+ */
 export async function buildTotpApp (
   t: Parameters<typeof buildApp>[0], kind: StoreKind, options: Partial<OtpLoginOptions> = {}, logs?: string[]
 ): Promise<TotpTestApp> {
   const clock = { now: 1_900_000_000_000 + STEP_MS / 2 }
-  const built = await buildApp(t, kind, { totpEncryptionKey: TOTP_KEY, totpClock: () => clock.now, resendInterval: 0, maxSends: 100, ...options }, logs)
+  const built = await buildApp(t, kind, { totpEncryptionKey: TOTP_KEY, totpClock: () => clock.now, totpMode: 'alternative', resendInterval: 0, maxSends: 100, ...options }, logs)
   const { app, login, verify, codeFor } = built
   const bearer = (access: string) => ({ authorization: `Bearer ${access}` })
   const step = (): number => Math.floor(clock.now / STEP_MS)
@@ -53,6 +61,15 @@ export async function buildTotpApp (
   const verifyRecovery = async (identifier: string, code: string) =>
     await app.inject({ method: 'POST', url: '/verify-recovery', payload: { ...field(identifier), code } })
 
+  const mfaTotp = async (mfaToken: string, otp: string, extra: Record<string, unknown> = {}) =>
+    await app.inject({ method: 'POST', url: '/verify-totp', payload: { mfaToken, otp, ...extra } })
+  const mfaRecovery = async (mfaToken: string, code: string, extra: Record<string, unknown> = {}) =>
+    await app.inject({ method: 'POST', url: '/verify-recovery', payload: { mfaToken, code, ...extra } })
+  const firstFactor = async (identifier: string, extra: Record<string, unknown> = {}) => {
+    await app.inject({ method: 'POST', url: '/login', payload: { ...field(identifier), ...extra } })
+    return await app.inject({ method: 'POST', url: '/verify-otp', payload: { ...field(identifier), otp: codeFor(identifier), ...extra } })
+  }
+
   const enable = async (identifier: string) => {
     const access = await accessFor(identifier)
     const secret: string = (await setup(access)).json().secret
@@ -63,5 +80,5 @@ export async function buildTotpApp (
     return { access, secret, recoveryCodes: confirmed.json().recoveryCodes }
   }
 
-  return { ...built, clock, step, accessFor, setup, confirm, disable, verifyTotp, verifyRecovery, enable }
+  return { ...built, clock, step, accessFor, setup, confirm, disable, verifyTotp, verifyRecovery, mfaTotp, mfaRecovery, firstFactor, enable }
 }

@@ -1,8 +1,9 @@
 import Fastify from 'fastify'
+import { Webhook } from 'standardwebhooks'
 import t from 'tap'
-import otpLogin, { twilioSender } from '../../lib/index.js'
+import otpLogin, { twilioSender, webhookSender } from '../../lib/index.js'
 import { buildApp, JWT_SECRET } from '../helpers/app.js'
-import type { Tap } from '../helpers/fake-http.js'
+import { always, startFakeHttp, type Tap } from '../helpers/fake-http.js'
 import { TWILIO_SID, TWILIO_TOKEN, startFakeTwilio, twilioAnswer } from '../helpers/fake-twilio.js'
 
 const phone = '+919876543210'
@@ -75,4 +76,18 @@ t.test('a provider that hangs gives 502 OTP_DELIVERY_FAILED after the timeout, a
   t.same(res.json(), deliveryFailed)
   t.match(lines.join(''), 'OtpSendError: Twilio did not answer within 200 ms')
   t.notOk(lines.join('').includes(codeIn(fake.requests[0]?.body)))
+})
+
+t.test('through the plugin: an e-mail code goes to the webhook signed by Standard Webhooks, for the ASCII address', async (t) => {
+  const fake = await startFakeHttp(t, always(204))
+  const secret = 'whsec_' + Buffer.alloc(32, 7).toString('base64')
+  const { app } = await buildApp(t, 'memory', { channels: ['email'], send: webhookSender({ url: fake.url, secret, appName: 'Acme' }) })
+  t.equal((await app.inject({ method: 'POST', url: '/login', payload: { email: 'Ana@Bücher.de' } })).statusCode, 200)
+  t.equal(fake.requests.length, 1)
+  const request = fake.requests[0]!
+  const headers = Object.fromEntries(['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => [name, String(request.headers[name])]))
+  const payload = new Webhook(secret).verify(request.body, headers) as { to: string, code: string }
+  t.equal(payload.to, 'ana@xn--bcher-kva.de')
+  const res = await app.inject({ method: 'POST', url: '/verify-otp', payload: { email: 'ana@bücher.de', otp: payload.code } })
+  t.equal(res.statusCode, 200, 'the code the receiver got logs the user in')
 })

@@ -146,7 +146,7 @@ t.test('nodemailer is loaded only when smtpSender is called, and its absence is 
       return resolve.call(this, request, ...rest)
     }
     const otp = require('fastify-otp-login')
-    otp.webhookSender({ url: 'http://127.0.0.1:1', secret: 'x'.repeat(32) })
+    otp.webhookSender({ url: 'http://127.0.0.1:1', secret: 'whsec_' + 'x'.repeat(32) })
     try { otp.smtpSender({ host: '127.0.0.1', from: 'a@example.com' }) } catch (err) { console.log(err.message) }`
   const output = execFileSync(process.execPath, ['-e', script], { cwd: join(__dirname, '../..'), encoding: 'utf8' })
   t.equal(output.trim(), 'fastify-otp-login: smtpSender needs the nodemailer package; install it with `npm install nodemailer`')

@@ -1,5 +1,6 @@
 -- Reserves one guess at an authenticator or recovery code before it is checked: it counts as a failure up
 -- front, so parallel guesses can never check more than maxFailures, and the one that reaches it is the last.
+-- The count lives lockoutMs from its last failure (a sliding window).
 -- KEYS: lock, fails   ARGV: maxFailures, lockoutMs
 -- Returns {0, last} reserved (last: 1 when it is the maxFailures-th), or {1, retryAfterMs} locked.
 local lockTtl = redis.call('PTTL', KEYS[1])
@@ -7,13 +8,12 @@ if lockTtl == -1 then lockTtl = tonumber(ARGV[2]) end -- a lock set by hand, wit
 if lockTtl > 0 then return {1, lockTtl} end
 
 local failures = redis.call('INCR', KEYS[2])
-if failures == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 local maxFailures = tonumber(ARGV[1])
 if failures > maxFailures then
-  -- Guesses already in flight used up the count: refused unchecked until they settle.
-  local ttl = redis.call('PTTL', KEYS[2])
-  if ttl < 0 then ttl = tonumber(ARGV[2]) end
-  return {1, ttl}
+  -- Guesses already in flight hold every allowed one: refused unchecked, and not counted, until they settle.
+  redis.call('DECR', KEYS[2])
+  return {1, 1000}
 end
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 if failures == maxFailures then return {0, 1} end
 return {0, 0}

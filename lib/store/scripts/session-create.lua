@@ -1,4 +1,26 @@
--- KEYS: session   ARGV: tokenHash, claims, ttlMs
-redis.call('HSET', KEYS[1], 'cur', ARGV[1], 'claims', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1
+-- Starts a session in its user's index; the least recently used ones beyond maxSessions end.
+-- Every key shares the user's {hash tag}: the session keys are built from ARGV[1], which is KEYS[1]'s prefix.
+-- KEYS: index   ARGV: base, sessionId, tokenHash, claims, amr, now, ttlMs, maxSessions
+-- Returns the ids of the sessions that ended.
+local index, base = KEYS[1], ARGV[1]
+for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+  if redis.call('EXISTS', base .. id) == 0 then
+    redis.call('ZREM', index, id)
+    redis.call('DEL', base .. id .. ':spent')
+  end
+end
+local ended = {}
+local count = redis.call('ZCARD', index)
+while count >= tonumber(ARGV[8]) do
+  local oldest = redis.call('ZPOPMIN', index)
+  redis.call('DEL', base .. oldest[1], base .. oldest[1] .. ':spent')
+  table.insert(ended, oldest[1])
+  count = count - 1
+end
+local key = base .. ARGV[2]
+redis.call('HSET', key, 'cur', ARGV[3], 'claims', ARGV[4], 'amr', ARGV[5], 'c', ARGV[6], 'u', ARGV[6])
+redis.call('PEXPIRE', key, ARGV[7])
+redis.call('ZADD', index, ARGV[6], ARGV[2])
+-- Every session's TTL is ttlMs from its last use, so the newest use sets the index's.
+redis.call('PEXPIRE', index, ARGV[7])
+return ended

@@ -1,6 +1,21 @@
--- Ends a session, unless it already was: returns 0 then, 1 when this call ended it.
--- KEYS: session, revoked, spent   ARGV: revokedForMs
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-redis.call('DEL', KEYS[1], KEYS[3])
-redis.call('SET', KEYS[2], 1, 'PX', ARGV[1])
-return 1
+-- Ends sessions of one user: 'one' ends ARGV[3]; 'others' all but ARGV[3]; 'all' every one.
+-- 'others', and 'all' with a session id, first need that session to be live (a logout needs a live session).
+-- KEYS: index   ARGV: base, scope, sessionId (or '')
+-- Returns {0, ended ids...} or {1} when the caller's session is not live.
+local index, base, scope, own = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local function finish (id)
+  local live = redis.call('DEL', base .. id)
+  redis.call('DEL', base .. id .. ':spent')
+  redis.call('ZREM', index, id)
+  return live == 1
+end
+if scope == 'one' then
+  if finish(own) then return {0, own} end
+  return {0}
+end
+if own ~= '' and redis.call('EXISTS', base .. own) == 0 then return {1} end
+local result = {0}
+for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+  if (scope == 'all' or id ~= own) and finish(id) then table.insert(result, id) end
+end
+return result

@@ -1,22 +1,27 @@
--- Rotates a refresh token: the presented one must be the family's current token.
--- KEYS: session, revoked, spent   ARGV: tokenHash, newHash, ttlMs, revokedForMs, keepSpent
--- Returns {0, claims} rotated, {1} reused (family ended), {2} invalid.
-local current = redis.call('HGET', KEYS[1], 'cur')
+-- Rotates a refresh token: the presented one must be the session's current token.
+-- KEYS: index   ARGV: base, sessionId, tokenHash, newHash, now, ttlMs, keepSpent
+-- Returns {0, claims} rotated, {1} reused (session ended), {2} invalid.
+local index = KEYS[1]
+local key = ARGV[1] .. ARGV[2]
+local spent = key .. ':spent'
+local current = redis.call('HGET', key, 'cur')
 if not current then return {2} end
-if current == ARGV[1] then
-  local generation = redis.call('HINCRBY', KEYS[1], 'gen', 1)
-  redis.call('HSET', KEYS[1], 'cur', ARGV[2])
+if current == ARGV[3] then
+  local generation = redis.call('HINCRBY', key, 'gen', 1)
+  redis.call('HSET', key, 'cur', ARGV[4], 'u', ARGV[5])
   -- The spent tokens, newest kept: reuse of any of the last keepSpent is detected, memory stays bounded.
-  redis.call('ZADD', KEYS[3], generation, ARGV[1])
-  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[5]) + 1))
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  redis.call('PEXPIRE', KEYS[3], ARGV[3])
-  return {0, redis.call('HGET', KEYS[1], 'claims')}
+  redis.call('ZADD', spent, generation, ARGV[3])
+  redis.call('ZREMRANGEBYRANK', spent, 0, -(tonumber(ARGV[7]) + 1))
+  redis.call('PEXPIRE', key, ARGV[6])
+  redis.call('PEXPIRE', spent, ARGV[6])
+  redis.call('ZADD', index, ARGV[5], ARGV[2])
+  redis.call('PEXPIRE', index, ARGV[6])
+  return {0, redis.call('HGET', key, 'claims')}
 end
-if redis.call('ZSCORE', KEYS[3], ARGV[1]) then
-  -- A spent token came back: someone holds a copy. End the family and refuse its access tokens.
-  redis.call('DEL', KEYS[1], KEYS[3])
-  redis.call('SET', KEYS[2], 1, 'PX', ARGV[4])
+if redis.call('ZSCORE', spent, ARGV[3]) then
+  -- A spent token came back: someone holds a copy. End the session, and with it its access tokens.
+  redis.call('DEL', key, spent)
+  redis.call('ZREM', index, ARGV[2])
   return {1}
 end
 return {2}

@@ -1,5 +1,5 @@
 -- Checks, counts and consumes a code in one step.
--- KEYS: code, sends, last, lock, fails   ARGV: codeHash, maxAttempts, maxFailures, lockoutMs
+-- KEYS: code, sends, last, lock, fails   ARGV: codeHash, maxAttempts, maxFailures, lockoutMs, deferReset
 -- Returns {status, retryAfterMs}: 0 ok, 1 locked, 2 invalid, 3 burned, 4 locked by this guess.
 local lockTtl = redis.call('PTTL', KEYS[4])
 if lockTtl == -1 then lockTtl = tonumber(ARGV[4]) end -- a lock set by hand, without a TTL
@@ -14,13 +14,18 @@ if attempts >= maxAttempts then return {3, 0} end
 
 -- Both sides are HMACs under a secret key, so how long this comparison takes tells nothing about the code.
 if code[1] == ARGV[1] then
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+  if ARGV[5] == '1' then
+    redis.call('DEL', KEYS[1]) -- the counters wait for the second factor
+  else
+    redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+  end
   return {0, 0}
 end
 
 attempts = redis.call('HINCRBY', KEYS[1], 'a', 1)
+-- A sliding window: the count lives lockoutMs from its last failure, so no lockoutMs sees more than maxFailures.
 local failures = redis.call('INCR', KEYS[5])
-if failures == 1 then redis.call('PEXPIRE', KEYS[5], ARGV[4]) end
+redis.call('PEXPIRE', KEYS[5], ARGV[4])
 
 if failures >= tonumber(ARGV[3]) then
   redis.call('SET', KEYS[4], 1, 'PX', ARGV[4])
