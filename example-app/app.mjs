@@ -5,9 +5,16 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
-import otpLogin, { consoleSender } from 'fastify-otp-login'
+import otpLogin, { consoleSender, securitySchemeName, securitySchemes } from 'fastify-otp-login'
 
 const page = await readFile(new URL('./index.html', import.meta.url), 'utf8')
+
+// The body of every error the plugin and app.authenticate answer with.
+const errorBody = {
+  type: 'object',
+  required: ['statusCode', 'code', 'error', 'message'],
+  properties: { statusCode: { type: 'integer' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } }
+}
 
 /**
  * Fail fast: while Redis is down a request gets 503 at once, instead of waiting in ioredis's offline queue
@@ -65,11 +72,14 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
     app.log.warn('JWT_SECRET is not set: using a random one, so tokens die with this process')
   }
 
-  // OpenAPI docs at /docs, built from the plugin's route schemas (registered first, to see every route).
+  // OpenAPI docs at /docs, built from the plugin's route schemas (registered first, to see every route). The
+  // plugin's authenticated routes and /me name the bearer scheme `securitySchemes` defines: an app defines it
+  // (the plugin adds it to a document that lacks it, but then the app's own routes could not count on it).
   await app.register(swagger, {
     openapi: {
-      info: { title: 'fastify-otp-login example', version: '1.0.0' },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } }
+      info: { title: 'fastify-otp-login example', version: '1.0.0', license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' } },
+      servers: [{ url: '/', description: 'the server that serves these docs' }],
+      components: { securitySchemes }
     }
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
@@ -88,7 +98,20 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
   app.get('/', { schema: { hide: true } }, async (request, reply) => reply.type('text/html; charset=utf-8').send(page))
   app.get('/me', {
     onRequest: [app.authenticate],
-    schema: { summary: 'The logged-in user: the access token\'s claims', security: [{ bearerAuth: [] }] }
+    schema: {
+      operationId: 'getMe',
+      summary: 'The logged-in user: the access token\'s claims',
+      security: [{ [securitySchemeName]: [] }],
+      response: {
+        200: {
+          description: 'The claims',
+          type: 'object',
+          properties: { user: { type: 'object', additionalProperties: true } }
+        },
+        401: { description: '`FST_JWT_…`: no, bad, expired or revoked access token', ...errorBody },
+        503: { description: '`OTP_STORE_UNAVAILABLE`: the store cannot be reached', ...errorBody }
+      }
+    }
   }, async (request) => ({ user: request.user }))
   return app
 }

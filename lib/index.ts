@@ -122,4 +122,5 @@ export {
   verifyWebhookSignature, webhookSender, type WebhookPayload, type WebhookSenderOptions, type WebhookSignatureInput
 } from './senders/webhook.js'
 export { SendError } from './senders/delivery.js'
+export { securitySchemeName, securitySchemes } from './routes/openapi.js'
 export type { EmailMessage, EmailTemplate, MessageContext, MessageTemplates, SmsTemplate } from './senders/template.js'

@@ -1,14 +1,57 @@
 import swagger from '@fastify/swagger'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import t from 'tap'
-import otpLogin from '../lib/index.js'
+import otpLogin, { securitySchemeName, securitySchemes, type OtpLoginOptions } from '../lib/index.js'
 import { JWT_SECRET } from './helpers/app.js'
 
 interface Operation {
-  responses: Record<string, { description?: string, content?: Record<string, { schema: Record<string, unknown> }> }>
+  responses: Record<string, {
+    description?: string
+    headers?: Record<string, { schema?: Record<string, unknown>, description?: string }>
+    content?: Record<string, { schema: Record<string, unknown> }>
+  }>
   requestBody?: { content: Record<string, { schema: Record<string, unknown> }> }
   security?: unknown[]
   summary?: string
+  operationId?: string
+  parameters?: unknown[]
+}
+interface Document {
+  paths: Record<string, Record<string, Operation>>
+  components?: { securitySchemes?: Record<string, unknown> }
+  securityDefinitions?: Record<string, unknown>
+}
+
+const bearer = [{ [securitySchemeName]: [] }]
+const authenticated = ['post /logout', 'get /sessions', 'delete /sessions/{id}', 'post /totp/setup', 'post /totp/confirm', 'delete /totp']
+const everything: Partial<OtpLoginOptions> = {
+  channels: ['phone', 'email'], jwt: { secret: JWT_SECRET }, send: () => {}, totpEncryptionKey: '00'.repeat(32)
+}
+
+/** An app with @fastify/swagger (OpenAPI 3 unless `swaggerOptions` say otherwise) and the plugin; its document. */
+async function documentOf (
+  t: { teardown: (fn: () => unknown) => void },
+  options: Partial<OtpLoginOptions> = everything,
+  swaggerOptions: object = { openapi: { info: { title: 't', version: '1' } } }
+): Promise<{ app: FastifyInstance, doc: Document }> {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(swagger, swaggerOptions)
+  await app.register(otpLogin, options as OtpLoginOptions)
+  await app.ready()
+  return { app, doc: app.swagger() as unknown as Document }
+}
+
+const operations = (doc: Document): Array<[string, Operation]> =>
+  Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]): [string, Operation] => [`${method} ${path}`, op]))
+
+/** Every `required` keyword in `value`, with where it is. */
+function requiredKeywords (value: unknown, at = '#'): Array<[string, unknown]> {
+  if (value === null || typeof value !== 'object') return []
+  return Object.entries(value).flatMap(([key, inner]) => [
+    ...(key === 'required' ? [[`${at}/required`, inner] as [string, unknown]] : []),
+    ...requiredKeywords(inner, `${at}/${key}`)
+  ])
 }
 
 t.test('@fastify/swagger documents every route, body and response, errors included', async (t) => {
@@ -19,15 +62,17 @@ t.test('@fastify/swagger documents every route, body and response, errors includ
   await app.ready()
   const doc = app.swagger() as unknown as { paths: Record<string, Record<string, Operation & { parameters?: unknown[] }>> }
 
-  const expected: Record<string, string[]> = {
-    '/auth/login': ['200', '400', '413', '415', '429', '502', '503'],
-    '/auth/verify-otp': ['200', '400', '401', '413', '415', '429', '503'],
-    '/auth/refresh': ['200', '400', '401', '413', '415', '429', '503'],
-    '/auth/logout': ['204', '401', '503']
-  }
-  t.same(Object.keys(doc.paths).sort(), Object.keys(expected).sort())
-  for (const [path, statuses] of Object.entries(expected)) {
-    const operation = doc.paths[path]?.post
+  const expected: Array<[string, string, string[]]> = [
+    ['/auth/login', 'post', ['200', '400', '413', '415', '429', '502', '503']],
+    ['/auth/verify-otp', 'post', ['200', '400', '401', '413', '415', '429', '503']],
+    ['/auth/refresh', 'post', ['200', '400', '401', '413', '415', '429', '503']],
+    ['/auth/logout', 'post', ['204', '400', '401', '429', '503']],
+    ['/auth/sessions', 'get', ['200', '401', '429', '503']],
+    ['/auth/sessions/{id}', 'delete', ['204', '400', '401', '404', '429', '503']]
+  ]
+  t.same(Object.keys(doc.paths).sort(), expected.map(([path]) => path).sort())
+  for (const [path, method, statuses] of expected) {
+    const operation = doc.paths[path]?.[method]
     t.ok(operation?.summary, `${path} has a summary`)
     t.same(Object.keys(operation?.responses ?? {}).sort(), statuses, `${path} documents each status`)
     for (const [status, response] of Object.entries(operation?.responses ?? {})) {
@@ -43,7 +88,82 @@ t.test('@fastify/swagger documents every route, body and response, errors includ
   t.same(login.oneOf, [{ required: ['phone'] }, { required: ['email'] }])
   const verify = doc.paths['/auth/verify-otp']?.post?.requestBody?.content['application/json']?.schema as Record<string, unknown>
   t.match(verify, { required: ['otp'], properties: { otp: { pattern: '^[0-9]{6}$' } } })
-  t.match(doc.paths['/auth/logout']?.post?.parameters, [{ in: 'header', name: 'authorization', required: true }])
+  // The bearer token as `security`, which Swagger UI sends, not as a header parameter, which OpenAPI 3 ignores.
+  t.same(doc.paths['/auth/logout']?.post?.security, bearer)
+  t.notOk(doc.paths['/auth/logout']?.post?.parameters, 'no Authorization header parameter')
+})
+
+t.test('the document declares bearer security, Retry-After, operationIds, and no empty required', async (t) => {
+  const { doc } = await documentOf(t)
+  const ops = operations(doc)
+  t.same(ops.map(([name]) => name).sort(), [
+    'delete /sessions/{id}', 'delete /totp', 'get /sessions', 'post /login', 'post /logout', 'post /refresh',
+    'post /totp/confirm', 'post /totp/setup', 'post /verify-otp', 'post /verify-recovery', 'post /verify-totp'
+  ])
+  for (const [name, op] of ops) {
+    if (authenticated.includes(name)) {
+      t.same(op.security, bearer, `${name} requires the bearer token`)
+      t.ok(op.responses['401'], `${name} documents its 401`)
+      t.notOk((op.parameters as Array<{ in: string }> | undefined)?.some((parameter) => parameter.in === 'header'), `${name} has no Authorization header parameter`)
+    } else {
+      t.same(op.security, [], `${name} is open to anyone, whatever security the document sets`)
+    }
+    const tooMany = op.responses['429']
+    if (tooMany) t.match(tooMany.headers?.['Retry-After'], { schema: { type: 'integer' } }, `${name} 429 declares Retry-After`)
+    t.match(op.operationId, /^[a-z][A-Za-z0-9]*$/, `${name} has an operationId`)
+  }
+  t.equal(ops.filter(([, op]) => op.responses['429']).length, ops.length, 'every route has a 429 to check')
+  const ids = ops.map(([, op]) => op.operationId)
+  t.equal(new Set(ids).size, ids.length, 'operationIds are unique')
+  t.same(ids.sort(), [
+    'endSession', 'listSessions', 'login', 'logout', 'refresh', 'totpConfirm', 'totpDisable', 'totpSetup', 'verifyOtp',
+    'verifyRecovery', 'verifyTotp'
+  ])
+  const empty = requiredKeywords(doc).filter(([, value]) => Array.isArray(value) && value.length === 0)
+  t.same(empty, [], 'no `required: []` (invalid in OpenAPI 3.0)')
+})
+
+t.test('a host that defines no security scheme still gets a document, with the plugin\'s scheme in it', async (t) => {
+  // @fastify/swagger cannot build a document whose routes name an undefined scheme: /docs/json would be a 500.
+  const { doc } = await documentOf(t)
+  t.same(doc.components?.securitySchemes, securitySchemes)
+  t.same(securitySchemes, { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } })
+})
+
+t.test('a host\'s own scheme of that name, and its other schemes, are kept as they are', async (t) => {
+  const own = { type: 'http', scheme: 'bearer', description: 'the host\'s words' }
+  const apiKey = { type: 'apiKey', in: 'header', name: 'x-api-key' }
+  const hostSchemes = { [securitySchemeName]: own, apiKey }
+  const { doc } = await documentOf(t, everything, {
+    openapi: { info: { title: 't', version: '1' }, components: { securitySchemes: hostSchemes } }
+  })
+  t.same(doc.components?.securitySchemes, { [securitySchemeName]: own, apiKey })
+
+  const { doc: added } = await documentOf(t, everything, {
+    openapi: { info: { title: 't', version: '1' }, components: { securitySchemes: { apiKey } } }
+  })
+  t.same(added.components?.securitySchemes, { apiKey, ...securitySchemes }, 'added beside the host\'s')
+  t.same(hostSchemes, { [securitySchemeName]: own, apiKey }, 'the host\'s options are not changed')
+})
+
+t.test('Swagger 2.0 documents get the bearer token as an Authorization API key', async (t) => {
+  const { doc } = await documentOf(t, everything, { swagger: { info: { title: 't', version: '1' } } })
+  t.match(doc.securityDefinitions?.[securitySchemeName], { type: 'apiKey', in: 'header', name: 'Authorization' })
+  t.same(doc.paths['/logout']?.post?.security, bearer)
+})
+
+t.test('the plugin registered twice, under two prefixes, gives no operationId twice', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(swagger, { openapi: { info: { title: 't', version: '1' } } })
+  // Each in its own context: app.authenticate is decorated once per context.
+  await app.register(async (users) => { await users.register(otpLogin, { ...everything, prefix: '/api/auth' } as OtpLoginOptions) })
+  await app.register(async (staff) => { await staff.register(otpLogin, { ...everything, prefix: '/auth' } as OtpLoginOptions) }, { prefix: '/staff' })
+  await app.ready()
+  const ids = operations(app.swagger() as unknown as Document).map(([, op]) => op.operationId)
+  t.equal(ids.length, 22)
+  t.equal(new Set(ids).size, 22, 'unique')
+  t.ok(ids.includes('apiAuthLogin') && ids.includes('staffAuthLogin'), 'named after the prefix the routes are served under')
 })
 
 t.test('the authenticator routes are documented too', async (t) => {
@@ -80,7 +200,17 @@ t.test('the example app serves the docs at /docs', async (t) => {
   t.match(ui.headers['content-type'], /text\/html/)
   const json = await app.inject({ url: '/docs/json' })
   t.equal(json.statusCode, 200)
-  t.ok(json.json().paths['/api/auth/login'], 'the plugin routes are documented')
-  t.ok(json.json().paths['/me'], 'and the protected route')
-  t.notOk(json.json().paths['/'], 'the page itself is hidden')
+  const doc = json.json() as Document & { servers?: unknown[] }
+  t.ok(doc.paths['/api/auth/login'], 'the plugin routes are documented')
+  t.ok(doc.paths['/me'], 'and the protected route')
+  t.notOk(doc.paths['/'], 'the page itself is hidden')
+  t.ok(doc.servers?.length, 'servers are declared')
+  t.same(doc.components?.securitySchemes, securitySchemes, 'the app defines the scheme the routes name')
+  const me = doc.paths['/me']?.get
+  t.same(me?.security, bearer)
+  t.equal(me?.operationId, 'getMe')
+  t.ok(me?.responses['401'], '/me documents its 401')
+  const ids = operations(doc).map(([, op]) => op.operationId)
+  t.notOk(ids.includes(undefined), 'every operation has an operationId')
+  t.equal(new Set(ids).size, ids.length, 'unique')
 })

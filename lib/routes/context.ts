@@ -13,6 +13,7 @@ import type { TokenIssuer } from '../tokens.js'
 import type { TotpService } from '../totp/service.js'
 import type { VerifyAccessToken } from '../verify-token.js'
 import { cookieJar, type CookieJar } from './cookies.js'
+import { documentSecurityScheme } from './openapi.js'
 import { otpRoutes } from './otp.js'
 import { sessionRoutes } from './sessions.js'
 import { totpRoutes } from './totp.js'
@@ -85,6 +86,7 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
     cookies = cookieJar(settings.cookie, settings.refreshTokenTtl, settings.trustedDevices && settings.trustedDevices.ttl, settings.allowedOrigins)
   }
 
+  documentSecurityScheme(fastify)
   const context = { fastify, ...options, cookies }
   otpRoutes(context)
   if (options.tokens.sessions) sessionRoutes(context)

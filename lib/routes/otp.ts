@@ -8,6 +8,7 @@ import { withDeadline } from '../senders/delivery.js'
 import { reachStore } from '../store/reach.js'
 import type { VerifyResult } from '../store/types.js'
 import { plainError, routeLimit, type RouteContext } from './context.js'
+import { withOperationId } from './openapi.js'
 import { identityReader, signInFlow, type IdentityBody } from './sign-in.js'
 import { loginSchema, verifySchema } from './schemas.js'
 
@@ -40,7 +41,7 @@ export function otpRoutes (context: RouteContext): void {
     callingCode === undefined ? undefined : settings.smsBudget?.get(callingCode) ?? settings.smsBudget?.get('*')
 
   fastify.post<{ Body: LoginBody }>('/login', {
-    schema: loginSchema(settings.channels, devices !== undefined),
+    schema: withOperationId(loginSchema(settings.channels, devices !== undefined), fastify.prefix, 'login'),
     bodyLimit: 1024,
     config: routeLimit(settings.rateLimit && settings.rateLimit.login)
   }, async function login (request) {
@@ -104,7 +105,7 @@ export function otpRoutes (context: RouteContext): void {
   })
 
   fastify.post<{ Body: VerifyBody }>('/verify-otp', {
-    schema: verifySchema(settings.channels, settings.codeLength, devices !== undefined),
+    schema: withOperationId(verifySchema(settings.channels, settings.codeLength, devices !== undefined), fastify.prefix, 'verifyOtp'),
     bodyLimit: 1024,
     config: routeLimit(settings.rateLimit && settings.rateLimit.verify)
   }, async function verifyOtp (request, reply) {

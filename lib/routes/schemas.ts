@@ -1,4 +1,5 @@
 /** JSON schemas of the plugin's routes; validated with the plugin's own strict Ajv (no coercion, no stripping). */
+import { withoutAuth } from './openapi.js'
 
 export const errorBody = {
   type: 'object',
@@ -42,6 +43,14 @@ export const withDeviceToken = (devices: boolean): Record<string, unknown> => de
 /** An error response, described by the codes it can carry. */
 export const error = (description: string) => ({ description, ...errorBody })
 
+/** A 429: the error body and the `Retry-After` header (@fastify/swagger documents a response's `headers`). */
+export const tooManyRequests = (description: string) => ({
+  ...error(description),
+  headers: {
+    'Retry-After': { type: 'integer', minimum: 0, description: 'seconds to wait before trying again (the body\'s `retryAfter`); absent when waiting would not help' }
+  }
+})
+
 export const bodyErrors = {
   400: error('`FST_ERR_VALIDATION` (the body does not match the schema), `FST_ERR_CTP_INVALID_JSON_BODY`, `FST_ERR_CTP_EMPTY_JSON_BODY`'),
   413: error('`FST_ERR_CTP_BODY_TOO_LARGE`: a body over 1 KiB'),
@@ -61,7 +70,8 @@ export function identifierBody (channels: ReadonlySet<IdentifierKind>, extra: Re
   return {
     type: 'object',
     additionalProperties: false,
-    required,
+    // An empty `required` is not valid OpenAPI 3.0 (and says nothing).
+    ...(required.length > 0 ? { required } : {}),
     properties: Object.fromEntries([...fields.map((kind) => [kind, identifier[kind]]), ...Object.entries(extra)]),
     oneOf: fields.map((kind) => ({ required: [kind] }))
   }
@@ -73,7 +83,7 @@ const identifier = {
 } as const
 
 export function loginSchema (channels: ReadonlySet<IdentifierKind>, devices: boolean) {
-  return {
+  return withoutAuth({
     tags: ['otp-login'],
     summary: 'Send a one-time code',
     description: 'Sends a code to a phone number or e-mail address; registers nothing yet. The answer is the same for new and known users.',
@@ -89,16 +99,16 @@ export function loginSchema (channels: ReadonlySet<IdentifierKind>, devices: boo
         }
       },
       ...identifierErrors,
-      429: error('`OTP_RESEND_TOO_SOON`, `OTP_LOCKED`, `OTP_SEND_BUDGET_EXCEEDED`, `OTP_RATE_LIMITED`; with a Retry-After header'),
+      429: tooManyRequests('`OTP_RESEND_TOO_SOON`, `OTP_LOCKED`, `OTP_SEND_BUDGET_EXCEEDED`, `OTP_RATE_LIMITED`; with a Retry-After header'),
       502: error('`OTP_DELIVERY_FAILED`: the code could not be sent; none is left behind'),
       ...unavailable
     }
-  }
+  })
 }
 
 export function verifySchema (channels: ReadonlySet<IdentifierKind>, codeLength: number, devices: boolean) {
   const otp = { type: 'string', minLength: codeLength, maxLength: codeLength, pattern: `^[0-9]{${codeLength}}$` }
-  return {
+  return withoutAuth({
     tags: ['otp-login'],
     summary: 'Check a code and get tokens',
     description: 'Consumes the code and answers with an access token (and a refresh token unless sessions are off).',
@@ -107,13 +117,13 @@ export function verifySchema (channels: ReadonlySet<IdentifierKind>, codeLength:
       200: { description: 'Logged in, or (mfaRequired) the first factor of two is done', ...firstFactorBody },
       ...identifierErrors,
       401: error('`OTP_INVALID`: wrong, expired, already used or never requested'),
-      429: error('`OTP_ATTEMPTS_EXCEEDED`, `OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
+      429: tooManyRequests('`OTP_ATTEMPTS_EXCEEDED`, `OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
       ...unavailable
     }
-  }
+  })
 }
 
-export const refreshSchema = {
+export const refreshSchema = withoutAuth({
   tags: ['otp-login'],
   summary: 'Rotate a refresh token',
   description: 'Spends the refresh token for a new access token and a new refresh token. A spent token revokes its session.',
@@ -127,24 +137,7 @@ export const refreshSchema = {
     200: { description: 'New tokens', ...tokenBody },
     ...bodyErrors,
     401: error('`OTP_REFRESH_REUSED` (the session is revoked), `OTP_REFRESH_INVALID`'),
-    429: error('`OTP_RATE_LIMITED`, with a Retry-After header'),
+    429: tooManyRequests('`OTP_RATE_LIMITED`, with a Retry-After header'),
     ...unavailable
   }
-} as const
-
-export const logoutSchema = {
-  tags: ['otp-login'],
-  summary: 'End the session',
-  description: 'Revokes the refresh family and every access token of this session.',
-  // A header rather than `security`, which would need the host to define a security scheme in its OpenAPI.
-  headers: {
-    type: 'object',
-    required: ['authorization'],
-    properties: { authorization: { type: 'string', maxLength: 8192, description: 'Bearer <access token>' } }
-  },
-  response: {
-    204: { description: 'Logged out', type: 'null' },
-    401: error('`FST_JWT_NO_AUTHORIZATION_IN_HEADER`, `FST_JWT_AUTHORIZATION_TOKEN_INVALID`, `FST_JWT_AUTHORIZATION_TOKEN_EXPIRED`, `FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED`'),
-    ...unavailable
-  }
-} as const
+} as const)

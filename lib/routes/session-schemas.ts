@@ -1,14 +1,15 @@
 /** JSON schemas of the session routes: /logout, GET /sessions and DELETE /sessions/:id. */
-import { error, unavailable } from './schemas.js'
+import { withBearerAuth } from './openapi.js'
+import { error, tooManyRequests, unavailable } from './schemas.js'
 
 const tags = ['otp-login']
 const tokenErrors = {
   401: error('`FST_JWT_…`: no, bad, expired or ended-session access token'),
-  429: error('`OTP_RATE_LIMITED`, with a Retry-After header'),
+  429: tooManyRequests('`OTP_RATE_LIMITED`, with a Retry-After header'),
   ...unavailable
 }
 
-export const logoutSchema = {
+export const logoutSchema = withBearerAuth({
   tags,
   summary: 'End sessions',
   description: 'Ends this session (`scope: "current"`, the default, also with no body), every other session of the user (`"others"`) or all of them (`"all"`); an ended session\'s access and refresh tokens stop working at once.',
@@ -22,7 +23,7 @@ export const logoutSchema = {
     400: error('`FST_ERR_VALIDATION`: a scope that does not exist, or other fields'),
     ...tokenErrors
   }
-} as const
+} as const)
 
 const session = {
   type: 'object',
@@ -36,7 +37,7 @@ const session = {
   }
 } as const
 
-export const listSessionsSchema = {
+export const listSessionsSchema = withBearerAuth({
   tags,
   summary: "The user's live sessions",
   description: 'Newest first.',
@@ -44,9 +45,9 @@ export const listSessionsSchema = {
     200: { description: 'Live sessions', type: 'object', properties: { sessions: { type: 'array', items: session } } },
     ...tokenErrors
   }
-} as const
+} as const)
 
-export const endSessionSchema = {
+export const endSessionSchema = withBearerAuth({
   tags,
   summary: 'End one of the user\'s sessions',
   params: {
@@ -61,4 +62,4 @@ export const endSessionSchema = {
     404: error('`OTP_SESSION_NOT_FOUND`: not a live session of this user'),
     ...tokenErrors
   }
-} as const
+} as const)

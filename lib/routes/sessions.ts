@@ -1,6 +1,7 @@
 import { RefreshInvalidError, RefreshReusedError, SessionNotFoundError } from '../errors.js'
 import type { OtpUser } from '../types.js'
 import { routeLimit, type RouteContext } from './context.js'
+import { withOperationId } from './openapi.js'
 import { refreshSchema } from './schemas.js'
 import { endSessionSchema, listSessionsSchema, logoutSchema } from './session-schemas.js'
 
@@ -21,7 +22,7 @@ export function sessionRoutes ({ fastify, settings, tokens, emit, verifyToken }:
   const account = { bodyLimit: 1024, config: routeLimit(settings.rateLimit && settings.rateLimit.account) }
 
   fastify.post<{ Body: RefreshBody }>('/refresh', {
-    schema: refreshSchema,
+    schema: withOperationId(refreshSchema, fastify.prefix, 'refresh'),
     bodyLimit: 1024,
     config: routeLimit(settings.rateLimit && settings.rateLimit.refresh)
   }, async function refresh (request, reply) {
@@ -42,7 +43,7 @@ export function sessionRoutes ({ fastify, settings, tokens, emit, verifyToken }:
 
   fastify.post<{ Body: LogoutBody | undefined }>('/logout', {
     ...account,
-    schema: logoutSchema,
+    schema: withOperationId(logoutSchema, fastify.prefix, 'logout'),
     // The signature here; whether the session is still live, logout checks in the same round trip.
     onRequest: verifyToken,
     // No body (as before scopes existed) is the same as `{}`: the current session.
@@ -58,7 +59,7 @@ export function sessionRoutes ({ fastify, settings, tokens, emit, verifyToken }:
   })
 
   fastify.get('/sessions', {
-    ...account, schema: listSessionsSchema, onRequest: [fastify.authenticate]
+    ...account, schema: withOperationId(listSessionsSchema, fastify.prefix, 'listSessions'), onRequest: [fastify.authenticate]
   }, async function listSessions (request) {
     const user: OtpUser = request.user
     const sessions = await tokens.list(user.sub)
@@ -66,7 +67,7 @@ export function sessionRoutes ({ fastify, settings, tokens, emit, verifyToken }:
   })
 
   fastify.delete<{ Params: { id: string } }>('/sessions/:id', {
-    ...account, schema: endSessionSchema, onRequest: [fastify.authenticate]
+    ...account, schema: withOperationId(endSessionSchema, fastify.prefix, 'endSession'), onRequest: [fastify.authenticate]
   }, async function endSession (request, reply) {
     if (!await tokens.revoke(request.user.sub, request.params.id)) throw new SessionNotFoundError()
     emit(request, { type: 'session-ended', reason: 'revoked', sessionId: request.params.id, ...subject(request.user) })

@@ -1,35 +1,30 @@
 /** JSON schemas of the authenticator routes, documented like the others for OpenAPI. */
-import { bodyErrors, error, identifierBody, identifierErrors, tokenBody, unavailable, withDeviceToken } from './schemas.js'
+import { withBearerAuth, withoutAuth } from './openapi.js'
+import { bodyErrors, error, identifierBody, identifierErrors, tokenBody, tooManyRequests, unavailable, withDeviceToken } from './schemas.js'
 
 type IdentifierKind = 'phone' | 'email'
 
 // Authenticator apps show 6 digits, whatever codeLength the plugin's own codes have.
 const otp = { type: 'string', minLength: 6, maxLength: 6, pattern: '^[0-9]{6}$' } as const
 const recoveryCode = { type: 'string', minLength: 10, maxLength: 32, pattern: '^[A-Za-z0-9 -]+$' } as const
-const authenticated = {
-  type: 'object',
-  required: ['authorization'],
-  properties: { authorization: { type: 'string', maxLength: 8192, description: 'Bearer <access token>' } }
-} as const
 const tags = ['otp-login']
 const sessionErrors = {
   401: error('`FST_JWT_…`: no, bad, expired or revoked access token'),
   403: error('`OTP_FRESH_AUTH_REQUIRED`: the sign-in is older than freshAuthAge; `OTP_TOTP_NO_IDENTIFIER` (alternative mode): the token carries neither phone nor email'),
-  429: error('`OTP_RATE_LIMITED`, with a Retry-After header'),
+  429: tooManyRequests('`OTP_RATE_LIMITED`, with a Retry-After header'),
   ...unavailable
 }
 const loginErrors = {
   ...identifierErrors,
   401: error('`OTP_INVALID`: wrong, already used, too far from now, or no authenticator on'),
-  429: error('`OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
+  429: tooManyRequests('`OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
   ...unavailable
 }
 
-export const setupSchema = {
+export const setupSchema = withBearerAuth({
   tags,
   summary: 'Start setting up an authenticator app',
   description: 'A new secret for the logged-in identifier, pending until /totp/confirm.',
-  headers: authenticated,
   response: {
     200: {
       description: 'Show the QR code (or the secret) to the user',
@@ -43,13 +38,12 @@ export const setupSchema = {
     ...sessionErrors,
     409: error('`OTP_TOTP_ALREADY_ENABLED`: turn it off first')
   }
-} as const
+} as const)
 
-export const confirmSchema = {
+export const confirmSchema = withBearerAuth({
   tags,
   summary: 'Turn the authenticator on with its first code',
   description: 'Answers the ten recovery codes, once.',
-  headers: authenticated,
   body: { type: 'object', required: ['otp'], additionalProperties: false, properties: { otp } },
   response: {
     200: {
@@ -62,34 +56,33 @@ export const confirmSchema = {
     401: error('`OTP_INVALID` (not a code of the pending secret), or an access-token error (`FST_JWT_…`)'),
     409: error('`OTP_TOTP_NOT_PENDING`, `OTP_TOTP_ALREADY_ENABLED`')
   }
-} as const
+} as const)
 
-export const disableSchema = {
+export const disableSchema = withBearerAuth({
   tags,
   summary: 'Turn the authenticator off',
-  headers: authenticated,
   response: { 204: { description: 'Off (or already off)', type: 'null' }, ...sessionErrors }
-} as const
+} as const)
 
 /** Alternative mode: an authenticator code logs in on its own. */
 export function verifyTotpSchema (channels: ReadonlySet<IdentifierKind>, devices: boolean) {
-  return {
+  return withoutAuth({
     tags,
     summary: 'Log in with an authenticator code',
     description: 'The same tokens as /verify-otp; a time step is accepted once; failures count toward the lockout.',
     body: identifierBody(channels, { otp, ...withDeviceToken(devices) }, ['otp']),
     response: { 200: { description: 'Logged in', ...tokenBody }, ...loginErrors }
-  }
+  })
 }
 
 export function verifyRecoverySchema (channels: ReadonlySet<IdentifierKind>, devices: boolean) {
-  return {
+  return withoutAuth({
     tags,
     summary: 'Log in with a recovery code',
     description: 'Each recovery code works once; failures count toward the lockout.',
     body: identifierBody(channels, { code: recoveryCode, ...withDeviceToken(devices) }, ['code']),
     response: { 200: { description: 'Logged in', ...tokenBody }, ...loginErrors }
-  }
+  })
 }
 
 // Checked by the route, so that a missing, foreign or malformed token gets 401 OTP_MFA_TOKEN_INVALID.
@@ -97,27 +90,27 @@ const mfaToken = { type: 'string', maxLength: 512, description: 'from the mfaReq
 const secondStepErrors = {
   ...bodyErrors,
   401: error('`OTP_MFA_TOKEN_INVALID`: missing, unknown, expired or used mfaToken; `OTP_INVALID`: wrong code, or a time step already used'),
-  429: error('`OTP_ATTEMPTS_EXCEEDED` (the mfaToken took maxAttempts wrong codes), `OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
+  429: tooManyRequests('`OTP_ATTEMPTS_EXCEEDED` (the mfaToken took maxAttempts wrong codes), `OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
   ...unavailable
 }
 
 /** Second-factor mode: the second step of a sign-in, with the mfaToken of the first. */
 export function mfaTotpSchema (devices: boolean) {
-  return {
+  return withoutAuth({
     tags,
     summary: 'Finish a sign-in with an authenticator code',
     description: 'The second step after /verify-otp answered mfaRequired: the same tokens as /verify-otp. Wrong codes count toward the lockout.',
     body: { type: 'object', additionalProperties: false, required: ['otp'], properties: { mfaToken, otp, ...withDeviceToken(devices) } },
     response: { 200: { description: 'Logged in', ...tokenBody }, ...secondStepErrors }
-  }
+  })
 }
 
 export function mfaRecoverySchema (devices: boolean) {
-  return {
+  return withoutAuth({
     tags,
     summary: 'Finish a sign-in with a recovery code',
     description: 'The second step after /verify-otp answered mfaRequired; each recovery code works once.',
     body: { type: 'object', additionalProperties: false, required: ['code'], properties: { mfaToken, code: recoveryCode, ...withDeviceToken(devices) } },
     response: { 200: { description: 'Logged in', ...tokenBody }, ...secondStepErrors }
-  }
+  })
 }

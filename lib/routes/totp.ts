@@ -7,6 +7,7 @@ import type { TokenBody } from '../tokens.js'
 import type { Proof, TotpService } from '../totp/service.js'
 import type { OtpUser } from '../types.js'
 import { routeLimit, type RouteContext } from './context.js'
+import { withOperationId } from './openapi.js'
 import { identityReader, readMfaToken, signInFlow, userOwner, type ChallengeData, type IdentityBody } from './sign-in.js'
 import {
   confirmSchema, disableSchema, mfaRecoverySchema, mfaTotpSchema, setupSchema, verifyRecoverySchema, verifyTotpSchema
@@ -47,17 +48,17 @@ export function totpRoutes (context: RouteContext, totp: TotpService): void {
   const ownerOf = (user: OtpUser): string => secondFactor ? userOwner(user.sub) : boundIdentifier(user)
   const accountName = (user: OtpUser): string => (secondFactor ? user.phone ?? user.email ?? user.sub : boundIdentifier(user))
 
-  fastify.post('/totp/setup', { ...account, schema: setupSchema }, async function totpSetup (request) {
+  fastify.post('/totp/setup', { ...account, schema: withOperationId(setupSchema, fastify.prefix, 'totpSetup') }, async function totpSetup (request) {
     return await totp.setup(ownerOf(request.user), accountName(request.user))
   })
 
-  fastify.post<{ Body: OtpBody }>('/totp/confirm', { ...account, schema: confirmSchema }, async function totpConfirm (request) {
+  fastify.post<{ Body: OtpBody }>('/totp/confirm', { ...account, schema: withOperationId(confirmSchema, fastify.prefix, 'totpConfirm') }, async function totpConfirm (request) {
     const recoveryCodes = await totp.confirm(ownerOf(request.user), request.body.otp)
     emit(request, { type: 'totp-enabled', identifier: request.user.phone ?? request.user.email, userId: request.user.sub })
     return { recoveryCodes }
   })
 
-  fastify.delete('/totp', { ...account, schema: disableSchema }, async function totpDisable (request, reply) {
+  fastify.delete('/totp', { ...account, schema: withOperationId(disableSchema, fastify.prefix, 'totpDisable') }, async function totpDisable (request, reply) {
     await totp.disable(ownerOf(request.user))
     emit(request, { type: 'totp-disabled', identifier: request.user.phone ?? request.user.email, userId: request.user.sub })
     return reply.code(204).send()
@@ -144,7 +145,8 @@ export function totpRoutes (context: RouteContext, totp: TotpService): void {
 
   const withDevices = devices !== undefined
   fastify.post<{ Body: (SecondStep & AlternativeStep) & OtpBody }>('/verify-totp', {
-    ...options, schema: secondFactor ? mfaTotpSchema(withDevices) : verifyTotpSchema(settings.channels, withDevices)
+    ...options,
+    schema: withOperationId(secondFactor ? mfaTotpSchema(withDevices) : verifyTotpSchema(settings.channels, withDevices), fastify.prefix, 'verifyTotp')
   }, async function verifyTotp (request, reply) {
     const prove = async (owner: string): Promise<Proof> => await totp.useCode(owner, request.body.otp)
     return secondFactor
@@ -153,7 +155,8 @@ export function totpRoutes (context: RouteContext, totp: TotpService): void {
   })
 
   fastify.post<{ Body: (SecondStep & AlternativeStep) & { code: string } }>('/verify-recovery', {
-    ...options, schema: secondFactor ? mfaRecoverySchema(withDevices) : verifyRecoverySchema(settings.channels, withDevices)
+    ...options,
+    schema: withOperationId(secondFactor ? mfaRecoverySchema(withDevices) : verifyRecoverySchema(settings.channels, withDevices), fastify.prefix, 'verifyRecovery')
   }, async function verifyRecovery (request, reply) {
     const prove = async (owner: string): Promise<Proof> => await totp.useRecoveryCode(owner, request.body.code)
     return secondFactor
