@@ -9,17 +9,19 @@ import { reachStore } from '../store/reach.js'
 import type { VerifyResult } from '../store/types.js'
 import { plainError, routeLimit, type RouteContext } from './context.js'
 import { withOperationId } from './openapi.js'
-import { identityReader, signInFlow, type IdentityBody } from './sign-in.js'
+import { identityReader, presentedDeviceToken, signInFlow, type IdentityBody } from './sign-in.js'
 import { loginSchema, verifySchema } from './schemas.js'
 
-interface LoginBody extends IdentityBody { deviceToken?: string }
+interface LoginBody extends IdentityBody { deviceToken?: string, captchaToken?: string }
 interface VerifyBody extends LoginBody { otp: string }
 
 const hourMs = 3_600_000
 
 /** `POST /login` and `POST /verify-otp`, for phone numbers and (with `channels`) e-mail addresses. */
 export function otpRoutes (context: RouteContext): void {
-  const { fastify, settings, store, emit, devices } = context
+  const { fastify, settings, store, emit, devices, cookies } = context
+  // Cookie mode: the routes that read the device cookie refuse pages of other origins.
+  const originCheck = cookies === undefined ? {} : { onRequest: cookies.checkOrigin }
   const { identify, identifyLater } = identityReader(settings)
   const { afterFirstFactor, secondFactor } = signInFlow(context)
 
@@ -41,8 +43,10 @@ export function otpRoutes (context: RouteContext): void {
     callingCode === undefined ? undefined : settings.smsBudget?.get(callingCode) ?? settings.smsBudget?.get('*')
 
   fastify.post<{ Body: LoginBody }>('/login', {
-    schema: withOperationId(loginSchema(settings.channels, devices !== undefined), fastify.prefix, 'login'),
-    bodyLimit: 1024,
+    schema: withOperationId(loginSchema(settings.channels, devices !== undefined, settings.captcha !== undefined), fastify.prefix, 'login'),
+    // A captcha token can be a few kilobytes.
+    bodyLimit: settings.captcha === undefined ? 1024 : 8192,
+    ...originCheck,
     config: routeLimit(settings.rateLimit && settings.rateLimit.login)
   }, async function login (request) {
     /**
@@ -58,7 +62,11 @@ export function otpRoutes (context: RouteContext): void {
 
     const identity = identify(request.body)
     // A trusted device asks on counters of its own: a lockout that others caused does not hold it back.
-    const device = devices?.read(identity.value, request.body.deviceToken)
+    const device = devices?.read(identity.value, presentedDeviceToken(cookies, request, request.body))
+    // Before anything moves: a refused or unreachable captcha sends nothing and counts nothing.
+    if (settings.captcha !== undefined && !(device !== undefined && settings.captcha.skipTrustedDevices)) {
+      await settings.captcha.check(request.body.captchaToken, request)
+    }
     const about = { identifier: identity.value, channel: identity.channel }
     emit(request, { type: 'code-requested', ...about })
     const testCode = settings.testIdentities.get(identity.value)
@@ -107,13 +115,14 @@ export function otpRoutes (context: RouteContext): void {
   fastify.post<{ Body: VerifyBody }>('/verify-otp', {
     schema: withOperationId(verifySchema(settings.channels, settings.codeLength, devices !== undefined), fastify.prefix, 'verifyOtp'),
     bodyLimit: 1024,
+    ...originCheck,
     config: routeLimit(settings.rateLimit && settings.rateLimit.verify)
   }, async function verifyOtp (request, reply) {
     // The numbering-plan check waits: a code exists only for a number that passed it when the code was
     // issued, so a right code needs no second check. Any other answer, a store outage included, first makes
     // sure the number is valid (OTP_INVALID_PHONE otherwise, as before the store was asked).
     const { identity, confirm } = identifyLater(request.body)
-    const device = devices?.read(identity.value, request.body.deviceToken)
+    const device = devices?.read(identity.value, presentedDeviceToken(cookies, request, request.body))
     const codeHash = hashCode(settings.codeSecret, identity.value, request.body.otp)
     let result: VerifyResult
     try {

@@ -82,12 +82,15 @@ const identifier = {
   email: { type: 'string', minLength: 3, maxLength: 254, description: 'trimmed and lower-cased, domain in ASCII (punycode)' }
 } as const
 
-export function loginSchema (channels: ReadonlySet<IdentifierKind>, devices: boolean) {
+export function loginSchema (channels: ReadonlySet<IdentifierKind>, devices: boolean, captcha: boolean) {
   return withoutAuth({
     tags: ['otp-login'],
     summary: 'Send a one-time code',
     description: 'Sends a code to a phone number or e-mail address; registers nothing yet. The answer is the same for new and known users.',
-    body: identifierBody(channels, withDeviceToken(devices)),
+    body: identifierBody(channels, {
+      ...withDeviceToken(devices),
+      ...(captcha ? { captchaToken: { type: 'string', maxLength: 4096, description: 'the Turnstile or hCaptcha response token of the page' } } : {})
+    }),
     response: {
       200: {
         description: 'A code was sent',
@@ -99,9 +102,11 @@ export function loginSchema (channels: ReadonlySet<IdentifierKind>, devices: boo
         }
       },
       ...identifierErrors,
+      400: error(`${identifierErrors[400].description}, \`OTP_CAPTCHA_INVALID\` (with \`captcha\`: missing or refused)`),
+      403: error('`OTP_ORIGIN_NOT_ALLOWED` (cookie mode): a request from a page of another origin'),
       429: tooManyRequests('`OTP_RESEND_TOO_SOON`, `OTP_LOCKED`, `OTP_SEND_BUDGET_EXCEEDED`, `OTP_RATE_LIMITED`; with a Retry-After header'),
       502: error('`OTP_DELIVERY_FAILED`: the code could not be sent; none is left behind'),
-      ...unavailable
+      503: error('`OTP_STORE_UNAVAILABLE`: the store cannot be reached; `OTP_CAPTCHA_UNAVAILABLE`: the captcha provider cannot be reached; nothing was sent')
     }
   })
 }
@@ -137,6 +142,22 @@ export const refreshSchema = withoutAuth({
     200: { description: 'New tokens', ...tokenBody },
     ...bodyErrors,
     401: error('`OTP_REFRESH_REUSED` (the session is revoked), `OTP_REFRESH_INVALID`'),
+    429: tooManyRequests('`OTP_RATE_LIMITED`, with a Retry-After header'),
+    ...unavailable
+  }
+} as const)
+
+/** Cookie mode: the refresh token comes in its cookie, and the next one goes back in it; no body either way. */
+export const cookieRefreshSchema = withoutAuth({
+  tags: ['otp-login'],
+  summary: 'Rotate the refresh cookie',
+  description: 'Spends the refresh token of the HttpOnly refresh cookie for a new access token, and sets the next refresh token in the cookie. A spent token revokes its session. No body.',
+  body: { type: 'object', additionalProperties: false, properties: {} },
+  response: {
+    200: { description: 'A new access token (the refresh token is in the cookie)', ...tokenBody },
+    ...bodyErrors,
+    401: error('`OTP_REFRESH_REUSED` (the session is revoked), `OTP_REFRESH_INVALID` (no, two, or an unknown refresh cookie)'),
+    403: error('`OTP_ORIGIN_NOT_ALLOWED`: a request from a page of another origin'),
     429: tooManyRequests('`OTP_RATE_LIMITED`, with a Retry-After header'),
     ...unavailable
   }

@@ -21,6 +21,7 @@ export const logoutSchema = withBearerAuth({
   response: {
     204: { description: 'Ended', type: 'null' },
     400: error('`FST_ERR_VALIDATION`: a scope that does not exist, or other fields'),
+    403: error('`OTP_ORIGIN_NOT_ALLOWED` (cookie mode): a request from a page of another origin'),
     ...tokenErrors
   }
 } as const)

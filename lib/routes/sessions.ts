@@ -2,10 +2,10 @@ import { RefreshInvalidError, RefreshReusedError, SessionNotFoundError } from '.
 import type { OtpUser } from '../types.js'
 import { routeLimit, type RouteContext } from './context.js'
 import { withOperationId } from './openapi.js'
-import { refreshSchema } from './schemas.js'
+import { cookieRefreshSchema, refreshSchema } from './schemas.js'
 import { endSessionSchema, listSessionsSchema, logoutSchema } from './session-schemas.js'
 
-interface RefreshBody { refresh: string }
+interface RefreshBody { refresh?: string }
 interface LogoutBody { scope?: 'current' | 'others' | 'all' }
 
 /** Who a session belongs to, for events. */
@@ -18,18 +18,26 @@ function subject (claims: Record<string, unknown>): { userId?: string, identifie
 }
 
 /** `POST /refresh` (rotation with reuse detection), `POST /logout`, `GET /sessions` and `DELETE /sessions/:id`. */
-export function sessionRoutes ({ fastify, settings, tokens, emit, verifyToken }: RouteContext): void {
+export function sessionRoutes ({ fastify, settings, tokens, emit, verifyToken, cookies }: RouteContext): void {
   const account = { bodyLimit: 1024, config: routeLimit(settings.rateLimit && settings.rateLimit.account) }
+  // No body is the same as `{}` (a cookie-mode /refresh, a /logout of the current session).
+  const emptyBody = (request: { body: unknown }, _reply: unknown, done: () => void): void => {
+    request.body ??= {}
+    done()
+  }
 
-  fastify.post<{ Body: RefreshBody }>('/refresh', {
-    schema: withOperationId(refreshSchema, fastify.prefix, 'refresh'),
+  fastify.post<{ Body: RefreshBody | undefined }>('/refresh', {
+    schema: withOperationId(cookies === undefined ? refreshSchema : cookieRefreshSchema, fastify.prefix, 'refresh'),
     bodyLimit: 1024,
-    config: routeLimit(settings.rateLimit && settings.rateLimit.refresh)
+    config: routeLimit(settings.rateLimit && settings.rateLimit.refresh),
+    ...(cookies === undefined ? {} : { onRequest: cookies.checkOrigin, preValidation: emptyBody })
   }, async function refresh (request, reply) {
     try {
-      const { body, claims } = await tokens.refresh(reply, request.body.refresh)
+      const presented = cookies === undefined ? request.body?.refresh : cookies.refreshToken(request)
+      if (presented === undefined) throw new RefreshInvalidError()
+      const { body, claims } = await tokens.refresh(reply, presented)
       emit(request, { type: 'refreshed', ...subject(claims) })
-      return body
+      return cookies === undefined ? body : cookies.store(reply, body)
     } catch (err) {
       if (err instanceof RefreshReusedError) {
         emit(request, { type: 'refresh-failed', reason: 'reused' })
@@ -37,6 +45,8 @@ export function sessionRoutes ({ fastify, settings, tokens, emit, verifyToken }:
         emit(request, { type: 'session-ended', reason: 'reuse', ...(sessionId === undefined ? {} : { sessionId }) })
       }
       if (err instanceof RefreshInvalidError) emit(request, { type: 'refresh-failed', reason: 'invalid' })
+      // A cookie that no longer opens a session is dropped, so the page stops presenting it.
+      if (cookies !== undefined && (err instanceof RefreshInvalidError || err instanceof RefreshReusedError)) cookies.clearRefresh(reply)
       throw err
     }
   })
@@ -45,14 +55,11 @@ export function sessionRoutes ({ fastify, settings, tokens, emit, verifyToken }:
     ...account,
     schema: withOperationId(logoutSchema, fastify.prefix, 'logout'),
     // The signature here; whether the session is still live, logout checks in the same round trip.
-    onRequest: verifyToken,
-    // No body (as before scopes existed) is the same as `{}`: the current session.
-    preValidation: (request, _reply, done) => {
-      request.body ??= {}
-      done()
-    }
+    onRequest: cookies === undefined ? verifyToken : [cookies.checkOrigin, verifyToken],
+    preValidation: emptyBody
   }, async function logout (request, reply) {
     const ended = await tokens.logout(request.user, request.body?.scope ?? 'current')
+    cookies?.clearRefresh(reply)
     for (const sessionId of ended) emit(request, { type: 'session-ended', reason: 'logout', sessionId, ...subject(request.user) })
     emit(request, { type: 'logged-out', ...subject(request.user) })
     return reply.code(204).send()

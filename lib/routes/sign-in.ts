@@ -100,7 +100,7 @@ export interface SignIn {
   finish: (identity: Identity, claims: UserClaims, amr: Method[], request: FastifyRequest, reply: FastifyReply, device?: string) => Promise<TokenBody>
 }
 
-export function signInFlow ({ settings, store, tokens, emit, totp, devices }: RouteContext): SignIn {
+export function signInFlow ({ settings, store, tokens, emit, totp, devices, cookies }: RouteContext): SignIn {
   const secondFactor = totp !== undefined && settings.totp?.mode === 'second-factor' ? totp : undefined
 
   const userClaims = async (identity: Identity, request: FastifyRequest): Promise<UserClaims> => {
@@ -119,7 +119,7 @@ export function signInFlow ({ settings, store, tokens, emit, totp, devices }: Ro
     if (sessionId !== undefined) emit(request, { type: 'session-created', sessionId, ...about })
     const method = amr.at(-1)
     emit(request, { type: 'verified', channel: identity.channel, method: method === 'totp' || method === 'recovery' ? method : 'otp', ...about })
-    return body
+    return cookies === undefined ? body : cookies.store(reply, body)
   }
 
   const afterFirstFactor: SignIn['afterFirstFactor'] = async (identity, method, request, reply, device) => {
@@ -150,4 +150,12 @@ function checkUser (user: OtpUserRecord): void {
 const reservedClaims = new Set(['id', 'sub', 'phone', 'email', 'iat', 'exp', 'nbf', 'jti', 'sid', 'amr', 'auth_time'])
 function extraClaims (user: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(user).filter(([name]) => !reservedClaims.has(name)))
+}
+
+/**
+ * The device token a sign-in request carries: the `deviceToken` body field, or in cookie mode the device
+ * cookie (the field still counts, for a client that keeps it itself). Read, not yet checked.
+ */
+export function presentedDeviceToken (cookies: RouteContext['cookies'], request: FastifyRequest, body: { deviceToken?: string } | undefined): string | undefined {
+  return cookies?.deviceToken(request) ?? body?.deviceToken
 }

@@ -8,7 +8,9 @@ import type { Proof, TotpService } from '../totp/service.js'
 import type { OtpUser } from '../types.js'
 import { routeLimit, type RouteContext } from './context.js'
 import { withOperationId } from './openapi.js'
-import { identityReader, readMfaToken, signInFlow, userOwner, type ChallengeData, type IdentityBody } from './sign-in.js'
+import {
+  identityReader, presentedDeviceToken, readMfaToken, signInFlow, userOwner, type ChallengeData, type IdentityBody
+} from './sign-in.js'
 import {
   confirmSchema, disableSchema, mfaRecoverySchema, mfaTotpSchema, setupSchema, verifyRecoverySchema, verifyTotpSchema
 } from './totp-schemas.js'
@@ -31,12 +33,16 @@ function boundIdentifier (user: OtpUser): string {
  * failure count and lockout of /verify-otp.
  */
 export function totpRoutes (context: RouteContext, totp: TotpService): void {
-  const { fastify, settings, store, emit, devices } = context
+  const { fastify, settings, store, emit, devices, cookies } = context
   const { identify } = identityReader(settings)
   const { userClaims, finish } = signInFlow(context)
   const secondFactor = settings.totp?.mode !== 'alternative'
   const verifyPolicy = { maxAttempts: settings.maxAttempts, maxFailures: settings.maxFailures, lockoutMs: settings.lockout * 1000 }
-  const options = { bodyLimit: 1024, config: routeLimit(settings.rateLimit && settings.rateLimit.verify) }
+  const options = {
+    bodyLimit: 1024,
+    config: routeLimit(settings.rateLimit && settings.rateLimit.verify),
+    ...(cookies === undefined ? {} : { onRequest: cookies.checkOrigin })
+  }
   const account = {
     bodyLimit: 1024,
     config: routeLimit(settings.rateLimit && settings.rateLimit.account),
@@ -75,7 +81,7 @@ export function totpRoutes (context: RouteContext, totp: TotpService): void {
     const challenge = readMfaToken(body.mfaToken)
     if (challenge === undefined) throw new MfaTokenInvalidError()
     const { identifier, challengeId } = challenge
-    const device = devices?.read(identifier, body.deviceToken)
+    const device = devices?.read(identifier, presentedDeviceToken(cookies, request, body))
     const about = { identifier, method }
     const reserved = await reachStore(() => store.reserveChallenge(identifier, challengeId, verifyPolicy, device))
     if (reserved.status === 'invalid') throw new MfaTokenInvalidError()
@@ -120,7 +126,7 @@ export function totpRoutes (context: RouteContext, totp: TotpService): void {
     method: 'totp' | 'recovery', body: AlternativeStep, request: FastifyRequest, reply: FastifyReply, prove: (owner: string) => Promise<Proof>
   ): Promise<TokenBody> {
     const identity = identify(body)
-    const device = devices?.read(identity.value, body.deviceToken)
+    const device = devices?.read(identity.value, presentedDeviceToken(cookies, request, body))
     const about = { identifier: identity.value, method }
     const guess = await reachStore(() => store.reserveGuess(identity.value, verifyPolicy, device))
     if (guess.status === 'locked') {
