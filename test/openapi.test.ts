@@ -63,10 +63,10 @@ t.test('@fastify/swagger documents every route, body and response, errors includ
   const doc = app.swagger() as unknown as { paths: Record<string, Record<string, Operation & { parameters?: unknown[] }>> }
 
   const expected: Array<[string, string, string[]]> = [
-    ['/auth/login', 'post', ['200', '400', '413', '415', '429', '502', '503']],
-    ['/auth/verify-otp', 'post', ['200', '400', '401', '413', '415', '429', '503']],
+    ['/auth/login', 'post', ['200', '400', '403', '413', '415', '429', '502', '503']],
+    ['/auth/verify-otp', 'post', ['200', '400', '401', '403', '413', '415', '429', '503']],
     ['/auth/refresh', 'post', ['200', '400', '401', '413', '415', '429', '503']],
-    ['/auth/logout', 'post', ['204', '400', '401', '429', '503']],
+    ['/auth/logout', 'post', ['204', '400', '401', '403', '429', '503']],
     ['/auth/sessions', 'get', ['200', '401', '429', '503']],
     ['/auth/sessions/{id}', 'delete', ['204', '400', '401', '404', '429', '503']]
   ]
@@ -179,8 +179,8 @@ t.test('the authenticator routes are documented too', async (t) => {
     ['/totp/setup', 'post', ['200', '401', '403', '409', '429', '503']],
     ['/totp/confirm', 'post', ['200', '400', '401', '403', '409', '413', '415', '429', '503']],
     ['/totp', 'delete', ['204', '401', '403', '429', '503']],
-    ['/verify-totp', 'post', ['200', '400', '401', '413', '415', '429', '503']],
-    ['/verify-recovery', 'post', ['200', '400', '401', '413', '415', '429', '503']]
+    ['/verify-totp', 'post', ['200', '400', '401', '403', '413', '415', '429', '503']],
+    ['/verify-recovery', 'post', ['200', '400', '401', '403', '413', '415', '429', '503']]
   ]
   for (const [path, method, statuses] of expected) {
     const operation = doc.paths[path]?.[method]

@@ -121,6 +121,7 @@ export function verifySchema (channels: ReadonlySet<IdentifierKind>, codeLength:
     response: {
       200: { description: 'Logged in, or (mfaRequired) the first factor of two is done', ...firstFactorBody },
       ...identifierErrors,
+      403: error('`OTP_ORIGIN_NOT_ALLOWED` (cookie mode): a request from a page of another origin'),
       401: error('`OTP_INVALID`: wrong, expired, already used or never requested'),
       429: tooManyRequests('`OTP_ATTEMPTS_EXCEEDED`, `OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
       ...unavailable

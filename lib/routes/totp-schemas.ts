@@ -14,8 +14,10 @@ const sessionErrors = {
   429: tooManyRequests('`OTP_RATE_LIMITED`, with a Retry-After header'),
   ...unavailable
 }
+const originError = { 403: error('`OTP_ORIGIN_NOT_ALLOWED` (cookie mode): a request from a page of another origin') }
 const loginErrors = {
   ...identifierErrors,
+  ...originError,
   401: error('`OTP_INVALID`: wrong, already used, too far from now, or no authenticator on'),
   429: tooManyRequests('`OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
   ...unavailable
@@ -89,6 +91,7 @@ export function verifyRecoverySchema (channels: ReadonlySet<IdentifierKind>, dev
 const mfaToken = { type: 'string', maxLength: 512, description: 'from the mfaRequired answer of /verify-otp' } as const
 const secondStepErrors = {
   ...bodyErrors,
+  ...originError,
   401: error('`OTP_MFA_TOKEN_INVALID`: missing, unknown, expired or used mfaToken; `OTP_INVALID`: wrong code, or a time step already used'),
   429: tooManyRequests('`OTP_ATTEMPTS_EXCEEDED` (the mfaToken took maxAttempts wrong codes), `OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
   ...unavailable
