@@ -1,0 +1,115 @@
+import type { Cluster, Redis } from 'ioredis'
+import type { FastifyBaseLogger } from 'fastify'
+
+export interface SessionCacheOptions {
+  /** Sessions remembered as live, at most; the oldest go first. Default 10 000 (about 1 MB). */
+  max?: number
+  /** Milliseconds a session is taken as live without asking the store again. Default 1000. */
+  ttl?: number
+}
+
+/**
+ * The sessions this instance saw live in the last `ttl` ms, so `app.authenticate` need not ask Redis on every
+ * request. Trusted only while the invalidation channel is subscribed: a session that ends on any instance is
+ * dropped from every instance's cache at once, and while the channel is down (or resubscribing, when messages
+ * may have been missed) every check goes to the store. `ttl` bounds what the channel cannot tell: a store that
+ * lost its data without closing the connection (FLUSHALL).
+ */
+export class LiveSessionCache {
+  private readonly entries = new Map<string, number>()
+  private readonly max: number
+  private readonly ttl: number
+  /** False until the channel is subscribed, and whenever it is down. */
+  trusted = false
+
+  constructor ({ max = 10_000, ttl = 1000 }: SessionCacheOptions, private readonly now: () => number = Date.now) {
+    this.max = max
+    this.ttl = ttl
+  }
+
+  get size (): number {
+    return this.entries.size
+  }
+
+  has (key: string): boolean {
+    if (!this.trusted) return false
+    const until = this.entries.get(key)
+    if (until === undefined) return false
+    if (until > this.now()) return true
+    this.entries.delete(key)
+    return false
+  }
+
+  /** Remembers a session the store just said is live. */
+  add (key: string): void {
+    if (!this.trusted) return
+    this.entries.delete(key) // re-inserted at the end: a Map keeps insertion order, so the first one is the oldest
+    this.entries.set(key, this.now() + this.ttl)
+    if (this.entries.size > this.max) {
+      const oldest = this.entries.keys().next()
+      if (oldest.done !== true) this.entries.delete(oldest.value)
+    }
+  }
+
+  drop (key: string): void {
+    this.entries.delete(key)
+  }
+
+  /** Stops trusting the cache (the channel went down) and forgets everything in it. */
+  distrust (): void {
+    this.trusted = false
+    this.entries.clear()
+  }
+}
+
+/** The cache key of one session. */
+export const sessionKey = (userKey: string, sessionId: string): string => `${userKey}.${sessionId}`
+
+export interface InvalidationChannel {
+  /** Tells every instance (this one included) that these sessions ended. */
+  publish: (keys: readonly string[]) => Promise<void>
+  close: () => Promise<void>
+}
+
+/**
+ * Redis pub/sub for ended sessions, on a connection of its own (a subscribed connection can do nothing else).
+ * Plain PUBLISH reaches every node of a Cluster, so it works there too. The cache is trusted only between a
+ * confirmed SUBSCRIBE and the next sign of trouble on that connection.
+ */
+export function invalidationChannel (client: Redis | Cluster, channel: string, cache: LiveSessionCache, log: FastifyBaseLogger): InvalidationChannel {
+  const subscriber = client.duplicate()
+  let closing = false
+  subscriber.on('error', (err: Error) => { log.warn({ err: err.message }, 'fastify-otp-login: session invalidation channel error; checking sessions in the store meanwhile') })
+  for (const event of ['close', 'end', 'reconnecting', 'error', '+node', '-node', 'node error']) {
+    subscriber.on(event, () => { cache.distrust() })
+  }
+  const subscribe = (): void => {
+    if (closing) return
+    cache.distrust()
+    subscriber.subscribe(channel).then(() => {
+      // Whatever ended while unsubscribed was missed: start empty, then trust.
+      if (!closing) {
+        cache.distrust()
+        cache.trusted = true
+      }
+    }, () => { cache.distrust() })
+  }
+  subscriber.on('ready', subscribe)
+  subscriber.on('message', (from: string, message: string) => {
+    if (from !== channel) return
+    for (const key of message.split(' ')) cache.drop(key)
+  })
+  if ((subscriber as { status?: string }).status === 'ready') subscribe()
+
+  return {
+    publish: async (keys) => {
+      for (const key of keys) cache.drop(key)
+      if (keys.length > 0) await client.publish(channel, keys.join(' '))
+    },
+    close: async () => {
+      closing = true
+      cache.distrust()
+      subscriber.disconnect()
+    }
+  }
+}
