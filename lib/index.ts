@@ -10,7 +10,8 @@ import { otpStoreWithDeadline } from './store/deadline.js'
 import { MemoryStore } from './store/memory.js'
 import { RedisStore } from './store/redis.js'
 import type { OtpStore } from './store/types.js'
-import { TokenIssuer } from './tokens.js'
+import { LiveSessionCache, invalidationChannel } from './session-cache.js'
+import { TokenIssuer, type SessionCaching } from './tokens.js'
 import { createTotp } from './totp/create.js'
 import './types.js'
 import { accessTokenVerifier, ownJwtOptions } from './verify-token.js'
@@ -57,7 +58,16 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
   }
   store = otpStoreWithDeadline(store, settings.storeTimeout)
 
-  const tokens = new TokenIssuer(settings, store, signAccessToken)
+  // With the plugin's own RedisStore: app.authenticate trusts a session seen live moments ago, as long as the
+  // channel that announces ended sessions to every instance is subscribed.
+  let caching: SessionCaching | undefined
+  if (settings.sessionCache && settings.redis && !settings.store && settings.refreshTokenTtl !== false) {
+    const cache = new LiveSessionCache(settings.sessionCache)
+    const channel = invalidationChannel(settings.redis, `${settings.keyPrefix}sessions:ended`, cache, fastify.log)
+    fastify.addHook('onClose', async () => { await channel.close() })
+    caching = { cache, channel }
+  }
+  const tokens = new TokenIssuer(settings, store, signAccessToken, caching)
   const verifyToken = accessTokenVerifier(fastify.jwt)
   async function authenticate (request: FastifyRequest): Promise<void> {
     await verifyToken(request)

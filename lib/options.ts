@@ -10,6 +10,7 @@ import { checkBrowserOptions, resolveCookie, type CookieOptions, type ResolvedCo
 import { looseE164, normalizeEmail } from './identity.js'
 import type { TotpStore } from './store/totp-types.js'
 import type { OtpStore } from './store/types.js'
+import type { SessionCacheOptions } from './session-cache.js'
 import { parseEncryptionKey } from './totp/keys.js'
 
 export type Channel = 'sms' | 'email'
@@ -102,6 +103,7 @@ export interface OtpLoginOptions {
   cookie?: CookieOptions | false
   allowedOrigins?: readonly string[]
   captcha?: CaptchaOptions
+  sessionCache?: SessionCacheOptions | false
 }
 
 /** Authenticator apps, on when `totpEncryptionKey` is given. */
@@ -157,6 +159,8 @@ export interface ResolvedOptions {
   /** Origins allowed on the cookie-reading routes; undefined: the request's own host only. */
   allowedOrigins: ReadonlySet<string> | undefined
   captcha: { check: CaptchaCheck, skipTrustedDevices: boolean } | undefined
+  /** With `redis` (and sessions): entries and milliseconds of the live-session cache, or false. */
+  sessionCache: { max: number, ttl: number } | false
 }
 
 export const defaultRateLimit = {
@@ -172,7 +176,7 @@ export const optionNames = [
   'codeLength', 'codeTtl', 'maxSends', 'lockout', 'resendInterval', 'maxAttempts', 'maxFailures', 'defaultCountry',
   'allowedCountries', 'findOrCreateUser', 'onEvent', 'rateLimit', 'testIdentities', 'allowTestIdentitiesInProduction',
   'smsBudget', 'sendTimeout', 'storeTimeout', 'totpEncryptionKey', 'totpStore', 'totpIssuer', 'totpClock',
-  'totpMode', 'freshAuthAge', 'maxSessions', 'trustedDevices', 'cookie', 'allowedOrigins', 'captcha'
+  'totpMode', 'freshAuthAge', 'maxSessions', 'trustedDevices', 'cookie', 'allowedOrigins', 'captcha', 'sessionCache'
 ] as const
 
 // Fastify passes these to every plugin.
@@ -194,11 +198,11 @@ function describe (value: unknown): string {
   return String(value)
 }
 
-function checkInteger (opts: Record<string, unknown>, name: string, min: number, max: number): void {
+function checkInteger (opts: Record<string, unknown>, name: string, min: number, max: number, shownName = name): void {
   const value = opts[name]
   if (value === undefined) return
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new OptionError(name, `must be an integer from ${min} to ${max}`, value)
+    throw new OptionError(shownName, `must be an integer from ${min} to ${max}`, value)
   }
 }
 
@@ -345,6 +349,15 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
   }
   checkTotpOptions(o)
   checkBrowserOptions(o, (name, rule, value) => { throw new OptionError(name, rule, value) })
+  if (o.sessionCache !== undefined && o.sessionCache !== false) {
+    const cache = o.sessionCache as Record<string, unknown> | null
+    if (cache === null || typeof cache !== 'object' || Array.isArray(cache)) throw new OptionError('sessionCache', 'must be false or an object { max, ttl }', cache)
+    for (const key of Object.keys(cache)) {
+      if (key !== 'max' && key !== 'ttl') throw new Error(`fastify-otp-login: unknown option "sessionCache.${key}"`)
+    }
+    checkInteger(cache, 'max', 1, 10_000_000, 'sessionCache.max')
+    checkInteger(cache, 'ttl', 1, 60_000, 'sessionCache.ttl')
+  }
   if (o.rateLimit !== undefined && o.rateLimit !== false) {
     const limits = o.rateLimit as Record<string, unknown> | null
     if (limits === null || typeof limits !== 'object' || Array.isArray(limits)) {
@@ -467,6 +480,7 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedOptions {
     allowedOrigins: opts.allowedOrigins ? new Set(opts.allowedOrigins) : undefined,
     captcha: opts.captcha === undefined
       ? undefined
-      : { check: captchaCheck(opts.captcha), skipTrustedDevices: opts.captcha.skipTrustedDevices ?? true }
+      : { check: captchaCheck(opts.captcha), skipTrustedDevices: opts.captcha.skipTrustedDevices ?? true },
+    sessionCache: opts.sessionCache === false ? false : { max: opts.sessionCache?.max ?? 10_000, ttl: opts.sessionCache?.ttl ?? 1000 }
   }
 }

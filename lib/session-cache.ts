@@ -21,6 +21,11 @@ export class LiveSessionCache {
   private readonly ttl: number
   /** False until the channel is subscribed, and whenever it is down. */
   trusted = false
+  /**
+   * Counts invalidations: a check that read "live" from the store before a session ended must not cache that
+   * answer after the end was heard. `add` is given the version from before its read.
+   */
+  version = 0
 
   constructor ({ max = 10_000, ttl = 1000 }: SessionCacheOptions, private readonly now: () => number = Date.now) {
     this.max = max
@@ -40,9 +45,9 @@ export class LiveSessionCache {
     return false
   }
 
-  /** Remembers a session the store just said is live. */
-  add (key: string): void {
-    if (!this.trusted) return
+  /** Remembers a session the store said is live, unless anything was invalidated since `version` was read. */
+  add (key: string, version: number): void {
+    if (!this.trusted || version !== this.version) return
     this.entries.delete(key) // re-inserted at the end: a Map keeps insertion order, so the first one is the oldest
     this.entries.set(key, this.now() + this.ttl)
     if (this.entries.size > this.max) {
@@ -52,11 +57,13 @@ export class LiveSessionCache {
   }
 
   drop (key: string): void {
+    this.version++
     this.entries.delete(key)
   }
 
   /** Stops trusting the cache (the channel went down) and forgets everything in it. */
   distrust (): void {
+    this.version++
     this.trusted = false
     this.entries.clear()
   }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import createError from '@fastify/error'
 import type { FastifyReply } from 'fastify'
 import { RefreshInvalidError, RefreshReusedError } from './errors.js'
@@ -6,6 +6,7 @@ import { randomId } from './random.js'
 import type { ResolvedOptions } from './options.js'
 import { reachStore } from './store/reach.js'
 import type { EndScope, OtpStore } from './store/types.js'
+import { sessionKey, type InvalidationChannel, type LiveSessionCache } from './session-cache.js'
 
 /** @fastify/jwt's own code for a token its `trusted` check refuses; a token whose session ended answers the same. */
 export const TokenRevokedError = createError('FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED', 'Untrusted authorization token', 401)
@@ -38,16 +39,19 @@ const sessionIdFormat = /^[A-Za-z0-9_-]{22}$/
 export const sha256 = (token: string): string => createHash('sha256').update(token).digest('base64url')
 
 /**
- * Where a user's sessions live: 128 bits of SHA-256 of the user id. A fixed-size, brace-free hash tag whatever
- * the id is, so all of one user's sessions share one Redis Cluster slot, and nothing in a refresh token names
- * the user.
+ * Where a user's sessions live: 132 bits of HMAC-SHA256 of the user id under a key derived from `codeSecret`.
+ * A fixed-size, brace-free hash tag whatever the id is, so all of one user's sessions share one Redis Cluster
+ * slot; keyed, so a refresh token does not tell whose it is even when user ids can be guessed (phone numbers).
  */
-export const userKey = (userId: string): string => sha256(`user:${userId}`).slice(0, 22)
+function userKeyer (codeSecret: string): (userId: string) => string {
+  const key = createHmac('sha256', codeSecret).update('fastify-otp-login session user key').digest()
+  return (userId) => createHmac('sha256', key).update(userId).digest('base64url').slice(0, 22)
+}
 
-/** The user and session of verified claims, or undefined for a token that has none. */
-function sessionOf (user: { sub?: unknown, sid?: unknown }): { userKey: string, sessionId: string } | undefined {
-  if (typeof user.sub !== 'string' || typeof user.sid !== 'string') return undefined
-  return { userKey: userKey(user.sub), sessionId: user.sid }
+/** Optional: a per-instance cache of live sessions and the channel that invalidates it on every instance. */
+export interface SessionCaching {
+  cache: LiveSessionCache
+  channel: InvalidationChannel
 }
 
 /**
@@ -60,12 +64,30 @@ export class TokenIssuer {
   private readonly refreshTtl: number
   private readonly accessTtl: number
   private readonly maxSessions: number
+  private readonly userKey: (userId: string) => string
 
-  constructor (settings: ResolvedOptions, private readonly store: OtpStore, private readonly sign: SignAccessToken) {
+  constructor (
+    settings: ResolvedOptions, private readonly store: OtpStore, private readonly sign: SignAccessToken,
+    private readonly caching?: SessionCaching
+  ) {
     this.sessions = settings.refreshTokenTtl !== false
     this.refreshTtl = settings.refreshTokenTtl === false ? 0 : settings.refreshTokenTtl
     this.accessTtl = settings.accessTokenTtl
     this.maxSessions = settings.maxSessions
+    this.userKey = userKeyer(settings.codeSecret)
+  }
+
+  /** The user and session of verified claims, or undefined for a token that has none. */
+  private sessionOf (user: { sub?: unknown, sid?: unknown }): { userKey: string, sessionId: string } | undefined {
+    if (typeof user.sub !== 'string' || typeof user.sid !== 'string') return undefined
+    return { userKey: this.userKey(user.sub), sessionId: user.sid }
+  }
+
+  /** Sessions that just ended: out of this instance's cache at once, and out of every other's through the channel. */
+  private async ended (userKey: string, sessionIds: readonly string[]): Promise<void> {
+    if (this.caching === undefined || sessionIds.length === 0) return
+    // The end itself is done; a lost message only leaves other instances trusting the session for the cache's ttl.
+    await this.caching.channel.publish(sessionIds.map((id) => sessionKey(userKey, id))).catch(() => {})
   }
 
   /**
@@ -76,7 +98,7 @@ export class TokenIssuer {
     body: TokenBody, sessionId?: string, ended: string[]
   }> {
     if (!this.sessions) return { body: await this.body(reply, claims), ended: [] }
-    const key = userKey(claims.sub)
+    const key = this.userKey(claims.sub)
     const sessionId = randomId(16)
     const refresh = `${key}.${sessionId}.${randomId(32)}`
     // Outside reachStore: a claim that cannot be serialised is no outage.
@@ -84,6 +106,7 @@ export class TokenIssuer {
     const { ended } = await reachStore(() => this.store.createSession(key, sessionId, record, {
       ttlMs: this.refreshTtl * 1000, now: Date.now(), maxSessions: this.maxSessions
     }))
+    await this.ended(key, ended)
     return { body: await this.body(reply, claims, sessionId, refresh), sessionId, ended }
   }
 
@@ -96,7 +119,10 @@ export class TokenIssuer {
     const result = await reachStore(() => this.store.rotateSession(key, sessionId, sha256(refresh), sha256(next), {
       ttlMs: this.refreshTtl * 1000, now: Date.now()
     }))
-    if (result.status === 'reused') throw Object.assign(new RefreshReusedError(), { sessionId })
+    if (result.status === 'reused') {
+      await this.ended(key, [sessionId])
+      throw Object.assign(new RefreshReusedError(), { sessionId })
+    }
     if (result.status === 'invalid') throw new RefreshInvalidError()
     const claims = JSON.parse(result.claims) as Record<string, unknown>
     return { body: await this.body(reply, claims, sessionId, next), claims, sessionId }
@@ -107,26 +133,35 @@ export class TokenIssuer {
    * all. One round trip: it also refuses a token whose session is no longer live. The ids that ended.
    */
   async logout (user: { sub?: unknown, sid?: unknown }, scope: 'current' | 'others' | 'all'): Promise<string[]> {
-    const session = sessionOf(user)
+    const session = this.sessionOf(user)
     if (session === undefined) throw new TokenRevokedError()
     const storeScope: EndScope = scope === 'current' ? 'one' : scope
     const result = await reachStore(() => this.store.endSessions(session.userKey, storeScope, session.sessionId))
     if (result.status === 'not-live' || (scope === 'current' && result.ended.length === 0)) throw new TokenRevokedError()
+    await this.ended(session.userKey, result.ended)
     return result.ended
   }
 
-  /** Refuses an access token whose session is not live, and, with sessions on, a token without one. */
+  /**
+   * Refuses an access token whose session is not live, and, with sessions on, a token without one. With the
+   * session cache, a session seen live in the last moment (and not ended since, on any instance) needs no
+   * round trip.
+   */
   async assertLive (user: { sub?: unknown, sid?: unknown }): Promise<void> {
     if (!this.sessions) return
-    const session = sessionOf(user)
-    if (session === undefined || !await reachStore(() => this.store.isSessionLive(session.userKey, session.sessionId))) {
-      throw new TokenRevokedError()
-    }
+    const session = this.sessionOf(user)
+    if (session === undefined) throw new TokenRevokedError()
+    const cache = this.caching?.cache
+    const key = cache === undefined ? '' : sessionKey(session.userKey, session.sessionId)
+    if (cache?.has(key) === true) return
+    const version = cache?.version ?? 0
+    if (!await reachStore(() => this.store.isSessionLive(session.userKey, session.sessionId))) throw new TokenRevokedError()
+    cache?.add(key, version)
   }
 
   /** The user's live sessions, newest first. */
   async list (userId: string): Promise<SessionView[]> {
-    const sessions = await reachStore(() => this.store.listSessions(userKey(userId)))
+    const sessions = await reachStore(() => this.store.listSessions(this.userKey(userId)))
     const seconds = (ms: number): number => Math.floor(ms / 1000)
     return sessions
       .map((s) => ({ id: s.id, createdAt: seconds(s.createdAt), lastUsedAt: seconds(s.lastUsedAt), expiresAt: seconds(s.expiresAt), amr: parseAmr(s.amr) }))
@@ -136,14 +171,20 @@ export class TokenIssuer {
   /** Ends one session of the user; false when it is not a live session of theirs. */
   async revoke (userId: string, sessionId: string): Promise<boolean> {
     if (!sessionIdFormat.test(sessionId)) return false
-    const result = await reachStore(() => this.store.endSessions(userKey(userId), 'one', sessionId))
-    return result.status === 'ok' && result.ended.length > 0
+    const key = this.userKey(userId)
+    const result = await reachStore(() => this.store.endSessions(key, 'one', sessionId))
+    if (result.status !== 'ok' || result.ended.length === 0) return false
+    await this.ended(key, result.ended)
+    return true
   }
 
   /** Ends every session of the user; the ids that ended. */
   async revokeAll (userId: string): Promise<string[]> {
-    const result = await reachStore(() => this.store.endSessions(userKey(userId), 'all'))
-    return result.status === 'ok' ? result.ended : []
+    const key = this.userKey(userId)
+    const result = await reachStore(() => this.store.endSessions(key, 'all'))
+    if (result.status !== 'ok') return []
+    await this.ended(key, result.ended)
+    return result.ended
   }
 
   private async body (reply: FastifyReply, claims: Record<string, unknown>, sid?: string, refresh?: string): Promise<TokenBody> {
