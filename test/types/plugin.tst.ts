@@ -3,7 +3,7 @@ import { Redis } from 'ioredis'
 import { describe, expect, test } from 'tstyche'
 import otpLogin, {
   MemoryStore, RedisStore, consoleSender, fastifyOtpLogin, type OtpEvent, type OtpLoginOptions, type OtpStore,
-  type OtpUser, type SendArgs, type SendFn
+  type OtpSessions, type OtpUser, type SendArgs, type SendFn, type SessionView
 } from '../../lib/index.js'
 import { optionNames } from '../../lib/options.js'
 
@@ -77,6 +77,37 @@ describe('the plugin', () => {
     expect(app.get).type.toBeCallableWith('/me', { onRequest: [app.authenticate] }, async () => 'ok')
   })
 
+  test('app.requireFreshAuth(maxAge?) gives an onRequest handler', () => {
+    expect(app.requireFreshAuth()).type.toBe<(request: FastifyRequest, reply: FastifyReply) => Promise<void>>()
+    expect(app.requireFreshAuth).type.toBeCallableWith(60)
+    expect(app.requireFreshAuth).type.not.toBeCallableWith('60')
+    expect(app.delete).type.toBeCallableWith('/account', { onRequest: [app.requireFreshAuth(60)] }, async () => 'gone')
+  })
+
+  test('app.otpSessions lists and ends sessions', () => {
+    expect(app.otpSessions).type.toBe<OtpSessions>()
+    expect(app.otpSessions.list('u1')).type.toBe<Promise<SessionView[]>>()
+    expect(app.otpSessions.revoke('u1', 'sid')).type.toBe<Promise<boolean>>()
+    expect(app.otpSessions.revokeAll('u1')).type.toBe<Promise<number>>()
+  })
+
+  test('the new options', () => {
+    expect<OtpLoginOptions>().type.toBeAssignableFrom({
+      send: consoleSender(),
+      totpMode: 'second-factor' as const,
+      freshAuthAge: 300,
+      maxSessions: 10,
+      trustedDevices: { ttl: '30d' },
+      cookie: { sameSite: 'lax' as const },
+      allowedOrigins: ['https://app.example.com'],
+      captcha: { provider: 'turnstile' as const, secret: 's' },
+      sessionCache: false as const,
+      storeTimeout: 1000
+    })
+    expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), totpMode: 'both' })
+    expect<OtpLoginOptions>().type.toBeAssignableFrom({ send: consoleSender(), captcha: { verify: async (token: string) => token === 'ok' } })
+  })
+
   test('request.user is the token payload', () => {
     app.get('/me', { onRequest: [app.authenticate] }, async (request) => {
       expect(request.user).type.toBe<OtpUser>()
@@ -84,6 +115,8 @@ describe('the plugin', () => {
       expect(request.user.phone).type.toBe<string | undefined>()
       expect(request.user.email).type.toBe<string | undefined>()
       expect(request.user.exp).type.toBe<number>()
+      expect(request.user.amr).type.toBe<string[] | undefined>()
+      expect(request.user.auth_time).type.toBe<number | undefined>()
       expect(request.user.role).type.toBe<unknown>()
       return request.user.sub
     })
