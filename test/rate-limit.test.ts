@@ -55,3 +55,29 @@ t.test('with redis, app instances share the counters', async (t) => {
   t.ok(keys.length > 0, 'counters live in Redis under the key prefix')
   for (const key of keys) t.ok(await redis.pttl(key) > 0, `${key} expires`)
 })
+
+for (const kind of ['memory', 'redis'] as const) {
+  t.test(`${kind}: the authenticated routes are limited per IP too (rateLimit.account)`, async (t) => {
+    const { app, login, verify, codeFor } = await buildApp(t, kind, {
+      rateLimit: { account: { max: 3, timeWindow: '1 minute' } }, totpEncryptionKey: '00'.repeat(32)
+    })
+    await login(phone)
+    const { access } = (await verify(phone, codeFor(phone))).json()
+    const headers = { authorization: `Bearer ${access}` }
+    for (const [method, url] of [['GET', '/sessions'], ['DELETE', `/sessions/${'A'.repeat(22)}`], ['POST', '/totp/setup'], ['DELETE', '/totp'], ['POST', '/logout']] as const) {
+      for (let i = 0; i < 3; i++) t.not((await app.inject({ method, url, headers: { authorization: 'Bearer forged' }, remoteAddress: '10.0.0.7' })).statusCode, 429, `${method} ${url} within the limit`)
+      const limited = await app.inject({ method, url, headers, remoteAddress: '10.0.0.7' })
+      t.equal(limited.json().code, 'OTP_RATE_LIMITED', `${method} ${url}: the fourth from one IP, forged tokens counted`)
+      t.ok(Number(limited.headers['retry-after']) > 0)
+    }
+    t.equal((await app.inject({ url: '/sessions', headers, remoteAddress: '10.0.0.8' })).statusCode, 200, 'another IP')
+  })
+}
+
+t.test('rateLimit.account defaults to 30 a minute per IP', async (t) => {
+  const { app } = await buildApp(t, 'memory', { rateLimit: {} })
+  const codes: number[] = []
+  for (let i = 0; i < 31; i++) codes.push((await app.inject({ url: '/sessions', headers: { authorization: 'Bearer x' }, remoteAddress: '10.0.0.9' })).statusCode)
+  t.same(codes.slice(0, 30).filter((code) => code === 429), [])
+  t.equal(codes[30], 429)
+})

@@ -55,7 +55,9 @@ export function sessionRoutes ({ fastify, settings, tokens, emit, verifyToken, c
     ...account,
     schema: withOperationId(logoutSchema, fastify.prefix, 'logout'),
     // The signature here; whether the session is still live, logout checks in the same round trip.
-    onRequest: cookies === undefined ? verifyToken : [cookies.checkOrigin, verifyToken],
+    ...(cookies === undefined ? {} : { onRequest: cookies.checkOrigin }),
+    // preParsing, not onRequest: the per-IP limit (an onRequest hook) counts forged tokens too.
+    preParsing: verifyToken,
     preValidation: emptyBody
   }, async function logout (request, reply) {
     const ended = await tokens.logout(request.user, request.body?.scope ?? 'current')
@@ -66,7 +68,7 @@ export function sessionRoutes ({ fastify, settings, tokens, emit, verifyToken, c
   })
 
   fastify.get('/sessions', {
-    ...account, schema: withOperationId(listSessionsSchema, fastify.prefix, 'listSessions'), onRequest: [fastify.authenticate]
+    ...account, schema: withOperationId(listSessionsSchema, fastify.prefix, 'listSessions'), preParsing: fastify.authenticate
   }, async function listSessions (request) {
     const user: OtpUser = request.user
     const sessions = await tokens.list(user.sub)
@@ -74,7 +76,7 @@ export function sessionRoutes ({ fastify, settings, tokens, emit, verifyToken, c
   })
 
   fastify.delete<{ Params: { id: string } }>('/sessions/:id', {
-    ...account, schema: withOperationId(endSessionSchema, fastify.prefix, 'endSession'), onRequest: [fastify.authenticate]
+    ...account, schema: withOperationId(endSessionSchema, fastify.prefix, 'endSession'), preParsing: fastify.authenticate
   }, async function endSession (request, reply) {
     if (!await tokens.revoke(request.user.sub, request.params.id)) throw new SessionNotFoundError()
     emit(request, { type: 'session-ended', reason: 'revoked', sessionId: request.params.id, ...subject(request.user) })

@@ -47,7 +47,8 @@ export function totpRoutes (context: RouteContext, totp: TotpService): void {
     bodyLimit: 1024,
     config: routeLimit(settings.rateLimit && settings.rateLimit.account),
     // Enrolling or removing an authenticator changes what a sign-in is worth: a stolen older token must not.
-    onRequest: [fastify.requireFreshAuth()]
+    // preParsing, not onRequest: the per-IP limit (an onRequest hook) runs first and counts forged tokens too.
+    preParsing: fastify.requireFreshAuth()
   }
 
   // Whose authenticator a signed-in user manages: their user id's, or in alternative mode their identifier's.
