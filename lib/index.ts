@@ -43,11 +43,16 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     })
   }
 
+  // With the plugin's own RedisStore: app.authenticate trusts a session seen live moments ago, as long as the
+  // channel on which the session scripts announce ended sessions (to every instance) is subscribed.
+  const cachedSessions = settings.sessionCache !== false && settings.redis !== undefined && settings.store === undefined &&
+    settings.refreshTokenTtl !== false
+  const endedChannel = `${settings.keyPrefix}sessions:ended`
   let store: OtpStore
   if (settings.store) {
     store = settings.store
   } else if (settings.redis) {
-    store = new RedisStore({ client: settings.redis, keyPrefix: settings.keyPrefix })
+    store = new RedisStore({ client: settings.redis, keyPrefix: settings.keyPrefix, endedChannel: cachedSessions ? endedChannel : '' })
   } else {
     if (process.env.NODE_ENV === 'production') {
       fastify.log.warn('fastify-otp-login: no "redis" or "store" given, so codes live in this process (MemoryStore): they are lost on restart and not shared between instances')
@@ -58,12 +63,10 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
   }
   store = otpStoreWithDeadline(store, settings.storeTimeout)
 
-  // With the plugin's own RedisStore: app.authenticate trusts a session seen live moments ago, as long as the
-  // channel that announces ended sessions to every instance is subscribed.
   let caching: SessionCaching | undefined
-  if (settings.sessionCache && settings.redis && !settings.store && settings.refreshTokenTtl !== false) {
+  if (cachedSessions && settings.sessionCache && settings.redis) {
     const cache = new LiveSessionCache(settings.sessionCache)
-    const channel = invalidationChannel(settings.redis, `${settings.keyPrefix}sessions:ended`, cache, fastify.log)
+    const channel = invalidationChannel(settings.redis, endedChannel, cache, fastify.log)
     fastify.addHook('onClose', async () => { await channel.close() })
     caching = { cache, channel }
   }

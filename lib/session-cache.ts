@@ -73,14 +73,13 @@ export class LiveSessionCache {
 export const sessionKey = (userKey: string, sessionId: string): string => `${userKey}.${sessionId}`
 
 export interface InvalidationChannel {
-  /** Tells every instance (this one included) that these sessions ended. */
-  publish: (keys: readonly string[]) => Promise<void>
   close: () => Promise<void>
 }
 
 /**
- * Redis pub/sub for ended sessions, on a connection of its own (a subscribed connection can do nothing else).
- * Plain PUBLISH reaches every node of a Cluster, so it works there too. The cache is trusted only between a
+ * Listens for ended sessions on Redis pub/sub, on a connection of its own (a subscribed connection can do
+ * nothing else). The RedisStore's session scripts publish there in the same round trip that ends a session;
+ * plain PUBLISH reaches every node of a Cluster, so it works there too. The cache is trusted only between a
  * confirmed SUBSCRIBE and the next sign of trouble on that connection.
  */
 export function invalidationChannel (client: Redis | Cluster, channel: string, cache: LiveSessionCache, log: FastifyBaseLogger): InvalidationChannel {
@@ -109,10 +108,6 @@ export function invalidationChannel (client: Redis | Cluster, channel: string, c
   if ((subscriber as { status?: string }).status === 'ready') subscribe()
 
   return {
-    publish: async (keys) => {
-      for (const key of keys) cache.drop(key)
-      if (keys.length > 0) await client.publish(channel, keys.join(' '))
-    },
     close: async () => {
       closing = true
       cache.distrust()

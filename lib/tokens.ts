@@ -83,11 +83,12 @@ export class TokenIssuer {
     return { userKey: this.userKey(user.sub), sessionId: user.sid }
   }
 
-  /** Sessions that just ended: out of this instance's cache at once, and out of every other's through the channel. */
-  private async ended (userKey: string, sessionIds: readonly string[]): Promise<void> {
-    if (this.caching === undefined || sessionIds.length === 0) return
-    // The end itself is done; a lost message only leaves other instances trusting the session for the cache's ttl.
-    await this.caching.channel.publish(sessionIds.map((id) => sessionKey(userKey, id))).catch(() => {})
+  /**
+   * Sessions that just ended: out of this instance's cache at once. Every other instance hears of them on the
+   * channel, where the store's script announced them in the same round trip that ended them.
+   */
+  private ended (userKey: string, sessionIds: readonly string[]): void {
+    for (const id of sessionIds) this.caching?.cache.drop(sessionKey(userKey, id))
   }
 
   /**
@@ -106,7 +107,7 @@ export class TokenIssuer {
     const { ended } = await reachStore(() => this.store.createSession(key, sessionId, record, {
       ttlMs: this.refreshTtl * 1000, now: Date.now(), maxSessions: this.maxSessions
     }))
-    await this.ended(key, ended)
+    this.ended(key, ended)
     return { body: await this.body(reply, claims, sessionId, refresh), sessionId, ended }
   }
 
@@ -120,7 +121,7 @@ export class TokenIssuer {
       ttlMs: this.refreshTtl * 1000, now: Date.now()
     }))
     if (result.status === 'reused') {
-      await this.ended(key, [sessionId])
+      this.ended(key, [sessionId])
       throw Object.assign(new RefreshReusedError(), { sessionId })
     }
     if (result.status === 'invalid') throw new RefreshInvalidError()
@@ -138,7 +139,7 @@ export class TokenIssuer {
     const storeScope: EndScope = scope === 'current' ? 'one' : scope
     const result = await reachStore(() => this.store.endSessions(session.userKey, storeScope, session.sessionId))
     if (result.status === 'not-live' || (scope === 'current' && result.ended.length === 0)) throw new TokenRevokedError()
-    await this.ended(session.userKey, result.ended)
+    this.ended(session.userKey, result.ended)
     return result.ended
   }
 
@@ -174,7 +175,7 @@ export class TokenIssuer {
     const key = this.userKey(userId)
     const result = await reachStore(() => this.store.endSessions(key, 'one', sessionId))
     if (result.status !== 'ok' || result.ended.length === 0) return false
-    await this.ended(key, result.ended)
+    this.ended(key, result.ended)
     return true
   }
 
@@ -183,7 +184,7 @@ export class TokenIssuer {
     const key = this.userKey(userId)
     const result = await reachStore(() => this.store.endSessions(key, 'all'))
     if (result.status !== 'ok') return []
-    await this.ended(key, result.ended)
+    this.ended(key, result.ended)
     return result.ended
   }
 

@@ -61,6 +61,11 @@ export interface RedisStoreOptions {
   client: Redis | Cluster
   /** Prefix of every key; default `'otp:'`. */
   keyPrefix?: string
+  /**
+   * A pub/sub channel on which the session scripts announce the sessions they end (`<userKey>.<sessionId>`,
+   * space-separated), in the same round trip; the plugin's session cache listens there. None by default.
+   */
+  endedChannel?: string
 }
 
 /**
@@ -72,11 +77,13 @@ export interface RedisStoreOptions {
 export class RedisStore implements OtpStore {
   private readonly client: ScriptedClient
   private readonly keyPrefix: string
+  private readonly endedChannel: string
 
-  constructor ({ client, keyPrefix = 'otp:' }: RedisStoreOptions) {
+  constructor ({ client, keyPrefix = 'otp:', endedChannel = '' }: RedisStoreOptions) {
     defineScripts(client)
     this.client = client as unknown as ScriptedClient
     this.keyPrefix = keyPrefix
+    this.endedChannel = endedChannel
   }
 
   /** The keys of an identifier's code and counters, or of one trusted device's for it. */
@@ -186,7 +193,8 @@ export class RedisStore implements OtpStore {
   async createSession (userKey: string, sessionId: string, record: NewSession, policy: SessionPolicy): Promise<SessionEnd> {
     const k = this.userKeys(userKey)
     const ended = await this.client.otpLoginSessionCreate(
-      k.index, k.base, sessionId, record.tokenHash, record.claims, record.amr, policy.now, policy.ttlMs, policy.maxSessions ?? 1_000_000_000
+      k.index, k.base, sessionId, record.tokenHash, record.claims, record.amr, policy.now, policy.ttlMs, policy.maxSessions ?? 1_000_000_000,
+      this.endedChannel, userKey
     )
     return { ended }
   }
@@ -194,7 +202,7 @@ export class RedisStore implements OtpStore {
   async rotateSession (userKey: string, sessionId: string, tokenHash: string, newHash: string, policy: SessionPolicy): Promise<RotateResult> {
     const k = this.userKeys(userKey)
     const [status, claims] = await this.client.otpLoginSessionRotate(
-      k.index, k.base, sessionId, tokenHash, newHash, policy.now, policy.ttlMs, SPENT_KEPT
+      k.index, k.base, sessionId, tokenHash, newHash, policy.now, policy.ttlMs, SPENT_KEPT, this.endedChannel, userKey
     )
     if (status === 0 && claims !== undefined) return { status: 'ok', claims }
     return { status: status === 1 ? 'reused' : 'invalid' }
@@ -206,7 +214,7 @@ export class RedisStore implements OtpStore {
 
   async endSessions (userKey: string, scope: EndScope, sessionId = ''): Promise<EndResult> {
     const k = this.userKeys(userKey)
-    const [status, ...ended] = await this.client.otpLoginSessionEnd(k.index, k.base, scope, sessionId)
+    const [status, ...ended] = await this.client.otpLoginSessionEnd(k.index, k.base, scope, sessionId, this.endedChannel, userKey)
     return status === 0 ? { status: 'ok', ended } : { status: 'not-live' }
   }
 

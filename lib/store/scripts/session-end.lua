@@ -1,8 +1,17 @@
 -- Ends sessions of one user: 'one' ends ARGV[3]; 'others' all but ARGV[3]; 'all' every one.
 -- 'others', and 'all' with a session id, first need that session to be live (a logout needs a live session).
--- KEYS: index   ARGV: base, scope, sessionId (or '')
--- Returns {0, ended ids...} or {1} when the caller's session is not live.
+-- KEYS: index   ARGV: base, scope, sessionId (or ''), channel (or ''), userKey
+-- Returns {0, ended ids...} or {1} when the caller's session is not live; announces the ended ones on the
+-- channel as userKey.id, so every instance drops them from its session cache.
 local index, base, scope, own = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local function announce (result)
+  if ARGV[4] ~= '' and #result > 1 then
+    local announced = {}
+    for i = 2, #result do announced[i - 1] = ARGV[5] .. '.' .. result[i] end
+    redis.call('PUBLISH', ARGV[4], table.concat(announced, ' '))
+  end
+  return result
+end
 local function finish (id)
   local live = redis.call('DEL', base .. id)
   redis.call('DEL', base .. id .. ':spent')
@@ -10,7 +19,7 @@ local function finish (id)
   return live == 1
 end
 if scope == 'one' then
-  if finish(own) then return {0, own} end
+  if finish(own) then return announce({0, own}) end
   return {0}
 end
 if own ~= '' and redis.call('EXISTS', base .. own) == 0 then return {1} end
@@ -18,4 +27,4 @@ local result = {0}
 for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
   if (scope == 'all' or id ~= own) and finish(id) then table.insert(result, id) end
 end
-return result
+return announce(result)
