@@ -136,8 +136,8 @@ if (missing !== undefined && inCI) {
       const cookie = await refreshCookie()
       t.match(cookie, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/api/auth', domain: '127.0.0.1' }, 'the refresh cookie, as Chromium stores it')
       t.match((await context.cookies()).find((c) => c.name === 'otp_refresh_device'), { httpOnly: true, secure: true, sameSite: 'Strict', path: '/api/auth' }, 'the device cookie too')
-      t.notMatch(await page.evaluate(() => document.cookie), /otp_refresh/, 'document.cookie does not show it')
-      t.same(await page.evaluate(() => [sessionStorage.length, localStorage.length]), [0, 0], 'no web storage used')
+      t.notMatch(await page.evaluate<string>('document.cookie'), /otp_refresh/, 'document.cookie does not show it')
+      t.same(await page.evaluate<number[]>('[sessionStorage.length, localStorage.length]'), [0, 0], 'no web storage used')
       await screenshot(t, page, 'browser-login.png')
 
       // 3. Another device signs in; a reload keeps this tab's session through POST /refresh and the cookie.
@@ -158,7 +158,7 @@ if (missing !== undefined && inCI) {
       t.equal(await meStatus(otherAccess), 200, 'the other session works')
       await page.locator('#sessions li:not(.current) button', { hasText: 'End' }).click()
       await page.locator('#sessions-msg').filter({ hasText: 'Session ended' }).waitFor()
-      await page.waitForFunction(() => document.querySelectorAll('#sessions li').length === 1)
+      await page.waitForFunction('document.querySelectorAll("#sessions li").length === 1')
       t.equal(await page.locator('#sessions li.current').count(), 1, 'only this session is left')
       t.equal(await meStatus(otherAccess), 401, 'the ended session\'s access token is refused')
 
