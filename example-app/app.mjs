@@ -1,5 +1,5 @@
-// The example app: the plugin under /api/auth, a protected GET /me and a page at / to try the flow.
-import { randomBytes } from 'node:crypto'
+// The example app: the plugin under /api/auth in cookie mode, a protected GET /me and a page at / to try the flow.
+import { createHash, randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -8,6 +8,15 @@ import { Redis } from 'ioredis'
 import otpLogin, { consoleSender, securitySchemeName, securitySchemes } from 'fastify-otp-login'
 
 const page = await readFile(new URL('./index.html', import.meta.url), 'utf8')
+
+// The page runs only its own inline script and style (by hash), loads nothing from elsewhere and talks only to
+// this origin: an injected script could not run, so the access token it keeps in memory stays there.
+const hashes = (tag) => [...page.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))]
+  .map(([, body]) => `'sha256-${createHash('sha256').update(body).digest('base64')}'`).join(' ')
+const pagePolicy = [
+  "default-src 'none'", `script-src ${hashes('script')}`, `style-src ${hashes('style')}`, 'img-src data:',
+  "connect-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"
+].join('; ')
 
 // The body of every error the plugin and app.authenticate answer with.
 const errorBody = {
@@ -91,11 +100,17 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
     send,
     totpEncryptionKey,
     totpIssuer: 'fastify-otp-login example',
+    // Cookie mode: the refresh and device tokens live in HttpOnly cookies under /api/auth, out of the page's reach.
+    cookie: {},
     ...storeOptions,
     ...(process.env.DEFAULT_COUNTRY ? { defaultCountry: process.env.DEFAULT_COUNTRY } : {})
   })
 
-  app.get('/', { schema: { hide: true } }, async (request, reply) => reply.type('text/html; charset=utf-8').send(page))
+  app.get('/', { schema: { hide: true } }, async (request, reply) => reply
+    .type('text/html; charset=utf-8')
+    .header('content-security-policy', pagePolicy)
+    .header('cache-control', 'no-store')
+    .send(page))
   app.get('/me', {
     onRequest: [app.authenticate],
     schema: {

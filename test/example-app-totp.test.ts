@@ -3,8 +3,9 @@ import t from 'tap'
 import type { SendArgs } from '../lib/index.js'
 import { STEP_MS, codeAt } from './helpers/totp.js'
 
-// The example app's authenticator step, on the real clock: codes one step apart stay within the allowed drift.
-t.test('the example app: set up an authenticator, then log in with it and with a recovery code', async (t) => {
+// The example app's authenticator as a second factor, on the real clock: codes one step apart stay within the
+// allowed drift. Enrolment needs a fresh sign-in; then a right SMS code gives only an mfaToken.
+t.test('the example app: set up an authenticator, then sign in with SMS code + authenticator, or + recovery code', async (t) => {
   const codes: string[] = []
   const examplePath = '../example-app/app.mjs'
   const { buildExampleApp } = await import(examplePath) as {
@@ -17,11 +18,19 @@ t.test('the example app: set up an authenticator, then log in with it and with a
   for (const route of ['/api/auth/totp/setup', '/api/auth/totp/confirm', '/api/auth/verify-totp', '/api/auth/verify-recovery']) {
     t.match(page, route, `the page uses ${route}`)
   }
+  t.match(page, 'mfaToken', 'the page sends the mfaToken of the first step')
 
   const phone = '+919876543210'
-  await app.inject({ method: 'POST', url: '/api/auth/login', payload: { phone } })
-  const { access } = (await app.inject({ method: 'POST', url: '/api/auth/verify-otp', payload: { phone, otp: codes[0] } })).json()
-  const authorization = `Bearer ${access}`
+  const firstFactor = async (): Promise<Record<string, unknown>> => {
+    t.equal((await app.inject({ method: 'POST', url: '/api/auth/login', payload: { phone } })).statusCode, 200)
+    const verified = await app.inject({ method: 'POST', url: '/api/auth/verify-otp', payload: { phone, otp: codes.at(-1) } })
+    t.equal(verified.statusCode, 200)
+    return verified.json()
+  }
+
+  // A fresh sign-in sets up and confirms the authenticator.
+  const { access } = await firstFactor()
+  const authorization = `Bearer ${String(access)}`
   const setup = await app.inject({ method: 'POST', url: '/api/auth/totp/setup', headers: { authorization } })
   t.equal(setup.statusCode, 200)
   const { secret, otpauthUrl } = setup.json()
@@ -30,12 +39,31 @@ t.test('the example app: set up an authenticator, then log in with it and with a
   const confirmed = await app.inject({ method: 'POST', url: '/api/auth/totp/confirm', headers: { authorization }, payload: { otp: codeAt(secret, step) } })
   t.equal(confirmed.statusCode, 200)
   const { recoveryCodes } = confirmed.json()
+  t.equal(recoveryCodes.length, 10)
 
-  const totp = await app.inject({ method: 'POST', url: '/api/auth/verify-totp', payload: { phone, otp: codeAt(secret, step + 1) } })
+  // The SMS code alone now gives no tokens; the authenticator's code with the mfaToken does.
+  const first = await firstFactor()
+  t.match(first, { mfaRequired: true, mfaToken: String, mfaExpiresIn: 300 })
+  t.notOk('access' in first, 'no access token after the first factor')
+  const oldBody = await app.inject({ method: 'POST', url: '/api/auth/verify-totp', payload: { phone, otp: codeAt(secret, step + 1) } })
+  t.equal(oldBody.statusCode, 400, 'the { phone, otp } body of alternative mode is refused')
+  const totp = await app.inject({ method: 'POST', url: '/api/auth/verify-totp', payload: { mfaToken: first.mfaToken, otp: codeAt(secret, step + 1) } })
   t.equal(totp.statusCode, 200)
+  t.ok(totp.cookies.some((c) => c.name === 'otp_refresh'), 'the refresh cookie is set once the sign-in is complete')
   const me = await app.inject({ url: '/me', headers: { authorization: `Bearer ${totp.json().access}` } })
-  t.equal(me.json().user.phone, phone)
-  const recovery = await app.inject({ method: 'POST', url: '/api/auth/verify-recovery', payload: { phone, code: recoveryCodes[0] } })
+  t.match(me.json().user, { phone, amr: ['sms', 'totp'] })
+  const reused = await app.inject({ method: 'POST', url: '/api/auth/verify-totp', payload: { mfaToken: first.mfaToken, otp: codeAt(secret, step + 1) } })
+  t.equal(reused.json().code, 'OTP_MFA_TOKEN_INVALID', 'an mfaToken is single use')
+
+  // A recovery code as the second factor, once.
+  const again = await firstFactor()
+  const recovery = await app.inject({ method: 'POST', url: '/api/auth/verify-recovery', payload: { mfaToken: again.mfaToken, code: recoveryCodes[0] } })
   t.equal(recovery.statusCode, 200)
-  t.equal((await app.inject({ method: 'DELETE', url: '/api/auth/totp', headers: { authorization } })).statusCode, 204)
+  const recoveredMe = await app.inject({ url: '/me', headers: { authorization: `Bearer ${recovery.json().access}` } })
+  t.match(recoveredMe.json().user, { phone, amr: ['sms', 'recovery'] })
+
+  // Turning it off, with the fresh token of the recovery sign-in; then the SMS code alone signs in again.
+  t.equal((await app.inject({ method: 'DELETE', url: '/api/auth/totp', headers: { authorization: `Bearer ${recovery.json().access}` } })).statusCode, 204)
+  const plain = await firstFactor()
+  t.ok(plain.access, 'without an authenticator, /verify-otp gives tokens')
 })

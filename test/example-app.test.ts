@@ -4,7 +4,7 @@ import type { SendArgs } from '../lib/index.js'
 import { restoreEnv, sharedRedis } from './helpers/app.js'
 
 // The example app as `npm start` builds it (it imports the package by name, so dist/ must be built).
-t.test('the example app: page, login, verify, /me', async (t) => {
+t.test('the example app: page, login, verify, /me, in cookie mode', async (t) => {
   const codes: string[] = []
   const examplePath = '../example-app/app.mjs' // a plain .mjs file: no types to resolve
   const { buildExampleApp } = await import(examplePath) as {
@@ -16,16 +16,39 @@ t.test('the example app: page, login, verify, /me', async (t) => {
   const page = await app.inject({ url: '/' })
   t.equal(page.statusCode, 200)
   t.match(page.headers['content-type'], /text\/html/)
-  t.match(page.body, /\/api\/auth\/verify-otp/)
+  for (const route of ['/api/auth/verify-otp', '/api/auth/refresh', '/api/auth/logout', '/api/auth/sessions']) {
+    t.match(page.body, route, `the page uses ${route}`)
+  }
+  t.notMatch(page.body, /(session|local)Storage\.setItem/, 'the page keeps no token in web storage')
+  // Only the page's own inline script and style run, and it talks to nothing but this origin.
+  const policy = String(page.headers['content-security-policy'])
+  t.match(policy, /default-src 'none'/)
+  t.match(policy, /script-src 'sha256-[A-Za-z0-9+/]+=*'(;|$)/)
+  t.match(policy, /connect-src 'self'/)
 
   const phone = '+919876543210'
   t.equal((await app.inject({ method: 'POST', url: '/api/auth/login', payload: { phone } })).statusCode, 200)
   const verified = await app.inject({ method: 'POST', url: '/api/auth/verify-otp', payload: { phone, otp: codes[0] } })
   t.equal(verified.statusCode, 200)
+  t.notOk('refresh' in verified.json(), 'cookie mode: no refresh token in the body')
+  t.notOk('deviceToken' in verified.json(), 'nor a device token')
+  const refreshCookie = verified.cookies.find((c) => c.name === 'otp_refresh')
+  t.match(refreshCookie, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/api/auth' }, 'the refresh cookie')
   const me = await app.inject({ url: '/me', headers: { authorization: `Bearer ${verified.json().access}` } })
   t.equal(me.statusCode, 200)
   t.equal(me.json().user.phone, phone)
   t.equal((await app.inject({ url: '/me' })).statusCode, 401)
+
+  // /refresh with no body: the cookie in, a new access token and a rotated cookie out.
+  const refreshed = await app.inject({ method: 'POST', url: '/api/auth/refresh', cookies: { otp_refresh: refreshCookie?.value ?? '' } })
+  t.equal(refreshed.statusCode, 200)
+  t.ok(refreshed.json().access, 'a new access token')
+  t.not(refreshed.cookies.find((c) => c.name === 'otp_refresh')?.value, refreshCookie?.value, 'the cookie is rotated')
+  const foreign = await app.inject({
+    method: 'POST', url: '/api/auth/refresh', headers: { origin: 'https://evil.example' }, cookies: { otp_refresh: refreshCookie?.value ?? '' }
+  })
+  t.equal(foreign.statusCode, 403)
+  t.equal(foreign.json().code, 'OTP_ORIGIN_NOT_ALLOWED')
 })
 
 t.test('the example app on Redis when REDIS_URL is set', async (t) => {
