@@ -22,8 +22,8 @@ export interface Measurement {
   cpuSystemPerRequest: number
   /** CPU time per request of redis-server (from INFO cpu). */
   redisCpuPerRequest: number
-  /** CPU time of the load generator (this process) over the run, in cores. */
-  loadGeneratorCpu: number
+  /** CPU time of each load-generator process over the scenario's load, in cores (1 = one core, all the time). */
+  loadGeneratorCpu: number[]
   /** Commands the app's Redis client sent in the window (round trips), by name. */
   appCommands: Record<string, number>
   /** Commands Redis ran in the window by INFO commandstats (inside scripts too), by name. */
@@ -55,6 +55,8 @@ const fixed = (value: number, digits: number): string => Number.isFinite(value) 
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`
 
 const cpuPerRequest = (m: Measurement): number => m.cpuUserPerRequest + m.cpuSystemPerRequest
+/** Each load-generator process's CPU, in percent of a core. */
+const cpuList = (m: Measurement): string => m.loadGeneratorCpu.map((cpu) => `${fixed(cpu * 100, 0)}%`).join(' + ')
 
 /** Requests/s as a share of the baseline's; and what it would be if the server's CPU were all that limited it. */
 export function ratio (m: Measurement, all: Map<string, Measurement>): { rps: number, cpu: number } | undefined {
@@ -88,6 +90,28 @@ export function cleanRunCheck (m: Measurement): Check {
     target: `${m.label}${m.store ? ` on ${m.store}` : ''}: every response 2xx`,
     measured: `${m.failed} of ${m.responses} failed`,
     pass: m.failed === 0 && m.responses > 0,
+    hard: true
+  }
+}
+
+/**
+ * No scenario, baselines least of all, may have been paced by the load generator rather than by the server: each
+ * generator process must have stayed under `under` of a core. A bound baseline pulls every ratio toward 1.
+ */
+export function generatorCheck (all: Map<string, Measurement>, under: number): Check {
+  const busiest = (m: Measurement): number => Math.max(0, ...m.loadGeneratorCpu)
+  const scenarios = [...all.values()]
+  const bound = scenarios.filter((m) => !(busiest(m) < under))
+  const top = scenarios.reduce<Measurement | undefined>((a, m) => a === undefined || busiest(m) > busiest(a) ? m : a, undefined)
+  const name = (m: Measurement): string => `${m.label}${m.store ? ` on ${m.store}` : ''}`
+  const processes = top?.loadGeneratorCpu.length ?? 0
+  return {
+    target: `every scenario, baselines included: each load-generator process under ${fixed(under * 100, 0)}% of a core ` +
+      '(else the generator, not the server, set the pace)',
+    measured: bound.length
+      ? `bound: ${bound.map((m) => `${name(m)} (${cpuList(m)})`).join('; ')}`
+      : top ? `busiest: ${name(top)}, ${cpuList(top)} (${processes} process${processes === 1 ? '' : 'es'})` : 'no scenario ran',
+    pass: scenarios.length > 0 && bound.length === 0,
     hard: true
   }
 }
@@ -139,7 +163,7 @@ export function render (
       redis ? fixed(m.redisCpuPerRequest, 0) : '',
       redis ? fixed(perRequest(sum(m.appCommands), m), 2) : '',
       redis ? fixed(perRequest(sum(m.redisCommands), m), 2) : '',
-      `${fixed(m.loadGeneratorCpu * 100, 0)}%`
+      cpuList(m)
     ]
     return `| ${cells.join(' | ')} |`
   })
@@ -159,6 +183,8 @@ export function render (
     `| load average (1, 5, 15 min) | ${machine.loadBefore.map((l) => l.toFixed(2)).join(', ')} before; ${machine.loadAfter.map((l) => l.toFixed(2)).join(', ')} after |`,
     `| settings | ${machine.settings} |`,
     '',
+    // A failed hard check makes the run's numbers suspect: say so before any of them.
+    ...checks.filter((c) => c.hard && !c.pass).flatMap((c) => [`**This run FAILED: ${c.target}. Measured: ${c.measured}.**`, '']),
     '## Throughput and latency',
     '',
     '| scenario | store | req/s | p50 ms | p99 ms | baseline | vs baseline | vs baseline by CPU | server CPU µs/req (user + sys) | Redis CPU µs/req | Redis round trips/req | Redis commands/req | load generator CPU |',
@@ -170,8 +196,9 @@ export function render (
     '*server CPU µs/req*: CPU time of the server process per request, in JavaScript and Node (user) and in the kernel',
     '(sys: mostly socket writes); less sensitive to other load on the machine than req/s. *Redis CPU µs/req*: the same',
     'for redis-server, from INFO cpu. *Redis round trips/req*: commands the app\'s client sent. *Redis commands/req*:',
-    'what Redis ran by INFO commandstats, the commands inside the scripts included. *load generator CPU*: autocannon\'s',
-    'process, in percent of one core; near 100% means the load generator, not the server, set the pace.',
+    'what Redis ran by INFO commandstats, the commands inside the scripts included. *load generator CPU*: each',
+    'autocannon process, in percent of one core while it ran; near 100% means the load generator, not the server, set',
+    'the pace (checked below).',
     '',
     '## Targets',
     '',
