@@ -1,6 +1,7 @@
 // One load-generator process: autocannon, driven by bench/run.ts over IPC. Started with its index as argument;
 // the orchestrator runs several of these side by side, each with its share of the connections, so that no single
-// generator's event loop sets the pace, and so that their CPU time is their own (each reports it per load).
+// generator's event loop sets the pace, and so that their CPU time is their own (each reports it per load, with the
+// share of the time its event loop was busy rather than waiting for the server).
 import { performance } from 'node:perf_hooks'
 import autocannon from 'autocannon'
 import type { GeneratorCommand, GeneratorReady, GeneratorReply, GeneratorResult, RawResult } from './load.js'
@@ -42,6 +43,7 @@ async function run (command: Extract<GeneratorCommand, { op: 'load' }>): Promise
       : {})
   }
   const cpuBefore = process.cpuUsage()
+  const loopBefore = performance.eventLoopUtilization()
   const start = performance.now()
   const raw = await new Promise<RawResult>((resolve, reject) => {
     instance = autocannon({
@@ -56,7 +58,8 @@ async function run (command: Extract<GeneratorCommand, { op: 'load' }>): Promise
   })
   const seconds = (performance.now() - start) / 1000
   const cpu = process.cpuUsage(cpuBefore)
-  return { raw, spare, used, cpuMicros: cpu.user + cpu.system, seconds }
+  const loop = performance.eventLoopUtilization(loopBefore)
+  return { raw, spare, used, cpuMicros: cpu.user + cpu.system, loopBusy: loop.active / (loop.active + loop.idle), seconds }
 }
 
 process.on('message', (command: GeneratorCommand & { id: number }) => {

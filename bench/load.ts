@@ -98,6 +98,11 @@ export interface GeneratorResult {
   /** CPU time of the generator process during the load (user + system), and the load's wall time. */
   cpuMicros: number
   seconds: number
+  /**
+   * The share of the load's time its event loop was busy (not waiting for the server): near 1, it set the pace,
+   * even when a busy machine gave it too little CPU for that to show in `cpuMicros`.
+   */
+  loopBusy: number
 }
 export interface GeneratorReady { ready: true }
 export interface GeneratorReply { id: number, result?: GeneratorResult, error?: string }
@@ -109,6 +114,7 @@ export interface LoadResult {
   /** Each generator process's CPU time during the load, and the load's wall time. */
   cpuMicros: number[]
   seconds: number[]
+  loopBusy: number[]
 }
 
 /** A bench/generator.ts process. */
@@ -198,7 +204,8 @@ export class LoadGenerators {
       raws: results.map((r) => r.raw),
       spare: results.reduce((total, r) => total + r.spare, 0),
       cpuMicros: results.map((r) => r.cpuMicros),
-      seconds: results.map((r) => r.seconds)
+      seconds: results.map((r) => r.seconds),
+      loopBusy: results.map((r) => r.loopBusy)
     }
   }
 

@@ -155,6 +155,7 @@ class Tally {
   /** CPU time and load time of each generator process. */
   readonly generatorCpu: number[] = []
   readonly generatorSeconds: number[] = []
+  readonly generatorLoopBusy: number[] = []
   readonly appCommands: Record<string, number> = {}
   readonly redisCommands: Record<string, number> = {}
 
@@ -177,6 +178,7 @@ class Tally {
       cpuSystemPerRequest: this.cpuSystem / this.serverRequests,
       redisCpuPerRequest: this.redisCpu / this.serverRequests,
       loadGeneratorCpu: this.generatorCpu.map((cpu, i) => cpu / ((this.generatorSeconds[i] ?? 0) * 1e6)),
+      loadGeneratorLoop: this.generatorLoopBusy.map((busy, i) => busy / (this.generatorSeconds[i] ?? 0)),
       appCommands: this.appCommands,
       redisCommands: this.redisCommands
     }
@@ -217,6 +219,7 @@ async function slice (
   load.cpuMicros.forEach((cpu, i) => {
     tally.generatorCpu[i] = (tally.generatorCpu[i] ?? 0) + cpu
     tally.generatorSeconds[i] = (tally.generatorSeconds[i] ?? 0) + (load.seconds[i] ?? 0)
+    tally.generatorLoopBusy[i] = (tally.generatorLoopBusy[i] ?? 0) + (load.loopBusy[i] ?? 0) * (load.seconds[i] ?? 0)
   })
   tally.serverRequests += after.requests - before.requests
   tally.cpuUser += after.cpuUser - before.cpuUser
