@@ -9,8 +9,11 @@ import { Redis } from 'ioredis'
 import { failFast } from '../test/helpers/redis.js'
 import { otp } from './package.js'
 
-/** bare: Fastify alone; evalsha: one EVALSHA per request; memory / redis: the plugin on that store. */
-export type ServerKind = 'bare' | 'evalsha' | 'memory' | 'redis'
+/**
+ * bare: Fastify alone; evalsha: one EVALSHA per request; memory / redis: the plugin on that store; jwt: the redis
+ * app with a `GET /me` that only runs @fastify/jwt's `request.jwtVerify()` instead of `app.authenticate`.
+ */
+export type ServerKind = 'bare' | 'evalsha' | 'jwt' | 'memory' | 'redis'
 
 export interface Snapshot {
   /** HTTP requests that reached the server. */
@@ -99,9 +102,18 @@ async function main (): Promise<void> {
       jwt: { secret: JWT_SECRET },
       rateLimit: false,
       send: ({ to, code }) => { pending.push([to, code]) },
-      ...(kind === 'redis' ? { redis, codeSecret: CODE_SECRET } : {})
+      ...(kind === 'memory' ? {} : { redis, codeSecret: CODE_SECRET })
     })
-    app.get('/me', { onRequest: [app.authenticate] }, async (request) => request.user)
+    if (kind === 'jwt') {
+      // The baseline of GET /me: the same app, secret and tokens (the plugin registered @fastify/jwt), and a route
+      // that only verifies the token's signature and times, as a host without the plugin's session check would.
+      app.get('/me', async (request) => {
+        await request.jwtVerify()
+        return request.user
+      })
+    } else {
+      app.get('/me', { onRequest: [app.authenticate] }, async (request) => request.user)
+    }
   }
 
   const snapshot = { requests: 0 }
