@@ -1,12 +1,14 @@
 /** JSON schemas of the plugin's routes; validated with the plugin's own strict Ajv (no coercion, no stripping). */
 import { withoutAuth } from './openapi.js'
 
+// `code` is not required: the plugin's errors always have one, but a host's own error from findOrCreateUser (a
+// 403 for a banned account, say) may not, and a required field it lacks would turn its answer into a 500.
 export const errorBody = {
   type: 'object',
-  required: ['statusCode', 'code', 'error', 'message'],
+  required: ['statusCode', 'error', 'message'],
   properties: {
     statusCode: { type: 'integer' },
-    code: { type: 'string' },
+    code: { type: 'string', description: 'always present in the plugin\'s own errors' },
     error: { type: 'string' },
     message: { type: 'string' },
     retryAfter: { type: 'integer', description: 'seconds; sent with a Retry-After header' }
