@@ -18,8 +18,11 @@ export function ownJwtOptions (jwt: FastifyJWTOptions, expiresIn: string): Fasti
   const secret = jwt.secret
   const hmacSecret = (typeof secret === 'string' || Buffer.isBuffer(secret)) && !secret.toString().includes('-----BEGIN')
   const algorithm = jwt.sign?.algorithm ?? (hmacSecret ? 'HS256' : undefined)
-  if (algorithm === undefined) return { ...jwt, sign: { ...jwt.sign, expiresIn } }
-  return { ...jwt, sign: { ...jwt.sign, algorithm, expiresIn }, verify: { ...jwt.verify, algorithms: [algorithm] } }
+  // fast-jwt's cache of verified tokens (1000 by default): a token seen moments ago is not verified again. It
+  // keeps an entry no longer than the token's `exp`, and the session check after it still runs every time.
+  const verify = { cache: true, ...jwt.verify }
+  if (algorithm === undefined) return { ...jwt, sign: { ...jwt.sign, expiresIn }, verify }
+  return { ...jwt, sign: { ...jwt.sign, algorithm, expiresIn }, verify: { ...verify, algorithms: [algorithm] } }
 }
 
 /**
