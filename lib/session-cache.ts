@@ -69,9 +69,6 @@ export class LiveSessionCache {
   }
 }
 
-/** The cache key of one session. */
-export const sessionKey = (userKey: string, sessionId: string): string => `${userKey}.${sessionId}`
-
 export interface InvalidationChannel {
   close: () => Promise<void>
 }

@@ -6,7 +6,7 @@ import { randomId } from './random.js'
 import type { ResolvedOptions } from './options.js'
 import { reachStore } from './store/reach.js'
 import type { EndScope, OtpStore } from './store/types.js'
-import { sessionKey, type InvalidationChannel, type LiveSessionCache } from './session-cache.js'
+import type { InvalidationChannel, LiveSessionCache } from './session-cache.js'
 
 /** @fastify/jwt's own code for a token its `trusted` check refuses; a token whose session ended answers the same. */
 export const TokenRevokedError = createError('FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED', 'Untrusted authorization token', 401)
@@ -87,8 +87,8 @@ export class TokenIssuer {
    * Sessions that just ended: out of this instance's cache at once. Every other instance hears of them on the
    * channel, where the store's script announced them in the same round trip that ended them.
    */
-  private ended (userKey: string, sessionIds: readonly string[]): void {
-    for (const id of sessionIds) this.caching?.cache.drop(sessionKey(userKey, id))
+  private ended (sessionIds: readonly string[]): void {
+    for (const id of sessionIds) this.caching?.cache.drop(id)
   }
 
   /**
@@ -107,7 +107,7 @@ export class TokenIssuer {
     const { ended } = await reachStore(() => this.store.createSession(key, sessionId, record, {
       ttlMs: this.refreshTtl * 1000, now: Date.now(), maxSessions: this.maxSessions
     }))
-    this.ended(key, ended)
+    this.ended(ended)
     return { body: await this.body(reply, claims, sessionId, refresh), sessionId, ended }
   }
 
@@ -121,7 +121,7 @@ export class TokenIssuer {
       ttlMs: this.refreshTtl * 1000, now: Date.now()
     }))
     if (result.status === 'reused') {
-      this.ended(key, [sessionId])
+      this.ended([sessionId])
       throw Object.assign(new RefreshReusedError(), { sessionId })
     }
     if (result.status === 'invalid') throw new RefreshInvalidError()
@@ -139,7 +139,7 @@ export class TokenIssuer {
     const storeScope: EndScope = scope === 'current' ? 'one' : scope
     const result = await reachStore(() => this.store.endSessions(session.userKey, storeScope, session.sessionId))
     if (result.status === 'not-live' || (scope === 'current' && result.ended.length === 0)) throw new TokenRevokedError()
-    this.ended(session.userKey, result.ended)
+    this.ended(result.ended)
     return result.ended
   }
 
@@ -150,14 +150,14 @@ export class TokenIssuer {
    */
   async assertLive (user: { sub?: unknown, sid?: unknown }): Promise<void> {
     if (!this.sessions) return
+    // Session ids are 128 random bits, and a verified token binds its sid to its sub: the id alone is the key.
+    const cache = this.caching?.cache
+    if (cache !== undefined && typeof user.sid === 'string' && typeof user.sub === 'string' && cache.has(user.sid)) return
     const session = this.sessionOf(user)
     if (session === undefined) throw new TokenRevokedError()
-    const cache = this.caching?.cache
-    const key = cache === undefined ? '' : sessionKey(session.userKey, session.sessionId)
-    if (cache?.has(key) === true) return
     const version = cache?.version ?? 0
     if (!await reachStore(() => this.store.isSessionLive(session.userKey, session.sessionId))) throw new TokenRevokedError()
-    cache?.add(key, version)
+    cache?.add(session.sessionId, version)
   }
 
   /** The user's live sessions, newest first. */
@@ -175,7 +175,7 @@ export class TokenIssuer {
     const key = this.userKey(userId)
     const result = await reachStore(() => this.store.endSessions(key, 'one', sessionId))
     if (result.status !== 'ok' || result.ended.length === 0) return false
-    this.ended(key, result.ended)
+    this.ended(result.ended)
     return true
   }
 
@@ -184,7 +184,7 @@ export class TokenIssuer {
     const key = this.userKey(userId)
     const result = await reachStore(() => this.store.endSessions(key, 'all'))
     if (result.status !== 'ok') return []
-    this.ended(key, result.ended)
+    this.ended(result.ended)
     return result.ended
   }
 

@@ -62,8 +62,8 @@ export interface RedisStoreOptions {
   /** Prefix of every key; default `'otp:'`. */
   keyPrefix?: string
   /**
-   * A pub/sub channel on which the session scripts announce the sessions they end (`<userKey>.<sessionId>`,
-   * space-separated), in the same round trip; the plugin's session cache listens there. None by default.
+   * A pub/sub channel on which the session scripts announce the ids of the sessions they end (space-separated),
+   * in the same round trip; the plugin's session cache listens there. None by default.
    */
   endedChannel?: string
 }
@@ -194,7 +194,7 @@ export class RedisStore implements OtpStore {
     const k = this.userKeys(userKey)
     const ended = await this.client.otpLoginSessionCreate(
       k.index, k.base, sessionId, record.tokenHash, record.claims, record.amr, policy.now, policy.ttlMs, policy.maxSessions ?? 1_000_000_000,
-      this.endedChannel, userKey
+      this.endedChannel
     )
     return { ended }
   }
@@ -202,7 +202,7 @@ export class RedisStore implements OtpStore {
   async rotateSession (userKey: string, sessionId: string, tokenHash: string, newHash: string, policy: SessionPolicy): Promise<RotateResult> {
     const k = this.userKeys(userKey)
     const [status, claims] = await this.client.otpLoginSessionRotate(
-      k.index, k.base, sessionId, tokenHash, newHash, policy.now, policy.ttlMs, SPENT_KEPT, this.endedChannel, userKey
+      k.index, k.base, sessionId, tokenHash, newHash, policy.now, policy.ttlMs, SPENT_KEPT, this.endedChannel
     )
     if (status === 0 && claims !== undefined) return { status: 'ok', claims }
     return { status: status === 1 ? 'reused' : 'invalid' }
@@ -214,7 +214,7 @@ export class RedisStore implements OtpStore {
 
   async endSessions (userKey: string, scope: EndScope, sessionId = ''): Promise<EndResult> {
     const k = this.userKeys(userKey)
-    const [status, ...ended] = await this.client.otpLoginSessionEnd(k.index, k.base, scope, sessionId, this.endedChannel, userKey)
+    const [status, ...ended] = await this.client.otpLoginSessionEnd(k.index, k.base, scope, sessionId, this.endedChannel)
     return status === 0 ? { status: 'ok', ended } : { status: 'not-live' }
   }
 

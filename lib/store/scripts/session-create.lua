@@ -1,7 +1,7 @@
 -- Starts a session in its user's index; the least recently used ones beyond maxSessions end.
 -- Every key shares the user's {hash tag}: the session keys are built from ARGV[1], which is KEYS[1]'s prefix.
--- KEYS: index   ARGV: base, sessionId, tokenHash, claims, amr, now, ttlMs, maxSessions, channel, userKey
--- Returns the ids of the sessions that ended, and announces them on the channel (if any) as userKey.id.
+-- KEYS: index   ARGV: base, sessionId, tokenHash, claims, amr, now, ttlMs, maxSessions, channel
+-- Returns the ids of the sessions that ended, and announces them on the channel (if any).
 local index, base = KEYS[1], ARGV[1]
 for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
   if redis.call('EXISTS', base .. id) == 0 then
@@ -17,11 +17,7 @@ while count >= tonumber(ARGV[8]) do
   table.insert(ended, oldest[1])
   count = count - 1
 end
-if #ended > 0 and ARGV[9] ~= '' then
-  local announced = {}
-  for i, id in ipairs(ended) do announced[i] = ARGV[10] .. '.' .. id end
-  redis.call('PUBLISH', ARGV[9], table.concat(announced, ' '))
-end
+if #ended > 0 and ARGV[9] ~= '' then redis.call('PUBLISH', ARGV[9], table.concat(ended, ' ')) end
 local key = base .. ARGV[2]
 redis.call('HSET', key, 'cur', ARGV[3], 'claims', ARGV[4], 'amr', ARGV[5], 'c', ARGV[6], 'u', ARGV[6])
 redis.call('PEXPIRE', key, ARGV[7])

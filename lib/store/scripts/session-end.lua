@@ -1,14 +1,12 @@
 -- Ends sessions of one user: 'one' ends ARGV[3]; 'others' all but ARGV[3]; 'all' every one.
 -- 'others', and 'all' with a session id, first need that session to be live (a logout needs a live session).
--- KEYS: index   ARGV: base, scope, sessionId (or ''), channel (or ''), userKey
+-- KEYS: index   ARGV: base, scope, sessionId (or ''), channel (or '')
 -- Returns {0, ended ids...} or {1} when the caller's session is not live; announces the ended ones on the
--- channel as userKey.id, so every instance drops them from its session cache.
+-- channel, so every instance drops them from its session cache.
 local index, base, scope, own = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local function announce (result)
   if ARGV[4] ~= '' and #result > 1 then
-    local announced = {}
-    for i = 2, #result do announced[i - 1] = ARGV[5] .. '.' .. result[i] end
-    redis.call('PUBLISH', ARGV[4], table.concat(announced, ' '))
+    redis.call('PUBLISH', ARGV[4], table.concat(result, ' ', 2))
   end
   return result
 end

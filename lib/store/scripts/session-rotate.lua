@@ -1,5 +1,5 @@
 -- Rotates a refresh token: the presented one must be the session's current token.
--- KEYS: index   ARGV: base, sessionId, tokenHash, newHash, now, ttlMs, keepSpent, channel, userKey
+-- KEYS: index   ARGV: base, sessionId, tokenHash, newHash, now, ttlMs, keepSpent, channel
 -- Returns {0, claims} rotated, {1} reused (session ended), {2} invalid.
 local index = KEYS[1]
 local key = ARGV[1] .. ARGV[2]
@@ -22,7 +22,7 @@ if redis.call('ZSCORE', spent, ARGV[3]) then
   -- A spent token came back: someone holds a copy. End the session, and with it its access tokens.
   redis.call('DEL', key, spent)
   redis.call('ZREM', index, ARGV[2])
-  if ARGV[8] ~= '' then redis.call('PUBLISH', ARGV[8], ARGV[9] .. '.' .. ARGV[2]) end
+  if ARGV[8] ~= '' then redis.call('PUBLISH', ARGV[8], ARGV[2]) end
   return {1}
 end
 return {2}
