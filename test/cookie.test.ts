@@ -113,15 +113,15 @@ for (const kind of storeKinds) {
       t.equal((await from('https://app.example.com')).statusCode, 200)
     })
 
-    t.test('/logout ends the session and clears the refresh cookie', async (t) => {
+    t.test('/logout ends the session and clears both cookies', async (t) => {
       const app = await buildApp(t, kind, { cookie: {} })
       const signedIn = await signIn(app)
       const cookie = `otp_refresh=${setCookies(signedIn.headers).find((c) => c.name === 'otp_refresh')?.value ?? ''}`
       const res = await app.app.inject({ method: 'POST', url: '/logout', headers: { authorization: `Bearer ${signedIn.json().access}`, cookie } })
       t.equal(res.statusCode, 204)
       const cleared = setCookies(res.headers)
-      t.match(cleared, [{ name: 'otp_refresh', value: '' }], 'cleared (and only the refresh cookie: the device stays trusted)')
-      t.ok(cleared[0]?.attributes.some((a) => a.startsWith('expires=thu, 01 jan 1970')))
+      t.same(cleared.map((c) => [c.name, c.value]).sort(), [['otp_refresh', ''], ['otp_refresh_device', '']], 'both cleared')
+      t.ok(cleared.every((c) => c.attributes.some((a) => a.startsWith('expires=thu, 01 jan 1970')) && c.attributes.includes('path=/')))
       t.equal((await app.app.inject({ method: 'POST', url: '/refresh', headers: { cookie } })).json().code, 'OTP_REFRESH_INVALID')
     })
 

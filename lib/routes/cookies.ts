@@ -13,8 +13,10 @@ export interface CookieJar {
   deviceToken: (request: FastifyRequest) => string | undefined
   /** Moves the refresh and device tokens of a sign-in or refresh out of the body into cookies. */
   store: (reply: FastifyReply, body: TokenBody) => TokenBody
-  /** Ends the refresh cookie (a logout). The device cookie stays: it is not a session (see the README). */
+  /** Ends the refresh cookie (one that no longer opens a session). */
   clearRefresh: (reply: FastifyReply) => void
+  /** Ends both cookies (a logout). */
+  clearAll: (reply: FastifyReply) => void
   /** `onRequest` of the cookie-reading routes: a foreign `Origin` gets 403 (CSRF defence beside SameSite). */
   checkOrigin: (request: FastifyRequest) => Promise<void>
 }
@@ -47,6 +49,10 @@ export function cookieJar (cookie: ResolvedCookie, refreshTtl: number | false, d
       return rest
     },
     clearRefresh: (reply) => { reply.clearCookie(cookie.refreshName, base) },
+    clearAll: (reply) => {
+      reply.clearCookie(cookie.refreshName, base)
+      reply.clearCookie(cookie.deviceName, base)
+    },
     checkOrigin: async (request) => {
       const origin = request.headers.origin
       if (origin === undefined) return

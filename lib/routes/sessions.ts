@@ -61,7 +61,7 @@ export function sessionRoutes ({ fastify, settings, tokens, emit, verifyToken, c
     preValidation: emptyBody
   }, async function logout (request, reply) {
     const ended = await tokens.logout(request.user, request.body?.scope ?? 'current')
-    cookies?.clearRefresh(reply)
+    cookies?.clearAll(reply)
     for (const sessionId of ended) emit(request, { type: 'session-ended', reason: 'logout', sessionId, ...subject(request.user) })
     emit(request, { type: 'logged-out', ...subject(request.user) })
     return reply.code(204).send()
