@@ -102,7 +102,10 @@ export function invalidationChannel (client: Redis | Cluster, channel: string, c
     if (from !== channel) return
     for (const key of message.split(' ')) cache.drop(key)
   })
-  if ((subscriber as { status?: string }).status === 'ready') subscribe()
+  const status = (subscriber as { status?: string }).status
+  if (status === 'ready') subscribe()
+  // A duplicate of a `lazyConnect` client waits for a first command, which a subscriber never sends on its own.
+  else if (status === 'wait') subscriber.connect().catch(() => { cache.distrust() })
 
   return {
     close: async () => {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify, { type FastifyInstance } from 'fastify'
-import type { Redis } from 'ioredis'
+import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import otpLogin from '../lib/index.js'
 import { LiveSessionCache } from '../lib/session-cache.js'
@@ -70,6 +70,21 @@ t.test('app.authenticate asks Redis once, then trusts the cache', async (t) => {
   await redis.config('RESETSTAT')
   for (let i = 0; i < 10; i++) t.equal(await me(uncached, access), 200)
   t.equal(await existsCalls(redis), 10, 'without the cache, one round trip a request')
+})
+
+t.test('a client made with lazyConnect (as the README shows) gets its channel too', async (t) => {
+  await freshRedis()
+  const lazy = new Redis({ host: '127.0.0.1', port: (await sharedRedis()).port, lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false })
+  t.teardown(() => { lazy.disconnect() })
+  await lazy.connect()
+  const app = await instance(t, lazy, { sessionCache: { ttl: 60_000 } })
+  const { access } = await signIn(app)
+  const cachedAfterOneAsk = async (): Promise<boolean> => {
+    await lazy.config('RESETSTAT')
+    t.equal(await me(app, access), 200)
+    return await existsCalls(lazy) === 0
+  }
+  t.ok(await within(3000, cachedAfterOneAsk) !== undefined, 'the cache is trusted: the duplicate connected and subscribed')
 })
 
 t.test('a session ended on one instance is refused on every instance within 1 s, and at once on its own', async (t) => {
