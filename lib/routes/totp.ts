@@ -35,8 +35,7 @@ function boundIdentifier (user: OtpUser): string {
 export function totpRoutes (context: RouteContext, totp: TotpService): void {
   const { fastify, settings, store, emit, devices, cookies } = context
   const { identify } = identityReader(settings)
-  const { userClaims, finish } = signInFlow(context)
-  const secondFactor = settings.totp?.mode !== 'alternative'
+  const { userClaims, finish, secondFactor } = signInFlow(context)
   const verifyPolicy = { maxAttempts: settings.maxAttempts, maxFailures: settings.maxFailures, lockoutMs: settings.lockout * 1000 }
   const options = {
     bodyLimit: 1024,
