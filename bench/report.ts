@@ -1,5 +1,6 @@
 // Turns the measurements into the checks and the Markdown that `npm run bench` prints and writes to results.md.
 import type { MemoryResult } from './memory.js'
+import type { PlanDiffResult } from './numbering-plan.js'
 import type { Part } from './parts.js'
 
 export type StoreName = 'MemoryStore' | 'RedisStore'
@@ -136,6 +137,18 @@ export function ratioCheck (m: Measurement, base: Measurement, what: string, atL
     pass: atLeast === undefined || share >= atLeast,
     hard: false,
     info: atLeast === undefined
+  }
+}
+
+export function planDiffCheck (result: PlanDiffResult, regionCount: number): Check {
+  const n = (value: number): string => value.toLocaleString('en')
+  return {
+    target: 'the numbering-plan check gives exactly libphonenumber-js\'s answers: at least 1,000,000 generated numbers across every region of the metadata, zero disagreements',
+    measured: `${n(result.generated)} generated (seed ${result.seed}), ${n(result.read)} read by the library, ${n(result.valid)} of them valid, ` +
+      `${result.regions} of ${regionCount} regions; ${n(result.disagreementCount)} disagreements` +
+      (result.disagreements.length > 0 ? ` (${result.disagreements.join('; ')})` : '') + ` (${fixed(result.seconds, 1)} s)`,
+    pass: result.disagreementCount === 0 && result.generated >= 1_000_000 && result.regions === regionCount,
+    hard: true
   }
 }
 

@@ -21,10 +21,11 @@ import { RedisServer } from '../test/helpers/redis.js'
 import { BenchServer, LoadGenerators, aggregate, type RawResult, type Target } from './load.js'
 import type { MemoryResult } from './memory.js'
 import { packageRoot } from './package.js'
+import { numberingPlanDiff, regionCount, type PlanDiffResult } from './numbering-plan.js'
 import { measureParts } from './parts.js'
 import { summarize } from './profile.js'
 import {
-  cleanRunCheck, generatorCheck, memoryCheck, ratioCheck, render, roundTripCheck,
+  cleanRunCheck, generatorCheck, memoryCheck, planDiffCheck, ratioCheck, render, roundTripCheck,
   type Check, type Measurement, type StoreName
 } from './report.js'
 import type { Pair, ServerKind, Snapshot } from './server.js'
@@ -46,6 +47,10 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     /** Time the parts of a request (phone numbers, HMAC, JWT) in a partial run too. */
     parts: { type: 'boolean', default: false },
+    /** The numbering-plan differential test (a million numbers) in a partial run too. */
+    plan: { type: 'boolean', default: false },
+    /** Numbers in the numbering-plan differential test. */
+    numbers: { type: 'string', default: '1000000' },
     /** Missed throughput targets fail the run too. */
     strict: { type: 'boolean', default: false }
   }
@@ -238,7 +243,7 @@ async function measureMemory (): Promise<MemoryResult> {
   return result
 }
 
-function targets (all: Map<string, Measurement>, memory: MemoryResult | undefined): Check[] {
+function targets (all: Map<string, Measurement>, memory: MemoryResult | undefined, planDiff: PlanDiffResult | undefined): Check[] {
   const login = all.get('redis login')
   const verify = all.get('redis verify')
   const checks: Check[] = []
@@ -261,6 +266,7 @@ function targets (all: Map<string, Measurement>, memory: MemoryResult | undefine
   ratio('memory verify', 'evalsha', 'POST /verify-otp on MemoryStore')
   ratio('memory verify', 'bare verify', 'POST /verify-otp on MemoryStore')
   if (memory) checks.push(memoryCheck(memory, 0.2))
+  if (planDiff) checks.push(planDiffCheck(planDiff, regionCount()))
   // A scenario with failed requests measured something else: say so.
   return checks.concat([...all.values()].map(cleanRunCheck).filter((c) => !c.pass))
 }
@@ -313,7 +319,13 @@ async function main (): Promise<number> {
   // Alone on the machine now: the load runs and their servers are done.
   const parts = complete || args.parts ? await measureParts() : undefined
 
-  const checks = targets(all, memory)
+  let planDiff: PlanDiffResult | undefined
+  if (complete || args.plan) {
+    console.log(`numbering plan: checking ${Number(args.numbers).toLocaleString('en')} generated numbers against libphonenumber-js…`)
+    planDiff = numberingPlanDiff(Number(args.numbers), Date.now() % 2 ** 31)
+  }
+
+  const checks = targets(all, memory, planDiff)
   const cpu = cpus()
   const markdown = render({
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',

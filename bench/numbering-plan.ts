@@ -1,0 +1,50 @@
+// The full differential test of the plugin's numbering-plan check (lib/numbering-plan.ts, from the built package)
+// against libphonenumber-js's own `isValid()`: a million generated numbers across every region of the metadata,
+// zero disagreements allowed. test/numbering-plan.test.ts runs a sample of the same generator in `npm test`.
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max'
+import { generateNumbers, regions } from '../test/helpers/phone-numbers.js'
+import { packageRoot } from './package.js'
+
+const internal = createRequire(join(packageRoot, 'dist', 'cjs', 'index.js'))
+const plan = internal('./numbering-plan.js') as typeof import('../lib/numbering-plan.js')
+
+export interface PlanDiffResult {
+  generated: number
+  /** Numbers the library could read at all (the others have nothing to check). */
+  read: number
+  valid: number
+  regions: number
+  seed: number
+  /** The first few, as `input (region): library says …`. */
+  disagreements: string[]
+  disagreementCount: number
+  seconds: number
+}
+
+export function numberingPlanDiff (count: number, seed: number): PlanDiffResult {
+  const started = process.hrtime.bigint()
+  const seen = new Set<string>()
+  const disagreements: string[] = []
+  let read = 0
+  let valid = 0
+  let disagreementCount = 0
+  for (const number of generateNumbers(count, seed)) {
+    const phone = parsePhoneNumberFromString(number.input, { defaultCountry: number.defaultCountry, extract: false })
+    if (phone === undefined) continue
+    read++
+    seen.add(number.region)
+    const expected = phone.isValid()
+    if (expected) valid++
+    if (plan.isValidNumber(phone) !== expected) {
+      disagreementCount++
+      if (disagreements.length < 5) disagreements.push(`${number.input} (${number.region}): library says ${String(expected)}`)
+    }
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  return { generated: count, read, valid, regions: seen.size, seed, disagreements, disagreementCount, seconds }
+}
+
+/** How many regions the metadata has: the run must have seen every one. */
+export const regionCount = (): number => regions().length
