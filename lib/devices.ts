@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
+import { createHmac, createSecretKey, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { randomId } from './random.js'
 
 // `<device id>.<expiry, Unix seconds>.<HMAC>`: verified by its HMAC alone, so trusted devices cost no storage
@@ -11,11 +11,11 @@ const tokenFormat = /^([A-Za-z0-9_-]{22})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$/
  * of its own. Whoever knows only the identifier can lock out new devices, never one the user already signed in on.
  */
 export class DeviceTokens {
-  private readonly key: Buffer
+  private readonly key: KeyObject
 
   constructor (secret: string, private readonly ttlSeconds: number, private readonly now: () => number = Date.now) {
     // A key of its own, so a device token's HMAC is never also a code's.
-    this.key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'fastify-otp-login device-token', 32))
+    this.key = createSecretKey(Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'fastify-otp-login device-token', 32)))
   }
 
   /** A new token for `identifier`; with `deviceId`, a fresh expiry for a device already known. */

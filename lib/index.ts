@@ -34,8 +34,11 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     // The host's @fastify/jwt signs; only the lifetime is ours.
     signOptions = { sign: { expiresIn: `${settings.accessTokenTtl}s` } }
   }
+  // The plugin's own registration has a fixed key: its signer (built once, at registration) signs directly.
+  const ownSigner = signOptions === undefined && typeof settings.jwt?.secret !== 'function'
   const signAccessToken = async (reply: FastifyReply, claims: Record<string, unknown>): Promise<string> => {
     if (signOptions) return await reply.jwtSign(claims, signOptions)
+    if (ownSigner) return fastify.jwt.sign(claims)
     // The callback form signs with the signer @fastify/jwt built at registration; its promise form passes `{}`
     // on as options and so builds a new fast-jwt signer (key preparation included) for every token.
     return await new Promise((resolve, reject) => {

@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto'
+import crypto, { createHash, createHmac, createSecretKey } from 'node:crypto'
 import createError from '@fastify/error'
 import type { FastifyReply } from 'fastify'
 import { RefreshInvalidError, RefreshReusedError } from './errors.js'
@@ -36,7 +36,11 @@ export interface SessionView {
 // the user's slot on Redis Cluster; the secret (256 bits) proves possession and is stored only as a hash.
 const refreshFormat = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/
 const sessionIdFormat = /^[A-Za-z0-9_-]{22}$/
-export const sha256 = (token: string): string => createHash('sha256').update(token).digest('base64url')
+// crypto.hash (Node 20.12+) is the one-shot form, several times cheaper than a Hash object; the same digest.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string }).hash
+export const sha256 = oneShot === undefined
+  ? (token: string): string => createHash('sha256').update(token).digest('base64url')
+  : (token: string): string => oneShot('sha256', token, 'base64url')
 
 /**
  * Where a user's sessions live: 132 bits of HMAC-SHA256 of the user id under a key derived from `codeSecret`.
@@ -44,7 +48,7 @@ export const sha256 = (token: string): string => createHash('sha256').update(tok
  * slot; keyed, so a refresh token does not tell whose it is even when user ids can be guessed (phone numbers).
  */
 function userKeyer (codeSecret: string): (userId: string) => string {
-  const key = createHmac('sha256', codeSecret).update('fastify-otp-login session user key').digest()
+  const key = createSecretKey(createHmac('sha256', codeSecret).update('fastify-otp-login session user key').digest())
   return (userId) => createHmac('sha256', key).update(userId).digest('base64url').slice(0, 22)
 }
 

@@ -1,4 +1,4 @@
-import { generateCode, hashCode } from '../codes.js'
+import { codeHasher, generateCode } from '../codes.js'
 import {
   AttemptsExceededError, DeliveryFailedError, InvalidCodeError, LockedError, ResendTooSoonError, SendBudgetExceededError,
   withRetryAfter
@@ -24,6 +24,7 @@ export function otpRoutes (context: RouteContext): void {
   const originCheck = cookies === undefined ? {} : { onRequest: cookies.checkOrigin }
   const { identify, identifyLater } = identityReader(settings)
   const { afterFirstFactor, secondFactor } = signInFlow(context)
+  const hashCode = codeHasher(settings.codeSecret)
 
   const issuePolicy = {
     codeTtlMs: settings.codeTtl * 1000,
@@ -71,7 +72,7 @@ export function otpRoutes (context: RouteContext): void {
     emit(request, { type: 'code-requested', ...about })
     const testCode = settings.testIdentities.get(identity.value)
     const code = testCode ?? generateCode(settings.codeLength)
-    const codeHash = hashCode(settings.codeSecret, identity.value, code)
+    const codeHash = hashCode(identity.value, code)
 
     const issued = await reachStore(() => store.issueCode(identity.value, codeHash, issuePolicy, device))
     if (issued.status === 'locked') {
@@ -123,7 +124,7 @@ export function otpRoutes (context: RouteContext): void {
     // sure the number is valid (OTP_INVALID_PHONE otherwise, as before the store was asked).
     const { identity, confirm } = identifyLater(request.body)
     const device = devices?.read(identity.value, presentedDeviceToken(cookies, request, request.body))
-    const codeHash = hashCode(settings.codeSecret, identity.value, request.body.otp)
+    const codeHash = hashCode(identity.value, request.body.otp)
     let result: VerifyResult
     try {
       result = await reachStore(() => store.verifyCode(identity.value, codeHash, verifyPolicy, device))

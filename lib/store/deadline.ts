@@ -28,16 +28,15 @@ const unlisted: Record<Unlisted, never> = {}
  * timer is cleared when `pending` settles. The work itself goes on: a command sent to a frozen Redis still
  * runs when it wakes, which is why nothing is ever issued on a call that timed out.
  */
-async function settleWithin<T> (pending: Promise<T>, timeoutMs: number, timeoutError: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<never>((resolve, reject) => {
-    timer = setTimeout(() => { reject(timeoutError()) }, timeoutMs)
+function settleWithin<T> (pending: Promise<T>, timeoutMs: number, timeoutError: () => Error): Promise<T> {
+  // One promise and one timer per call, no race: this wraps every store call of every request.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(timeoutError()) }, timeoutMs)
+    Promise.resolve(pending).then(
+      (value) => { clearTimeout(timer); resolve(value) },
+      (err: unknown) => { clearTimeout(timer); reject(err) }
+    )
   })
-  try {
-    return await Promise.race([pending, expired])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /** The callback form: `callback` is called once, with a StoreTimeoutError if the answer takes over `timeoutMs`. */
@@ -62,8 +61,17 @@ function withDeadline<S extends object> (store: S, methods: ReadonlyArray<AsyncM
   const bounded: Record<string, unknown> = {}
   for (const name of methods) {
     const method = store[name] as (...args: unknown[]) => Promise<unknown>
-    bounded[name] = async (...args: unknown[]) =>
-      await settleWithin(method.apply(store, args), timeoutMs, () => new StoreTimeoutError(`store.${name}`, timeoutMs))
+    const timeoutError = (): Error => new StoreTimeoutError(`store.${name}`, timeoutMs)
+    bounded[name] = (...args: unknown[]) => {
+      let pending: Promise<unknown>
+      try {
+        pending = method.apply(store, args)
+      } catch (err) {
+        // A custom store's method that throws instead of rejecting: the same rejection as an async one's.
+        return Promise.reject(err)
+      }
+      return settleWithin(pending, timeoutMs, timeoutError)
+    }
   }
   return bounded as S
 }

@@ -1,0 +1,22 @@
+import { createHash, createHmac } from 'node:crypto'
+import t from 'tap'
+import { codeHasher, hashCode } from '../lib/codes.js'
+import { sha256 } from '../lib/tokens.js'
+
+// The prepared forms must give the very digests a store already holds (codes, refresh tokens, challenges).
+t.test('sha256 (one-shot where Node has it) is the SHA-256 digest of the UTF-8 text', async (t) => {
+  for (const text of ['', 'abc', 'a'.repeat(1000), 'ünïcödé ✓ 😀', `${'x'.repeat(22)}.${'y'.repeat(22)}.${'z'.repeat(43)}`]) {
+    t.equal(sha256(text), createHash('sha256').update(text, 'utf8').digest('base64url'), JSON.stringify(text.slice(0, 20)))
+  }
+})
+
+t.test('codeHasher gives hashCode\'s HMAC, with the secret prepared once', async (t) => {
+  const secret = 'a-code-secret-that-is-long-enough-0123456789'
+  const hasher = codeHasher(secret)
+  for (const [identifier, code] of [['+919876543210', '123456'], ['ana@example.com', '000000'], ['ünï@xn--bcher-kva.de', '42']] as const) {
+    const expected = createHmac('sha256', secret).update(`${identifier}:${code}`).digest('base64url')
+    t.equal(hasher(identifier, code), expected, identifier)
+    t.equal(hashCode(secret, identifier, code), expected)
+  }
+  t.not(codeHasher(`${secret}x`)('+919876543210', '123456'), hasher('+919876543210', '123456'), 'another secret, another digest')
+})
