@@ -289,6 +289,10 @@ export class MemoryStore implements OtpStore {
       }
       session.current = newHash
       session.lastUsedAt = policy.now
+      // The map's order is the order of last use: among sessions last used in the same millisecond, the
+      // least recently used is the first (maxSessions ends it).
+      sessions.delete(sessionId)
+      sessions.set(sessionId, session)
       session.until = this.now() + policy.ttlMs
       return { status: 'ok', claims: session.claims }
     }

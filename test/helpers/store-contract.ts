@@ -346,6 +346,22 @@ export function sessionContract (t: Test, makeStore: () => Promise<OtpStore>): v
     t.same(await store.rotateSession(user, b, 'tb', 'x', policy()), { status: 'invalid' })
   })
 
+  t.test('sessions: maxSessions orders by last use within one millisecond too', async (t) => {
+    const store = await makeStore()
+    const user = id('u')
+    // Sorted, so that neither the order of the ids nor the order of creation could stand in for the order of use.
+    const [a, b, c] = [id('s'), id('s'), id('s')].sort()
+    const now = Date.now()
+    await store.createSession(user, a, record('ta'), policy({ now, maxSessions: 2 }))
+    await store.createSession(user, b, record('tb'), policy({ now, maxSessions: 2 }))
+    t.equal((await store.rotateSession(user, a, 'ta', 'ta2', policy({ now }))).status, 'ok', 'a is used after b, in the same millisecond')
+    t.same(await store.createSession(user, c, record('tc'), policy({ now, maxSessions: 2 })), { ended: [b] }, 'b was used least recently')
+    t.equal((await store.rotateSession(user, c, 'tc', 'tc2', policy({ now }))).status, 'ok')
+    t.equal((await store.rotateSession(user, a, 'ta2', 'ta3', policy({ now }))).status, 'ok', 'then a again')
+    const d = id('s')
+    t.same(await store.createSession(user, d, record('td'), policy({ now, maxSessions: 2 })), { ended: [c] }, 'c, used before a\'s last use')
+  })
+
   t.test('sessions: a session expires after ttlMs unless rotated', async (t) => {
     const store = await makeStore()
     const user = id('u')

@@ -3,14 +3,21 @@
 -- KEYS: index   ARGV: base, sessionId, tokenHash, claims, amr, now, ttlMs, maxSessions, channel
 -- Returns the ids of the sessions that ended, and announces them on the channel (if any).
 local index, base = KEYS[1], ARGV[1]
-for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+-- Scores order the sessions by last use, ties (the same millisecond) included: a new score is above every other.
+local entries = redis.call('ZRANGE', index, 0, -1, 'WITHSCORES')
+local count = #entries / 2 -- the sessions still live, once the expired ones are swept out of the index
+local score = tonumber(ARGV[6])
+for i = 1, #entries, 2 do
+  local id = entries[i]
   if redis.call('EXISTS', base .. id) == 0 then
     redis.call('ZREM', index, id)
     redis.call('DEL', base .. id .. ':spent')
+    count = count - 1
+  else
+    score = math.max(score, tonumber(entries[i + 1]) + 1)
   end
 end
 local ended = {}
-local count = redis.call('ZCARD', index)
 while count >= tonumber(ARGV[8]) do
   local oldest = redis.call('ZPOPMIN', index)
   redis.call('DEL', base .. oldest[1], base .. oldest[1] .. ':spent')
@@ -21,7 +28,7 @@ if #ended > 0 and ARGV[9] ~= '' then redis.call('PUBLISH', ARGV[9], table.concat
 local key = base .. ARGV[2]
 redis.call('HSET', key, 'cur', ARGV[3], 'claims', ARGV[4], 'amr', ARGV[5], 'c', ARGV[6], 'u', ARGV[6])
 redis.call('PEXPIRE', key, ARGV[7])
-redis.call('ZADD', index, ARGV[6], ARGV[2])
+redis.call('ZADD', index, score, ARGV[2])
 -- Every session's TTL is ttlMs from its last use, so the newest use sets the index's.
 redis.call('PEXPIRE', index, ARGV[7])
 return ended

@@ -14,7 +14,11 @@ if current == ARGV[3] then
   redis.call('ZREMRANGEBYRANK', spent, 0, -(tonumber(ARGV[7]) + 1))
   redis.call('PEXPIRE', key, ARGV[6])
   redis.call('PEXPIRE', spent, ARGV[6])
-  redis.call('ZADD', index, ARGV[5], ARGV[2])
+  -- Above every other session's score, so the order is by last use even within one millisecond.
+  local top = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
+  local score = tonumber(ARGV[5])
+  if top[2] then score = math.max(score, tonumber(top[2]) + (top[1] == ARGV[2] and 0 or 1)) end
+  redis.call('ZADD', index, score, ARGV[2])
   redis.call('PEXPIRE', index, ARGV[6])
   return {0, redis.call('HGET', key, 'claims')}
 end
