@@ -350,7 +350,7 @@ export function sessionContract (t: Test, makeStore: () => Promise<OtpStore>): v
     const store = await makeStore()
     const user = id('u')
     // Sorted, so that neither the order of the ids nor the order of creation could stand in for the order of use.
-    const [a, b, c] = [id('s'), id('s'), id('s')].sort()
+    const [a = '', b = '', c = ''] = [id('s'), id('s'), id('s')].sort()
     const now = Date.now()
     await store.createSession(user, a, record('ta'), policy({ now, maxSessions: 2 }))
     await store.createSession(user, b, record('tb'), policy({ now, maxSessions: 2 }))
