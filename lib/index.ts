@@ -35,6 +35,7 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     signOptions = { sign: { expiresIn: `${settings.accessTokenTtl}s` } }
   }
   // The plugin's own registration has a fixed key: its signer (built once, at registration) signs directly.
+  // (A `secret: { private, public }` object counts as fixed: @fastify/jwt signs with the signer it built from it.)
   const ownSigner = signOptions === undefined && typeof settings.jwt?.secret !== 'function'
   const signAccessToken = async (reply: FastifyReply, claims: Record<string, unknown>): Promise<string> => {
     if (signOptions) return await reply.jwtSign(claims, signOptions)

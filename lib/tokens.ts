@@ -47,7 +47,7 @@ export const sha256 = oneShot === undefined
  * A fixed-size, brace-free hash tag whatever the id is, so all of one user's sessions share one Redis Cluster
  * slot; keyed, so a refresh token does not tell whose it is even when user ids can be guessed (phone numbers).
  */
-function userKeyer (codeSecret: string): (userId: string) => string {
+export function userKeyer (codeSecret: string): (userId: string) => string {
   const key = createSecretKey(createHmac('sha256', codeSecret).update('fastify-otp-login session user key').digest())
   return (userId) => createHmac('sha256', key).update(userId).digest('base64url').slice(0, 22)
 }

@@ -70,7 +70,8 @@ export function * generateNumbers (count: number, seed: number): Generator<Gener
       const at = int(region.example.length)
       national = region.example.slice(0, at) + String(int(10)) + region.example.slice(at + 1)
     } else {
-      national = String(1 + int(9)) + digits(length - 1)
+      // Mostly without a leading 0 (a national prefix in many plans), sometimes with one (Italian landlines).
+      national = String(int(8) === 0 ? 0 : 1 + int(9)) + digits(length - 1)
     }
     // Some numbers as national digits, read with the region as the default country (a national prefix may
     // then be taken off); the rest in international form.
