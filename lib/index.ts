@@ -14,7 +14,7 @@ import { LiveSessionCache, invalidationChannel } from './session-cache.js'
 import { TokenIssuer, type SessionCaching } from './tokens.js'
 import { createTotp } from './totp/create.js'
 import './types.js'
-import { accessTokenVerifier, ownJwtOptions } from './verify-token.js'
+import { accessTokenVerifier, directVerifiable, ownJwtOptions } from './verify-token.js'
 
 async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promise<void> {
   checkOptions(opts)
@@ -75,7 +75,7 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     caching = { cache, channel }
   }
   const tokens = new TokenIssuer(settings, store, signAccessToken, caching)
-  const verifyToken = accessTokenVerifier(fastify.jwt)
+  const verifyToken = accessTokenVerifier(fastify.jwt, signOptions === undefined && settings.jwt !== undefined && directVerifiable(settings.jwt))
   async function authenticate (request: FastifyRequest): Promise<void> {
     await verifyToken(request)
     await tokens.assertLive(request.user)

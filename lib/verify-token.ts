@@ -60,7 +60,8 @@ export function signingAlgorithm (jwt: JWT): string {
  * anything else it lets through (fast-jwt's `FAST_JWT_…` errors, for `alg: RS256` against an HMAC key, a
  * payload that is not an object, `nbf` in the future) becomes `FST_JWT_AUTHORIZATION_TOKEN_INVALID`.
  */
-export function accessTokenVerifier (jwt: JWT): VerifyAccessToken {
+export function accessTokenVerifier (jwt: JWT, direct = false): VerifyAccessToken {
+  const verified = direct ? VerifiedTokens.from(jwt.options.verify as Record<string, unknown>) : undefined
   const algorithm = signingAlgorithm(jwt)
   // A host's @fastify/jwt accepts every algorithm of its key's family, and its verifier is built once at its
   // registration: the header is checked here instead of building a pinned verifier per request.
@@ -68,11 +69,31 @@ export function accessTokenVerifier (jwt: JWT): VerifyAccessToken {
   const checkHeader = !(algorithms?.length === 1 && algorithms[0] === algorithm)
 
   return async function verifyAccessToken (request: FastifyRequest): Promise<void> {
-    try {
-      if (checkHeader && headerOf(jwt.lookupToken(request))?.alg !== algorithm) throw new TokenInvalidError()
-      await request.jwtVerify()
-    } catch (err) {
-      throw asTokenError(err, request)
+    // `direct` (see directVerifiable): the verifier @fastify/jwt built at registration, pinned and with its
+    // cache, checks the token without request.jwtVerify()'s per-call work (options merged, the token decoded
+    // once more, a waterfall of callbacks). Any failure goes the usual way below, which gives the same
+    // error as ever.
+    if (direct && !checkHeader) {
+      try {
+        const token = jwt.lookupToken(request)
+        let claims = verified?.get(token)
+        if (claims === undefined) {
+          claims = jwt.verify<Record<string, unknown>>(token)
+          verified?.add(token, claims)
+        }
+        // A copy: a handler that changes request.user changes nothing for the next request with this token.
+        (request as { user: unknown }).user = { ...claims }
+      } catch {
+        (request as { user: unknown }).user = null
+      }
+    }
+    if (!direct || checkHeader || request.user === null) {
+      try {
+        if (checkHeader && headerOf(jwt.lookupToken(request))?.alg !== algorithm) throw new TokenInvalidError()
+        await request.jwtVerify()
+      } catch (err) {
+        throw asTokenError(err, request)
+      }
     }
     const user: unknown = request.user
     if (!isPlainObject(user) || typeof user.sub !== 'string' || user.sub === '' || !timesAreNumbers(user)) {
@@ -80,6 +101,61 @@ export function accessTokenVerifier (jwt: JWT): VerifyAccessToken {
       throw new TokenInvalidError()
     }
   }
+}
+
+/**
+ * Tokens the registration's verifier accepted, by their exact text, so that a client's next request with the
+ * same token costs a Map lookup instead of a verification (fast-jwt's own cache hashes every token with SHA-512
+ * to find it, which costs about what verifying an HS256 token does). As fast-jwt's cache: bounded in entries
+ * (its `verify.cache` size, 1000 for `true`), and an entry lasts at most 10 minutes and never past the token's
+ * `exp`; not used with `maxAge` or other options that move the time bounds. A token's text fixes its signature and claims, so the same text always verifies the
+ * same way until a time bound passes.
+ */
+export class VerifiedTokens {
+  private readonly entries = new Map<string, { claims: Record<string, unknown>, until: number }>()
+
+  private constructor (private readonly max: number) {}
+
+  /** None without fast-jwt's cache, or with a verify option that moves the time bounds (those stay fast-jwt's). */
+  static from (options: Record<string, unknown> | undefined): VerifiedTokens | undefined {
+    const size = options?.cache === true ? 1000 : typeof options?.cache === 'number' ? options.cache : 0
+    const timeOptions = ['maxAge', 'clockTimestamp', 'clockTolerance', 'ignoreExpiration', 'ignoreNotBefore']
+    if (timeOptions.some((name) => options?.[name] !== undefined && options[name] !== false && options[name] !== 0)) return undefined
+    return size > 0 ? new VerifiedTokens(size) : undefined
+  }
+
+  get size (): number {
+    return this.entries.size
+  }
+
+  get (token: string): Record<string, unknown> | undefined {
+    const entry = this.entries.get(token)
+    if (entry === undefined) return undefined
+    if (Date.now() < entry.until) return entry.claims
+    this.entries.delete(token)
+    return undefined
+  }
+
+  add (token: string, claims: Record<string, unknown>): void {
+    const exp = claims.exp
+    let until = Date.now() + 600_000
+    if (typeof exp === 'number') until = Math.min(until, exp * 1000)
+    this.entries.set(token, { claims, until })
+    if (this.entries.size > this.max) {
+      const oldest = this.entries.keys().next()
+      if (oldest.done !== true) this.entries.delete(oldest.value)
+    }
+  }
+}
+
+/**
+ * Whether app.authenticate may use the verifier of the plugin's own @fastify/jwt registration directly: only
+ * with the options that leave request.jwtVerify() a plain lookup and verification (a fixed secret; no
+ * `trusted`, `formatUser`, decoder options, messages or renamed decorators).
+ */
+export function directVerifiable (jwt: FastifyJWTOptions): boolean {
+  const plain = new Set(['secret', 'sign', 'verify', 'cookie'])
+  return typeof jwt.secret !== 'function' && Object.entries(jwt).every(([name, value]) => plain.has(name) || value === undefined)
 }
 
 function asTokenError (err: unknown, request: FastifyRequest): unknown {
