@@ -41,8 +41,8 @@ const { values: args } = parseArgs({
     /** Load-generator processes, sharing the connections. */
     generators: { type: 'string', default: '2' },
     identifiers: { type: 'string', default: '1000000' },
-    /** Server kinds to run, for work on one part: bare, memory, evalsha, jwt, redis (default all). */
-    only: { type: 'string', default: 'bare,memory,evalsha,jwt,redis' },
+    /** Server kinds to run, for work on one part: bare, memory, evalsha, jwt, redis, nosession (default all). */
+    only: { type: 'string', default: 'bare,memory,evalsha,jwt,redis,nosession' },
     /** A CPU profile of each scenario in bench/tmp/profiles (one slice each; slower, so not comparable). */
     profile: { type: 'boolean', default: false },
     /** Time the parts of a request (phone numbers, HMAC, JWT) in a partial run too. */
@@ -66,7 +66,7 @@ if (!(Number.isInteger(generatorCount) && generatorCount >= 1 && generatorCount 
 /** A load-generator process at this share of a core or more set the pace itself: the run fails. */
 const GENERATOR_BOUND = 0.85
 const kinds = new Set(args.only.split(','))
-const complete = ['bare', 'memory', 'evalsha', 'jwt', 'redis'].every((kind) => kinds.has(kind))
+const complete = ['bare', 'memory', 'evalsha', 'jwt', 'redis', 'nosession'].every((kind) => kinds.has(kind))
 const tmp = join(packageRoot, 'bench', 'tmp')
 
 interface Run {
@@ -120,6 +120,8 @@ const runs: Run[] = ([
   { id: 'bare verify', label: 'bare POST /verify-otp', kind: 'bare', target: bareVerifyTarget },
   { id: 'memory verify', label: 'POST /verify-otp', kind: 'memory', store: 'MemoryStore', baseline: 'bare verify', target: verifyTarget('memory login', 'memory verify') },
   { id: 'redis verify', label: 'POST /verify-otp', kind: 'redis', store: 'RedisStore', baseline: 'evalsha', target: verifyTarget('redis login', 'redis verify') },
+  // The same without sessions: what the second round trip (the session script) and the work around it cost.
+  { id: 'nosession verify', label: 'POST /verify-otp, refreshTokenTtl: false (no session)', kind: 'nosession', store: 'RedisStore', baseline: 'evalsha', target: verifyTarget('redis login', 'nosession verify') },
   { id: 'bare me', label: 'bare GET /me', kind: 'bare', target: bareMeTarget },
   { id: 'jwt me', label: 'GET /me, request.jwtVerify() only', kind: 'jwt', baseline: 'bare me', target: meTarget() },
   { id: 'memory me', label: 'GET /me', kind: 'memory', store: 'MemoryStore', baseline: 'jwt me', target: meTarget() },
@@ -250,6 +252,8 @@ function targets (all: Map<string, Measurement>, memory: MemoryResult | undefine
   if (all.size) checks.push(generatorCheck(all, GENERATOR_BOUND))
   if (login) checks.push(roundTripCheck(login, 'issue'))
   if (verify) checks.push(roundTripCheck(verify, 'verify', ['session-create']))
+  const stateless = all.get('nosession verify')
+  if (stateless) checks.push(roundTripCheck(stateless, 'verify'))
   // The three ratios: each route on Redis against the least a route of its kind can do.
   const ratio = (id: string, baseline: string, what: string, atLeast?: number): void => {
     const m = all.get(id)
@@ -259,6 +263,7 @@ function targets (all: Map<string, Measurement>, memory: MemoryResult | undefine
   ratio('redis me', 'jwt me', 'GET /me behind app.authenticate on RedisStore (sessions on)', 1)
   ratio('redis login', 'evalsha', 'POST /login on RedisStore, a new number per request', 0.6)
   ratio('redis verify', 'evalsha', 'POST /verify-otp on RedisStore, one issued code per request', 0.5)
+  ratio('nosession verify', 'evalsha', 'POST /verify-otp on RedisStore without sessions (refreshTokenTtl: false)')
   // The same on the MemoryStore, against the same baselines and its own (a route that needs no Redis).
   ratio('memory me', 'jwt me', 'GET /me behind app.authenticate on MemoryStore')
   ratio('memory login', 'evalsha', 'POST /login on MemoryStore')

@@ -12,9 +12,10 @@ import { otp } from './package.js'
 
 /**
  * bare: Fastify alone; evalsha: one EVALSHA per request; memory / redis: the plugin on that store; jwt: the redis
- * app with a `GET /me` that only runs @fastify/jwt's `request.jwtVerify()` instead of `app.authenticate`.
+ * app with a `GET /me` that only runs @fastify/jwt's `request.jwtVerify()` instead of `app.authenticate`;
+ * nosession: the redis app with `refreshTokenTtl: false` (access tokens only, no session script).
  */
-export type ServerKind = 'bare' | 'evalsha' | 'jwt' | 'memory' | 'redis'
+export type ServerKind = 'bare' | 'evalsha' | 'jwt' | 'memory' | 'redis' | 'nosession'
 
 export interface Snapshot {
   /** HTTP requests that reached the server. */
@@ -106,7 +107,9 @@ async function main (): Promise<void> {
       jwt: { secret: JWT_SECRET },
       rateLimit: false,
       send: ({ to, code }) => { pending.push([to, code]) },
-      ...(kind === 'memory' ? {} : { redis, codeSecret: CODE_SECRET })
+      ...(kind === 'memory' ? {} : { redis, codeSecret: CODE_SECRET }),
+      // Keys of its own on the shared Redis: it tops up its codes from the same numbers as the redis app.
+      ...(kind === 'nosession' ? { refreshTokenTtl: false as const, keyPrefix: 'nosession:' } : {})
     })
     if (kind === 'jwt') {
       // The baseline of GET /me: the same secret and tokens, and a route that only verifies the token's signature
