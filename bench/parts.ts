@@ -25,6 +25,7 @@ const random = internal('./random.js') as typeof import('../lib/random.js')
 const devices = internal('./devices.js') as typeof import('../lib/devices.js')
 const deadline = internal('./store/deadline.js') as typeof import('../lib/store/deadline.js')
 const memory = internal('./store/memory.js') as typeof import('../lib/store/memory.js')
+const verifyToken = internal('./verify-token.js') as typeof import('../lib/verify-token.js')
 
 function cost (work: (i: number) => unknown, calls = 20_000): number {
   let next = 0
@@ -65,14 +66,22 @@ export async function measureParts (): Promise<Part[]> {
     sub: phone(i), phone: phone(i), jti: random.randomId(16), sid: random.randomId(16)
   })
   const token = app.jwt.sign(claims(0))
+  const cached = Fastify()
+  await cached.register(fastifyJwt, { secret: 'bench-jwt-secret-that-is-long-enough-0000', verify: { cache: true } })
+  await cached.ready()
+  const accepted = verifyToken.VerifiedTokens.from({ cache: true })
+  accepted?.add(token, app.jwt.verify(token))
   const secret = 'bench-code-secret-that-is-long-enough-000'
+  const hashCode = codes.codeHasher(secret)
   const parts: Part[] = [
     { name: 'read a phone number and check its numbering plan (libphonenumber-js, full metadata; patterns compiled once)', micros: cost((i) => identity.normalizePhone(phone(i), policy)), where: 'every login' },
     { name: 'the same with the library\'s own check (`isValid()`, a RegExp built per pattern per call): not used', micros: cost((i) => parsePhoneNumberFromString(phone(i), { extract: false })?.isValid()), where: 'for comparison' },
     { name: 'read a phone number, numbering plan not checked', micros: cost((i) => identity.parsePhone(phone(i), policy)), where: 'every verify (the plan is checked only without a code)' },
-    { name: 'HMAC-SHA256 of a code', micros: cost((i) => codes.hashCode(secret, phone(i), '123456')), where: 'every login and verify' },
+    { name: 'HMAC-SHA256 of a code (key prepared once)', micros: cost((i) => hashCode(phone(i), '123456')), where: 'every login and verify' },
     { name: 'sign an access token (@fastify/jwt, HS256)', micros: cost((i) => app.jwt.sign(claims(i))), where: 'every successful verify' },
-    { name: 'verify an access token (@fastify/jwt)', micros: cost(() => app.jwt.verify(token)), where: 'every authenticated request' },
+    { name: 'verify an access token (@fastify/jwt, no cache)', micros: cost(() => app.jwt.verify(token)), where: 'request.jwtVerify() with @fastify/jwt\'s defaults' },
+    { name: 'the same token again through fast-jwt\'s cache (it finds the entry by a SHA-512 of the token)', micros: cost(() => cached.jwt.verify(token)), where: 'request.jwtVerify() with `verify.cache`' },
+    { name: 'the same token again through app.authenticate\'s accepted tokens (a Map by the token\'s text)', micros: cost(() => accepted?.get(token)), where: 'app.authenticate, a token it accepted before' },
     { name: 'SHA-256 of a refresh token', micros: cost((i) => createHash('sha256').update(`${i}.${'s'.repeat(43)}`).digest('base64url')), where: 'every successful verify' },
     { name: 'a random id (16 bytes from the pooled CSPRNG)', micros: cost(() => random.randomId(16)), where: 'three per successful verify' }
   ]
@@ -92,5 +101,6 @@ export async function measureParts (): Promise<Part[]> {
   await store.close()
   parts.push({ name: 'the storeTimeout deadline around one store call', micros: Math.max(0, withDeadline - plain), where: 'every store call: one per login, two per verify' })
   await app.close()
+  await cached.close()
   return parts
 }
