@@ -78,10 +78,18 @@ export function accessTokenVerifier (jwt: JWT, direct = false): VerifyAccessToke
         const token = jwt.lookupToken(request)
         let claims = verified?.get(token)
         if (claims === undefined) {
-          claims = jwt.verify<Record<string, unknown>>(token)
+          const result: unknown = jwt.verify(token)
+          // Only a plain object is an answer here (a key callback would make it a promise): anything else takes
+          // the usual way below.
+          if (!isPlainObject(result)) {
+            if (typeof (result as { then?: unknown } | null)?.then === 'function') (result as Promise<unknown>).then(undefined, () => {})
+            throw new TokenInvalidError()
+          }
+          claims = result
           verified?.add(token, claims)
         }
-        // A copy: a handler that changes request.user changes nothing for the next request with this token.
+        // A copy of the claims object (shallow): a handler that sets a field of request.user sets it for this
+        // request only.
         (request as { user: unknown }).user = { ...claims }
       } catch {
         (request as { user: unknown }).user = null
@@ -105,23 +113,26 @@ export function accessTokenVerifier (jwt: JWT, direct = false): VerifyAccessToke
 
 /**
  * Tokens the registration's verifier accepted, by their exact text, so that a client's next request with the
- * same token costs a Map lookup instead of a verification (fast-jwt's own cache hashes every token with SHA-512
- * to find it, which costs about what verifying an HS256 token does). As fast-jwt's cache: bounded in entries
- * (its `verify.cache` size, 1000 for `true`), and an entry lasts at most 10 minutes and never past the token's
- * `exp`; not used with `maxAge` or other options that move the time bounds. A token's text fixes its signature and claims, so the same text always verifies the
- * same way until a time bound passes.
+ * same token costs a Map lookup instead of a verification (fast-jwt's own cache finds a token by a SHA-512 of
+ * it, about 40% of what verifying an HS256 token costs). At most `verify.cache` entries (1000 for `true`), the
+ * oldest out first; an entry lasts `verify.cacheTTL` (10 minutes by default) and never past the token's `exp`.
+ * Not used with `maxAge` or the other options that move the time bounds. A token's text fixes its signature
+ * and claims, so the same text verifies the same way until a time bound passes.
  */
 export class VerifiedTokens {
   private readonly entries = new Map<string, { claims: Record<string, unknown>, until: number }>()
 
-  private constructor (private readonly max: number) {}
+  private constructor (private readonly max: number, private readonly ttlMs: number) {}
 
   /** None without fast-jwt's cache, or with a verify option that moves the time bounds (those stay fast-jwt's). */
   static from (options: Record<string, unknown> | undefined): VerifiedTokens | undefined {
     const size = options?.cache === true ? 1000 : typeof options?.cache === 'number' ? options.cache : 0
-    const timeOptions = ['maxAge', 'clockTimestamp', 'clockTolerance', 'ignoreExpiration', 'ignoreNotBefore']
+    // maxAge counts even at 0 (a real bound for fast-jwt); the others only when they change anything.
+    if (options?.maxAge !== undefined) return undefined
+    const timeOptions = ['clockTimestamp', 'clockTolerance', 'ignoreExpiration', 'ignoreNotBefore']
     if (timeOptions.some((name) => options?.[name] !== undefined && options[name] !== false && options[name] !== 0)) return undefined
-    return size > 0 ? new VerifiedTokens(size) : undefined
+    const ttl = typeof options?.cacheTTL === 'number' ? options.cacheTTL : 600_000
+    return size > 0 ? new VerifiedTokens(size, ttl) : undefined
   }
 
   get size (): number {
@@ -138,7 +149,7 @@ export class VerifiedTokens {
 
   add (token: string, claims: Record<string, unknown>): void {
     const exp = claims.exp
-    let until = Date.now() + 600_000
+    let until = Date.now() + this.ttlMs
     if (typeof exp === 'number') until = Math.min(until, exp * 1000)
     this.entries.set(token, { claims, until })
     if (this.entries.size > this.max) {
@@ -155,7 +166,11 @@ export class VerifiedTokens {
  */
 export function directVerifiable (jwt: FastifyJWTOptions): boolean {
   const plain = new Set(['secret', 'sign', 'verify', 'cookie'])
-  return typeof jwt.secret !== 'function' && Object.entries(jwt).every(([name, value]) => plain.has(name) || value === undefined)
+  const secret: unknown = jwt.secret
+  // A key callback, alone or in `{ private, public }`, is @fastify/jwt's to call (with the request).
+  const keyCallback = typeof secret === 'function' || (typeof secret === 'object' && secret !== null && !Buffer.isBuffer(secret) &&
+    Object.values(secret).some((key) => typeof key === 'function'))
+  return !keyCallback && Object.entries(jwt).every(([name, value]) => plain.has(name) || value === undefined)
 }
 
 function asTokenError (err: unknown, request: FastifyRequest): unknown {

@@ -93,7 +93,12 @@ t.test('VerifiedTokens: bounded, time-bound, and off with options that move the 
   tokens?.add('expired', { sub: 'x', exp: Math.floor(Date.now() / 1000) - 1 })
   t.equal(tokens?.get('expired'), undefined, 'past its exp: not served')
   t.equal(VerifiedTokens.from({ cache: true })?.size, 0, 'cache: true is on')
-  for (const options of [{}, { cache: false }, { cache: 0 }, { cache: true, maxAge: 60_000 }, { cache: true, clockTolerance: 5 }, { cache: true, clockTimestamp: 1 }, { cache: true, ignoreExpiration: true }]) {
+  const short = VerifiedTokens.from({ cache: true, cacheTTL: 20 })
+  short?.add('short', { sub: 'x', exp })
+  t.ok(short?.get('short'), 'kept')
+  await new Promise((resolve) => setTimeout(resolve, 40))
+  t.equal(short?.get('short'), undefined, 'not past verify.cacheTTL')
+  for (const options of [{}, { cache: false }, { cache: 0 }, { cache: true, maxAge: 60_000 }, { cache: true, maxAge: 0 }, { cache: true, clockTolerance: 5 }, { cache: true, clockTimestamp: 1 }, { cache: true, ignoreExpiration: true }]) {
     t.equal(VerifiedTokens.from(options), undefined, JSON.stringify(options))
   }
 })
@@ -102,8 +107,23 @@ t.test('directVerifiable: only a fixed secret and plain options', async (t) => {
   t.equal(directVerifiable({ secret: 's' }), true)
   t.equal(directVerifiable({ secret: 's', sign: { algorithm: 'HS256' }, verify: { cache: true } }), true)
   t.equal(directVerifiable({ secret: () => 's' } as never), false, 'a secret callback')
+  t.equal(directVerifiable({ secret: Buffer.from('s') }), true, 'a Buffer')
+  t.equal(directVerifiable({ secret: { private: 'a', public: 'b' } }), true, 'a key pair')
+  t.equal(directVerifiable({ secret: { private: 'a', public: async () => 'b' } } as never), false, 'a key pair with a callback')
   t.equal(directVerifiable({ secret: 's', formatUser: (u: unknown) => u } as never), false, 'formatUser')
   t.equal(directVerifiable({ secret: 's', trusted: () => true } as never), false, 'trusted')
   t.equal(directVerifiable({ secret: 's', decoratorName: 'account' }), false, 'another decorator')
   t.equal(directVerifiable({ secret: 's', decode: { complete: true } }), false, 'decoder options')
+})
+
+t.test('a key callback in { private, public }: @fastify/jwt calls it, as before', async (t) => {
+  let calls = 0
+  const publicKey = async (): Promise<string> => { calls++; return JWT_SECRET }
+  const { app, access } = await signedIn(t, { jwt: { secret: { private: JWT_SECRET, public: publicKey }, sign: { algorithm: 'HS256' } } })
+  const me = await app.inject({ url: '/me', headers: { authorization: `Bearer ${access}` } })
+  t.equal(me.statusCode, 200, 'a valid token is accepted')
+  t.ok(calls > 0, 'through the key callback')
+  const forged = await app.inject({ url: '/me', headers: { authorization: `Bearer ${access.slice(0, -2)}xx` } })
+  t.equal(forged.statusCode, 401)
+  t.equal(forged.json().code, 'FST_JWT_AUTHORIZATION_TOKEN_INVALID')
 })
