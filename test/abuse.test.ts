@@ -8,8 +8,9 @@ const phone = '+919876543210'
 
 for (const kind of everyStore) {
   t.test(`${kind} store: the failure window slides, across /verify-otp, /verify-totp and /verify-recovery`, async (t) => {
-    // maxFailures 3 in any 4 s. A window fixed at the first failure would end at 4 s and let the guesses at
-    // 4.1 s and 4.2 s through (four in the window 0.3 s to 4.3 s); a sliding one locks at the third.
+    // maxFailures 3 in any 4 s. A window fixed at the first failure would end at 4 s and let the guess at 4.5 s
+    // through (a new window); a sliding one (4 s from the last failure, at 2.5 s) locks at that third guess. The
+    // margins (1.5 s and 2 s) leave room for a slow machine under a full test run.
     const events: OtpEvent[] = []
     const app = await buildTotpApp(t, kind, { maxFailures: 3, lockout: 4, maxAttempts: 100, onEvent: (e) => { events.push(e) } })
     await app.login(phone)
@@ -17,11 +18,11 @@ for (const kind of everyStore) {
     const start = Date.now()
     const at = async (ms: number) => { await sleep(Math.max(0, start + ms - Date.now())) }
     t.equal((await app.verify(phone, wrongCode(code))).json().code, 'OTP_INVALID')
-    await at(3800)
+    await at(2500)
     t.equal((await app.verifyTotp(phone, '000000')).json().code, 'OTP_INVALID')
-    await at(4100)
+    await at(4500)
     const third = await app.verifyRecovery(phone, 'aaaaa-aaaaa')
-    t.equal(third.json().code, 'OTP_LOCKED', 'the third failure within 4 s of the one before locks')
+    t.equal(third.json().code, 'OTP_LOCKED', 'the third failure within 4 s of the one before locks (and 4.5 s after the first)')
     t.equal((await app.verify(phone, code)).json().code, 'OTP_LOCKED', 'even the right code, unchecked')
     const checked = events.filter((e) => (e.type === 'verify-failed' && e.reason === 'invalid') || e.type === 'locked-out')
     t.equal(checked.length, 3, 'three guesses were checked, no more')
