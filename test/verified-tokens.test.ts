@@ -41,8 +41,11 @@ t.test('a token one character away from an accepted one is refused', async (t) =
   const { app, access } = await signedIn(t)
   const me = async (token: string): Promise<number> => (await app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } })).statusCode
   t.equal(await me(access), 200)
-  const last = access.at(-1) === 'A' ? 'B' : 'A'
-  t.equal(await me(access.slice(0, -1) + last), 401, 'another signature')
+  // A character inside the signature: the last one also carries padding bits, so some changes to it decode to
+  // the same bytes (fast-jwt accepts those, as before; they are the same token).
+  const at = access.length - 10
+  const other = access[at] === 'A' ? 'B' : 'A'
+  t.equal(await me(access.slice(0, at) + other + access.slice(at + 1)), 401, 'another signature')
   const [header = '', payload = '', signature = ''] = access.split('.')
   const changed = Buffer.from(JSON.stringify({ ...claims(access), sub: 'someone-else' })).toString('base64url')
   t.not(changed, payload)
