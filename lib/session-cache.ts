@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
+import { ExpiringMap } from './expiring-map.js'
 
 export interface SessionCacheOptions {
   /** Sessions remembered as live, at most; the oldest go first. Default 10 000 (about 1 MB). */
@@ -16,8 +17,7 @@ export interface SessionCacheOptions {
  * lost its data without closing the connection (FLUSHALL).
  */
 export class LiveSessionCache {
-  private readonly entries = new Map<string, number>()
-  private readonly max: number
+  private readonly entries: ExpiringMap<true>
   private readonly ttl: number
   /** False until the channel is subscribed, and whenever it is down. */
   trusted = false
@@ -28,7 +28,7 @@ export class LiveSessionCache {
   version = 0
 
   constructor ({ max = 10_000, ttl = 1000 }: SessionCacheOptions, private readonly now: () => number = Date.now) {
-    this.max = max
+    this.entries = new ExpiringMap(max, now)
     this.ttl = ttl
   }
 
@@ -37,23 +37,13 @@ export class LiveSessionCache {
   }
 
   has (key: string): boolean {
-    if (!this.trusted) return false
-    const until = this.entries.get(key)
-    if (until === undefined) return false
-    if (until > this.now()) return true
-    this.entries.delete(key)
-    return false
+    return this.trusted && this.entries.get(key) === true
   }
 
   /** Remembers a session the store said is live, unless anything was invalidated since `version` was read. */
   add (key: string, version: number): void {
     if (!this.trusted || version !== this.version) return
-    this.entries.delete(key) // re-inserted at the end: a Map keeps insertion order, so the first one is the oldest
-    this.entries.set(key, this.now() + this.ttl)
-    if (this.entries.size > this.max) {
-      const oldest = this.entries.keys().next()
-      if (oldest.done !== true) this.entries.delete(oldest.value)
-    }
+    this.entries.set(key, true, this.now() + this.ttl)
   }
 
   drop (key: string): void {

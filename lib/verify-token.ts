@@ -1,6 +1,7 @@
 import createError from '@fastify/error'
 import type { FastifyJWTOptions, JWT } from '@fastify/jwt'
 import type { FastifyRequest } from 'fastify'
+import { ExpiringMap } from './expiring-map.js'
 
 /** @fastify/jwt's code for a token it cannot accept; every malformed, foreign or wrongly signed token gets it. */
 export const TokenInvalidError = createError('FST_JWT_AUTHORIZATION_TOKEN_INVALID', 'Authorization token is invalid', 401)
@@ -120,9 +121,11 @@ export function accessTokenVerifier (jwt: JWT, direct = false): VerifyAccessToke
  * and claims, so the same text verifies the same way until a time bound passes.
  */
 export class VerifiedTokens {
-  private readonly entries = new Map<string, { claims: Record<string, unknown>, until: number }>()
+  private readonly entries: ExpiringMap<Record<string, unknown>>
 
-  private constructor (private readonly max: number, private readonly ttlMs: number) {}
+  private constructor (max: number, private readonly ttlMs: number) {
+    this.entries = new ExpiringMap(max)
+  }
 
   /** None without fast-jwt's cache, or with a verify option that moves the time bounds (those stay fast-jwt's). */
   static from (options: Record<string, unknown> | undefined): VerifiedTokens | undefined {
@@ -140,22 +143,14 @@ export class VerifiedTokens {
   }
 
   get (token: string): Record<string, unknown> | undefined {
-    const entry = this.entries.get(token)
-    if (entry === undefined) return undefined
-    if (Date.now() < entry.until) return entry.claims
-    this.entries.delete(token)
-    return undefined
+    return this.entries.get(token)
   }
 
   add (token: string, claims: Record<string, unknown>): void {
     const exp = claims.exp
     let until = Date.now() + this.ttlMs
     if (typeof exp === 'number') until = Math.min(until, exp * 1000)
-    this.entries.set(token, { claims, until })
-    if (this.entries.size > this.max) {
-      const oldest = this.entries.keys().next()
-      if (oldest.done !== true) this.entries.delete(oldest.value)
-    }
+    this.entries.set(token, claims, until)
   }
 }
 
