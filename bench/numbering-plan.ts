@@ -3,8 +3,7 @@
 // zero disagreements allowed. test/numbering-plan.test.ts runs a sample of the same generator in `npm test`.
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max'
-import { generateNumbers, regions } from '../test/helpers/phone-numbers.js'
+import { compareWithLibrary, regions } from '../test/helpers/phone-numbers.js'
 import { packageRoot } from './package.js'
 
 const internal = createRequire(join(packageRoot, 'dist', 'cjs', 'index.js'))
@@ -25,25 +24,10 @@ export interface PlanDiffResult {
 
 export function numberingPlanDiff (count: number, seed: number): PlanDiffResult {
   const started = process.hrtime.bigint()
-  const seen = new Set<string>()
-  const disagreements: string[] = []
-  let read = 0
-  let valid = 0
-  let disagreementCount = 0
-  for (const number of generateNumbers(count, seed)) {
-    const phone = parsePhoneNumberFromString(number.input, { defaultCountry: number.defaultCountry, extract: false })
-    if (phone === undefined) continue
-    read++
-    seen.add(number.region)
-    const expected = phone.isValid()
-    if (expected) valid++
-    if (plan.isValidNumber(phone) !== expected) {
-      disagreementCount++
-      if (disagreements.length < 5) disagreements.push(`${number.input} (${number.region}): library says ${String(expected)}`)
-    }
-  }
+  const { read, regions, disagreementCount, disagreements } = compareWithLibrary(plan.isValidNumber, count, seed, 5)
+  const valid = [...regions.values()].reduce((sum, seen) => sum + seen.valid, 0)
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  return { generated: count, read, valid, regions: seen.size, seed, disagreements, disagreementCount, seconds }
+  return { generated: count, read, valid, regions: regions.size, seed, disagreements, disagreementCount, seconds }
 }
 
 /** How many regions the metadata has: the run must have seen every one. */

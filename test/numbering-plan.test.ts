@@ -1,7 +1,7 @@
 import t from 'tap'
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max'
 import { isValidNumber } from '../lib/numbering-plan.js'
-import { generateNumbers, regions } from './helpers/phone-numbers.js'
+import { compareWithLibrary, regions } from './helpers/phone-numbers.js'
 
 // The fast numbering-plan check must give exactly libphonenumber-js's answers. The suite checks a sample of
 // the generated numbers; `npm run bench` checks a million (bench/numbering-plan.ts).
@@ -10,19 +10,7 @@ const randomSeed = Number(process.env.NUMBERING_PLAN_SEED ?? Date.now() % 2 ** 3
 for (const seed of [1, 2, randomSeed]) {
   t.test(`the numbering-plan check agrees with libphonenumber-js on generated numbers of every region (seed ${seed})`, async (t) => {
     const sample = 20_000
-    const regionsSeen = new Map<string, { valid: number, invalid: number }>()
-    const disagreements: string[] = []
-    let read = 0
-    for (const number of generateNumbers(sample, seed)) {
-      const phone = parsePhoneNumberFromString(number.input, { defaultCountry: number.defaultCountry, extract: false })
-      if (phone === undefined) continue
-      read++
-      const expected = phone.isValid()
-      if (isValidNumber(phone) !== expected) disagreements.push(`${number.input} (${number.region}${number.defaultCountry === undefined ? '' : ', national'}): library says ${String(expected)}`)
-      const seen = regionsSeen.get(number.region) ?? { valid: 0, invalid: 0 }
-      seen[expected ? 'valid' : 'invalid']++
-      regionsSeen.set(number.region, seen)
-    }
+    const { read, regions: regionsSeen, disagreements } = compareWithLibrary(isValidNumber, sample, seed)
     t.same(disagreements.slice(0, 20), [], `no disagreements (rerun with NUMBERING_PLAN_SEED=${seed})`)
     t.ok(read > sample * 0.9, `the library read most generated numbers (${read} of ${sample})`)
     // The sample covers every region, and lands on both sides of the plans: a check that always said

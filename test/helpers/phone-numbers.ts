@@ -1,8 +1,9 @@
 // Phone numbers for the differential test of lib/numbering-plan.ts against libphonenumber-js: generated in turn for
 // every region of the full metadata (each country and each non-geographic calling code), in shapes that land on
-// both sides of each numbering plan. Used by test/numbering-plan.test.ts (a sample) and `npm run bench` (a million).
+// both sides of each numbering plan, and the comparison with the library's own check. Used by
+// test/numbering-plan.test.ts (a sample) and `npm run bench` (a million).
 import { Metadata, type MetadataJson } from 'libphonenumber-js/core'
-import { getCountries, getCountryCallingCode, getExampleNumber, type CountryCode } from 'libphonenumber-js/max'
+import { getCountries, getCountryCallingCode, getExampleNumber, parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from 'libphonenumber-js/max'
 import examples from 'libphonenumber-js/examples.mobile.json'
 import metadata from 'libphonenumber-js/metadata.max.json'
 
@@ -80,6 +81,37 @@ export function * generateNumbers (count: number, seed: number): Generator<Gener
       ? { input: (int(3) === 0 ? '0' : '') + national, defaultCountry: region.country, region: region.region }
       : { input: `+${region.callingCode}${national}`, defaultCountry: undefined, region: region.region }
   }
+}
+
+export interface Comparison {
+  /** Numbers the library could read at all (the others have nothing to check). */
+  read: number
+  /** Read numbers by the region they were generated for, with the library's answers. */
+  regions: Map<string, { valid: number, invalid: number }>
+  disagreementCount: number
+  /** The first `keep` disagreements, as `input (region[, national]): library says …`. */
+  disagreements: string[]
+}
+
+/** `check` against libphonenumber-js's own `isValid()` on `count` generated numbers. */
+export function compareWithLibrary (check: (phone: PhoneNumber) => boolean, count: number, seed: number, keep = 20): Comparison {
+  const result: Comparison = { read: 0, regions: new Map(), disagreementCount: 0, disagreements: [] }
+  for (const number of generateNumbers(count, seed)) {
+    const phone = parsePhoneNumberFromString(number.input, { defaultCountry: number.defaultCountry, extract: false })
+    if (phone === undefined) continue
+    result.read++
+    const expected = phone.isValid()
+    if (check(phone) !== expected) {
+      result.disagreementCount++
+      if (result.disagreements.length < keep) {
+        result.disagreements.push(`${number.input} (${number.region}${number.defaultCountry === undefined ? '' : ', national'}): library says ${String(expected)}`)
+      }
+    }
+    const seen = result.regions.get(number.region) ?? { valid: 0, invalid: 0 }
+    seen[expected ? 'valid' : 'invalid']++
+    result.regions.set(number.region, seen)
+  }
+  return result
 }
 
 function mulberry32 (seed: number): () => number {
