@@ -62,41 +62,15 @@ export function signingAlgorithm (jwt: JWT): string {
  * payload that is not an object, `nbf` in the future) becomes `FST_JWT_AUTHORIZATION_TOKEN_INVALID`.
  */
 export function accessTokenVerifier (jwt: JWT, direct = false): VerifyAccessToken {
-  const verified = direct ? VerifiedTokens.from(jwt.options.verify as Record<string, unknown>) : undefined
   const algorithm = signingAlgorithm(jwt)
   // A host's @fastify/jwt accepts every algorithm of its key's family, and its verifier is built once at its
   // registration: the header is checked here instead of building a pinned verifier per request.
   const algorithms = jwt.options.verify.algorithms
   const checkHeader = !(algorithms?.length === 1 && algorithms[0] === algorithm)
+  const verifyDirectly = direct && !checkHeader ? directVerifier(jwt) : undefined
 
   return async function verifyAccessToken (request: FastifyRequest): Promise<void> {
-    // `direct` (see directVerifiable): the verifier @fastify/jwt built at registration, pinned and with its
-    // cache, checks the token without request.jwtVerify()'s per-call work (options merged, the token decoded
-    // once more, a waterfall of callbacks). Any failure goes the usual way below, which gives the same
-    // error as ever.
-    if (direct && !checkHeader) {
-      try {
-        const token = jwt.lookupToken(request)
-        let claims = verified?.get(token)
-        if (claims === undefined) {
-          const result: unknown = jwt.verify(token)
-          // Only a plain object is an answer here (a key callback would make it a promise): anything else takes
-          // the usual way below.
-          if (!isPlainObject(result)) {
-            if (typeof (result as { then?: unknown } | null)?.then === 'function') (result as Promise<unknown>).then(undefined, () => {})
-            throw new TokenInvalidError()
-          }
-          claims = result
-          verified?.add(token, claims)
-        }
-        // A copy of the claims object (shallow): a handler that sets a field of request.user sets it for this
-        // request only.
-        (request as { user: unknown }).user = { ...claims }
-      } catch {
-        (request as { user: unknown }).user = null
-      }
-    }
-    if (!direct || checkHeader || request.user === null) {
+    if (verifyDirectly?.(request) !== true) {
       try {
         if (checkHeader && headerOf(jwt.lookupToken(request))?.alg !== algorithm) throw new TokenInvalidError()
         await request.jwtVerify()
@@ -108,6 +82,38 @@ export function accessTokenVerifier (jwt: JWT, direct = false): VerifyAccessToke
     if (!isPlainObject(user) || typeof user.sub !== 'string' || user.sub === '' || !timesAreNumbers(user)) {
       (request as { user: unknown }).user = null
       throw new TokenInvalidError()
+    }
+  }
+}
+
+/**
+ * For `direct` (see directVerifiable): the verifier @fastify/jwt built at registration, pinned and with its
+ * cache, checks the token without request.jwtVerify()'s per-call work (options merged, the token decoded once
+ * more, a waterfall of callbacks), and tokens it accepted are kept. True when it set `request.user`; false for
+ * any failure, which then goes through request.jwtVerify() for the same error as ever.
+ */
+function directVerifier (jwt: JWT): (request: FastifyRequest) => boolean {
+  const verified = VerifiedTokens.from(jwt.options.verify as Record<string, unknown>)
+  return (request) => {
+    try {
+      const token = jwt.lookupToken(request)
+      let claims = verified?.get(token)
+      if (claims === undefined) {
+        const result: unknown = jwt.verify(token)
+        // Only a plain object is an answer here (a key callback would make it a promise).
+        if (!isPlainObject(result)) {
+          if (typeof (result as { then?: unknown } | null)?.then === 'function') (result as Promise<unknown>).then(undefined, () => {})
+          return false
+        }
+        claims = result
+        verified?.add(token, claims)
+      }
+      // A copy of the claims object (shallow): a handler that sets a field of request.user sets it for this
+      // request only.
+      (request as { user: unknown }).user = { ...claims }
+      return true
+    } catch {
+      return false
     }
   }
 }
