@@ -95,7 +95,7 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
 
   await app.register(otpLogin, {
     prefix: '/api/auth',
-    channels: ['phone', 'email'],
+    identifierKinds: ['phone', 'email'],
     jwt: { secret: jwtSecret },
     send,
     totpEncryptionKey,

@@ -45,3 +45,12 @@ export function withRetryAfter<E extends Error> (error: E, retryAfterMs: number)
 export function isOtpError (error: unknown): error is OtpError {
   return error instanceof Error && otpCodes.has((error as { code?: string }).code ?? '')
 }
+
+/**
+ * What the log gets of an underlying error: its type, message and stack, not its enumerable extras
+ * (ioredis attaches the command and its arguments, which name identifiers).
+ */
+export function plainError (err: unknown): { type: string, message: string, stack?: string } {
+  if (!(err instanceof Error)) return { type: typeof err, message: String(err) }
+  return { type: err.name, message: err.message, ...(err.stack === undefined ? {} : { stack: err.stack }) }
+}

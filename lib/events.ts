@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
-import type { Channel } from './options.js'
+import { deprecations } from './deprecations.js'
+import type { Channel } from './identity.js'
 
 /** Something that happened in the login flow; for audit logs and metrics. Never carries a code or a token. */
 export interface OtpEvent {
@@ -23,7 +24,9 @@ export interface OtpEvent {
   identifier?: string
   channel?: Channel
   /** How a verify proved the identity: a sent code, an authenticator app's code or a recovery code. */
-  method?: 'otp' | 'totp' | 'recovery'
+  factor?: 'otp' | 'totp' | 'recovery'
+  /** @deprecated Renamed `factor`; goes in 0.3. Reading it emits the warning FOTPDEP002 once. */
+  readonly method?: 'otp' | 'totp' | 'recovery'
   /** The session a `session-created` or `session-ended` event is about. */
   sessionId?: string
   /** The token's `sub`, where one is known. */
@@ -46,7 +49,7 @@ export function maskIdentifier (identifier: string): string {
   return identifier.slice(0, 3) + '*'.repeat(identifier.length - 7) + identifier.slice(-4)
 }
 
-export type Emit = (request: FastifyRequest, event: Omit<OtpEvent, 'ip' | 'requestId' | 'identifier'> & { identifier?: string }) => void
+export type Emit = (request: FastifyRequest, event: Omit<OtpEvent, 'ip' | 'requestId' | 'identifier' | 'method'> & { identifier?: string }) => void
 
 /** An emitter that masks the identifier and never lets a failing handler break a login. */
 export function eventEmitter (handler: OtpEventHandler | undefined, log: FastifyBaseLogger): Emit {
@@ -58,6 +61,7 @@ export function eventEmitter (handler: OtpEventHandler | undefined, log: Fastify
       ip: request.ip,
       requestId: String(request.id)
     }
+    if (event.factor !== undefined) withDeprecatedMethod(event, event.factor)
     try {
       const done = handler(event, request)
       if (done && typeof done.catch === 'function') done.catch((err: unknown) => { logFailure(log, err) })
@@ -65,6 +69,17 @@ export function eventEmitter (handler: OtpEventHandler | undefined, log: Fastify
       logFailure(log, err)
     }
   }
+}
+
+// The old name of `factor`, readable for one more release; not enumerable, so logs and copies show `factor` only.
+function withDeprecatedMethod (event: OtpEvent, factor: NonNullable<OtpEvent['factor']>): void {
+  Object.defineProperty(event, 'method', {
+    enumerable: false,
+    get () {
+      deprecations.eventMethod()
+      return factor
+    }
+  })
 }
 
 function logFailure (log: FastifyBaseLogger, err: unknown): void {

@@ -1,16 +1,21 @@
 import { domainToASCII } from 'node:url'
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max'
 import { isValidNumber } from './numbering-plan.js'
-import type { Channel } from './options.js'
 
 export interface PhonePolicy {
   defaultCountry: CountryCode | undefined
   allowedCountries: ReadonlySet<CountryCode> | undefined
 }
 
-/** Who asks for a code: the normalised identifier, the claim it becomes and the channel that delivers to it. */
+/** What a user types to sign in: a phone number or an e-mail address. It is also the token claim it becomes. */
+export type IdentifierKind = 'phone' | 'email'
+
+/** How a code travels to the user. */
+export type Channel = 'sms' | 'email'
+
+/** Who asks for a code: the normalised identifier, its kind (the claim it becomes) and the channel that delivers to it. */
 export interface Identity {
-  claim: 'phone' | 'email'
+  kind: IdentifierKind
   channel: Channel
   /** E.164 phone number or normalised e-mail address (see normalizeEmail): the store's key and the token's claim. */
   value: string
@@ -37,7 +42,7 @@ export function parsePhone (input: string, policy: PhonePolicy): ParsedPhone | u
   if (!phone || phone.ext !== undefined) return undefined
   if (policy.allowedCountries && (!phone.country || !policy.allowedCountries.has(phone.country))) return undefined
   return {
-    identity: { claim: 'phone', channel: 'sms', value: phone.number, callingCode: phone.countryCallingCode },
+    identity: { kind: 'phone', channel: 'sms', value: phone.number, callingCode: phone.countryCallingCode },
     isValid: () => isValidNumber(phone)
   }
 }
@@ -97,5 +102,5 @@ export function normalizeEmail (input: string): Identity | undefined {
   const domain = domainToASCII(written)
   const address = `${local}@${domain}`
   if (domain === '' || domain.length > 253 || address.length > 254 || !asciiDomain.test(domain)) return undefined
-  return { claim: 'email', channel: 'email', value: address }
+  return { kind: 'email', channel: 'email', value: address }
 }

@@ -7,13 +7,14 @@ import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max'
 import { captchaCheck, type CaptchaCheck, type CaptchaOptions } from './captcha.js'
 import type { OtpEventHandler } from './events.js'
 import { checkBrowserOptions, resolveCookie, type CookieOptions, type ResolvedCookie } from './options-browser.js'
-import { looseE164, normalizeEmail } from './identity.js'
+import { deprecations } from './deprecations.js'
+import { looseE164, normalizeEmail, type Channel, type IdentifierKind } from './identity.js'
+
+export type { Channel, IdentifierKind }
 import type { TotpStore } from './store/totp-types.js'
 import type { OtpStore } from './store/types.js'
 import type { SessionCacheOptions } from './session-cache.js'
 import { parseEncryptionKey } from './totp/keys.js'
-
-export type Channel = 'sms' | 'email'
 
 /** What `send` is given for one code. */
 export interface SendArgs {
@@ -62,10 +63,11 @@ export interface TrustedDevicesOptions {
   ttl?: string | number
 }
 
-export type IdentifierKind = 'phone' | 'email'
-
 export interface OtpLoginOptions {
   prefix?: string
+  /** Which identifiers sign-in takes: `['phone']` (default), `['email']` or both. */
+  identifierKinds?: readonly IdentifierKind[]
+  /** @deprecated Renamed `identifierKinds`; goes in 0.3. */
   channels?: readonly IdentifierKind[]
   send: SendFn
   redis?: Redis | Cluster
@@ -119,7 +121,7 @@ export interface TotpSettings {
 /** The options after defaults: every value present and checked. Durations in seconds. */
 export interface ResolvedOptions {
   prefix: string
-  channels: ReadonlySet<IdentifierKind>
+  identifierKinds: ReadonlySet<IdentifierKind>
   send: SendFn
   redis: Redis | Cluster | undefined
   store: OtpStore | undefined
@@ -172,7 +174,7 @@ export const defaultRateLimit = {
 
 /** Every option of `OtpLoginOptions`, at run time: unknown names are refused, and the README lists these. */
 export const optionNames = [
-  'prefix', 'channels', 'send', 'redis', 'store', 'keyPrefix', 'codeSecret', 'jwt', 'accessTokenTtl', 'refreshTokenTtl',
+  'prefix', 'identifierKinds', 'channels', 'send', 'redis', 'store', 'keyPrefix', 'codeSecret', 'jwt', 'accessTokenTtl', 'refreshTokenTtl',
   'codeLength', 'codeTtl', 'maxSends', 'lockout', 'resendInterval', 'maxAttempts', 'maxFailures', 'defaultCountry',
   'allowedCountries', 'findOrCreateUser', 'onEvent', 'rateLimit', 'testIdentities', 'allowTestIdentitiesInProduction',
   'smsBudget', 'sendTimeout', 'storeTimeout', 'totpEncryptionKey', 'totpStore', 'totpIssuer', 'totpClock',
@@ -322,11 +324,14 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
   if (o.findOrCreateUser !== undefined && typeof o.findOrCreateUser !== 'function') {
     throw new OptionError('findOrCreateUser', 'must be a function', o.findOrCreateUser)
   }
-  if (o.channels !== undefined) {
-    const channels = o.channels
-    if (!Array.isArray(channels) || channels.length === 0 || channels.some((c) => c !== 'phone' && c !== 'email') ||
-        new Set(channels).size !== channels.length) {
-      throw new OptionError('channels', "must be ['phone'], ['email'] or ['phone', 'email']", channels)
+  if (o.channels !== undefined && o.identifierKinds !== undefined) {
+    throw new OptionError('channels', 'is the old name of "identifierKinds": give only "identifierKinds"', o.channels)
+  }
+  for (const name of ['identifierKinds', 'channels']) {
+    const kinds = o[name]
+    if (kinds !== undefined && (!Array.isArray(kinds) || kinds.length === 0 || kinds.some((c) => c !== 'phone' && c !== 'email') ||
+        new Set(kinds).size !== kinds.length)) {
+      throw new OptionError(name, "must be ['phone'], ['email'] or ['phone', 'email']", kinds)
     }
   }
   if (o.allowTestIdentitiesInProduction !== undefined && typeof o.allowTestIdentitiesInProduction !== 'boolean') {
@@ -431,7 +436,7 @@ function testIdentityKey (identifier: string): string | undefined {
 export function ensureDefaults (opts: OtpLoginOptions): ResolvedOptions {
   return {
     prefix: opts.prefix ?? '',
-    channels: new Set(opts.channels ?? ['phone']),
+    identifierKinds: new Set(opts.identifierKinds ?? deprecatedChannels(opts.channels) ?? ['phone']),
     send: opts.send,
     redis: opts.redis,
     store: opts.store,
@@ -483,4 +488,9 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedOptions {
       : { check: captchaCheck(opts.captcha), skipTrustedDevices: opts.captcha.skipTrustedDevices ?? true },
     sessionCache: opts.sessionCache === false ? false : { max: opts.sessionCache?.max ?? 10_000, ttl: opts.sessionCache?.ttl ?? 1000 }
   }
+}
+
+function deprecatedChannels (channels: readonly IdentifierKind[] | undefined): readonly IdentifierKind[] | undefined {
+  if (channels !== undefined) deprecations.channels()
+  return channels
 }

@@ -15,7 +15,7 @@ t.test('normalizeEmail: every spelling of an internationalised domain gives one 
   t.equal(normalizeEmail('Ünal@Bücher.de')?.value, 'ünal@xn--bcher-kva.de', 'the local part keeps its Unicode, lower-cased')
   t.equal(normalizeEmail('u\u0308nal@example.com')?.value, 'ünal@example.com', 'in NFC')
   t.equal(normalizeEmail('ana@straße.de')?.value, 'ana@xn--strae-oqa.de', 'ß is kept (IDNA 2008), not folded to ss')
-  t.match(normalizeEmail('ana@bücher.de'), { claim: 'email', channel: 'email' })
+  t.match(normalizeEmail('ana@bücher.de'), { kind: 'email', channel: 'email' })
 })
 
 t.test('normalizeEmail refuses what is not a mailbox domain, and keeps its earlier refusals', async (t) => {
@@ -43,7 +43,7 @@ t.test('normalizeEmail refuses what is not a mailbox domain, and keeps its earli
 for (const kind of storeKinds) {
   t.test(`${kind} store: a code asked for with one spelling of the domain verifies with another`, async (t) => {
     const { app, sent } = await buildApp(t, kind, {
-      channels: ['phone', 'email'],
+      identifierKinds: ['phone', 'email'],
       resendInterval: 0,
       findOrCreateUser: (args) => ({ id: `user:${args.email ?? args.phone}` })
     })
@@ -62,13 +62,13 @@ for (const kind of storeKinds) {
   })
 
   t.test(`${kind} store: the send window, resend interval and lockout are shared by every spelling`, async (t) => {
-    const { app, sent } = await buildApp(t, kind, { channels: ['phone', 'email'], maxFailures: 2 })
+    const { app, sent } = await buildApp(t, kind, { identifierKinds: ['phone', 'email'], maxFailures: 2 })
     const post = async (url: string, payload: object) => await app.inject({ method: 'POST', url, payload })
     t.equal((await post('/login', { email: 'ana@bücher.de' })).statusCode, 200)
     const tooSoon = await post('/login', { email: 'ana@xn--bcher-kva.de' })
     t.equal(tooSoon.json().code, 'OTP_RESEND_TOO_SOON', 'the resend interval')
 
-    const relaxed = await buildApp(t, kind, { channels: ['phone', 'email'], maxSends: 2, resendInterval: 0 })
+    const relaxed = await buildApp(t, kind, { identifierKinds: ['phone', 'email'], maxSends: 2, resendInterval: 0 })
     for (const email of ['ana@bücher.de', 'ana@xn--bcher-kva.de']) t.equal((await relaxed.login(email)).statusCode, 200, email)
     const third = await relaxed.login('ANA@BÜCHER．DE')
     t.equal(third.statusCode, 429)
@@ -84,7 +84,7 @@ for (const kind of storeKinds) {
 }
 
 t.test('a bad domain is 400 OTP_INVALID_EMAIL on both routes, never a 500, and nothing is sent', async (t) => {
-  const { app, sent } = await buildApp(t, 'memory', { channels: ['phone', 'email'] })
+  const { app, sent } = await buildApp(t, 'memory', { identifierKinds: ['phone', 'email'] })
   const post = async (url: string, payload: object) => await app.inject({ method: 'POST', url, payload })
   for (const email of ['ana@xn--a.com', 'ana@a\u200db.com', 'ana@ex%61mple.com', 'ana@example.com/x', 'ana@0x7f.1', 'ana@ａ＿ｂ.com', 'ana@⒈.com', `ana@${'ü'.repeat(60)}.de`]) {
     for (const [url, body] of [['/login', { email }], ['/verify-otp', { email, otp: '123456' }]] as const) {

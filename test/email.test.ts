@@ -4,7 +4,7 @@ import { buildApp, storeKinds, claims } from './helpers/app.js'
 for (const kind of storeKinds) {
   t.test(`${kind} store: e-mail codes`, async (t) => {
     const { app, sent } = await buildApp(t, kind, {
-      channels: ['phone', 'email'],
+      identifierKinds: ['phone', 'email'],
       findOrCreateUser: (args) => ({ id: `user:${args.email ?? args.phone}` })
     })
     const post = async (url: string, payload: unknown) => await app.inject({ method: 'POST', url, payload: payload as object })
@@ -27,7 +27,7 @@ for (const kind of storeKinds) {
 }
 
 t.test('bad or ambiguous bodies', async (t) => {
-  const { app, sent } = await buildApp(t, 'memory', { channels: ['phone', 'email'] })
+  const { app, sent } = await buildApp(t, 'memory', { identifierKinds: ['phone', 'email'] })
   const post = async (url: string, payload: unknown) => await app.inject({ method: 'POST', url, payload: payload as object })
   for (const email of ['ana', 'ana@example', 'ana@@example.com', 'ana @example.com', '.ana@example.com', '"ana"@example.com', 'ana@[127.0.0.1]', '}x@example.com', 'a{b}@example.com', 'a*@example.com', 'a?b@example.com']) {
     const res = await post('/login', { email })
@@ -50,13 +50,26 @@ t.test('bad or ambiguous bodies', async (t) => {
   t.equal(sent.length, 0)
 })
 
-t.test('channels picks the identifiers a route accepts', async (t) => {
+t.test('identifierKinds picks the identifiers a route accepts', async (t) => {
   const phoneOnly = await buildApp(t, 'memory')
   const res = await phoneOnly.login('ana@example.com')
   t.equal(res.json().code, 'FST_ERR_VALIDATION', 'e-mail is off by default')
 
-  const emailOnly = await buildApp(t, 'memory', { channels: ['email'] })
+  const emailOnly = await buildApp(t, 'memory', { identifierKinds: ['email'] })
   t.equal((await emailOnly.login('+919876543210')).json().code, 'FST_ERR_VALIDATION', "['email'] refuses phone numbers")
   t.equal((await emailOnly.login('ana@example.com')).statusCode, 200)
   t.equal(emailOnly.sent[0]?.channel, 'email')
+})
+
+t.test('the old option name "channels" still works, with a deprecation warning, and cannot be given beside the new one', async (t) => {
+  const warnings: Error[] = []
+  const onWarning = (warning: Error): void => { warnings.push(warning) }
+  process.on('warning', onWarning)
+  t.teardown(() => { process.off('warning', onWarning) })
+  const old = await buildApp(t, 'memory', { channels: ['email'] })
+  t.equal((await old.login('ana@example.com')).statusCode, 200)
+  t.equal((await old.login('+919876543210')).json().code, 'FST_ERR_VALIDATION')
+  await new Promise((resolve) => setImmediate(resolve))
+  t.match(warnings, [{ name: 'DeprecationWarning', code: 'FOTPDEP001' }])
+  await t.rejects(buildApp(t, 'memory', { channels: ['email'], identifierKinds: ['email'] }), /option "channels" is the old name of "identifierKinds"/)
 })

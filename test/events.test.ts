@@ -42,9 +42,9 @@ t.test('every step of the flow is an event, with a masked identifier, the IP and
 
   const code = codeFor(phone)
   await verify(phone, wrongCode(code), '10.9.8.7')
-  t.same(take(), [{ type: 'verify-failed', reason: 'invalid', method: 'otp', ...base }])
+  t.same(take(), [{ type: 'verify-failed', reason: 'invalid', factor: 'otp', ...base }])
   await verify(phone, wrongCode(code), '10.9.8.7')
-  t.same(take(), [{ type: 'verify-failed', reason: 'attempts-exceeded', method: 'otp', ...base }])
+  t.same(take(), [{ type: 'verify-failed', reason: 'attempts-exceeded', factor: 'otp', ...base }])
 
   const other = '+919876543211'
   const otherBase = { ...base, identifier: '+91******3211' }
@@ -53,7 +53,7 @@ t.test('every step of the flow is an event, with a masked identifier, the IP and
   const tokens = (await verify(other, codeFor(other), '10.9.8.7')).json()
   const [created, verified] = take()
   t.match(created, { type: 'session-created', userId: 'u1', identifier: '+91******3211', ip: '10.9.8.7', sessionId: claims(tokens.access).sid })
-  t.same(verified, { type: 'verified', userId: 'u1', method: 'otp', ...otherBase })
+  t.same(verified, { type: 'verified', userId: 'u1', factor: 'otp', ...otherBase })
 
   await app.inject({ method: 'POST', url: '/refresh', payload: { refresh: tokens.refresh }, remoteAddress: '10.9.8.7' })
   t.same(take(), [{ type: 'refreshed', userId: 'u1', identifier: '+91******3211', ip: '10.9.8.7' }])
@@ -132,7 +132,7 @@ t.test('a failing event handler never breaks a login, and is logged', async (t) 
 t.test("the plugin's logs mask identifiers", async (t) => {
   const logs: string[] = []
   const { login } = await buildApp(t, 'memory', {
-    channels: ['phone', 'email'],
+    identifierKinds: ['phone', 'email'],
     resendInterval: 0,
     send: ({ to, code }) => { throw new Error(`provider rejected ${to} with text "Your code is ${code}"`) }
   }, logs)
@@ -145,7 +145,7 @@ t.test("the plugin's logs mask identifiers", async (t) => {
   t.notMatch(text, 'ana@example.com')
 })
 
-t.test('authenticator and recovery-code logins are events too, with their method', async (t) => {
+t.test('authenticator and recovery-code logins are events too, with their factor', async (t) => {
   const events: OtpEvent[] = []
   const app = await buildTotpApp(t, 'memory', {
     maxFailures: 2, findOrCreateUser: () => ({ id: 'u7' }), onEvent: (event) => { events.push(event) }
@@ -160,16 +160,33 @@ t.test('authenticator and recovery-code logins are events too, with their method
   await app.verifyTotp(phone, '111111')
   await app.verifyTotp(phone, codeAt(secret, app.step() + 1))
   const seen = events.filter((event) => event.type !== 'session-created')
-    .map(({ type, method, reason, userId, identifier }) => ({ type, method, reason, userId, identifier }))
+    .map(({ type, factor, reason, userId, identifier }) => ({ type, factor, reason, userId, identifier }))
   const id = '+91******3210'
   t.same(seen, [
-    { type: 'verified', method: 'totp', reason: undefined, userId: 'u7', identifier: id },
-    { type: 'verified', method: 'recovery', reason: undefined, userId: 'u7', identifier: id },
-    { type: 'verify-failed', method: 'totp', reason: 'invalid', userId: undefined, identifier: id }, // a replayed step: not counted
-    { type: 'verify-failed', method: 'totp', reason: 'invalid', userId: undefined, identifier: id },
-    { type: 'locked-out', method: 'totp', reason: 'max-failures', userId: undefined, identifier: id },
-    { type: 'verify-failed', method: 'totp', reason: 'locked', userId: undefined, identifier: id }
+    { type: 'verified', factor: 'totp', reason: undefined, userId: 'u7', identifier: id },
+    { type: 'verified', factor: 'recovery', reason: undefined, userId: 'u7', identifier: id },
+    { type: 'verify-failed', factor: 'totp', reason: 'invalid', userId: undefined, identifier: id }, // a replayed step: not counted
+    { type: 'verify-failed', factor: 'totp', reason: 'invalid', userId: undefined, identifier: id },
+    { type: 'locked-out', factor: 'totp', reason: 'max-failures', userId: undefined, identifier: id },
+    { type: 'verify-failed', factor: 'totp', reason: 'locked', userId: undefined, identifier: id }
   ])
   await app.disable(access)
   t.match(events.at(-1), { type: 'totp-disabled', identifier: id, userId: 'u7' }, 'so is turning it off')
+})
+
+t.test('the old event field "method" still reads as "factor", with a deprecation warning, and is not serialised', async (t) => {
+  const events: OtpEvent[] = []
+  const warnings: Error[] = []
+  const onWarning = (warning: Error): void => { warnings.push(warning) }
+  process.on('warning', onWarning)
+  t.teardown(() => { process.off('warning', onWarning) })
+  const { login, verify, codeFor } = await buildApp(t, 'memory', { onEvent: (event) => { events.push(event) } })
+  await login(phone)
+  await verify(phone, wrongCode(codeFor(phone)))
+  const failed = events.find((event) => event.type === 'verify-failed')
+  t.equal(failed?.factor, 'otp')
+  t.equal(failed?.method, 'otp', 'the old name reads the same value')
+  t.notMatch(JSON.stringify(failed), /"method"/, 'logs show the new name only')
+  await new Promise((resolve) => setImmediate(resolve))
+  t.match(warnings, [{ name: 'DeprecationWarning', code: 'FOTPDEP002' }])
 })

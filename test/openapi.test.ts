@@ -25,7 +25,7 @@ interface Document {
 const bearer = [{ [securitySchemeName]: [] }]
 const authenticated = ['post /logout', 'get /sessions', 'delete /sessions/{id}', 'post /totp/setup', 'post /totp/confirm', 'delete /totp']
 const everything: Partial<OtpLoginOptions> = {
-  channels: ['phone', 'email'], jwt: { secret: JWT_SECRET }, send: () => {}, totpEncryptionKey: '00'.repeat(32)
+  identifierKinds: ['phone', 'email'], jwt: { secret: JWT_SECRET }, send: () => {}, totpEncryptionKey: '00'.repeat(32)
 }
 
 /** An app with @fastify/swagger (OpenAPI 3 unless `swaggerOptions` say otherwise) and the plugin; its document. */
@@ -58,7 +58,7 @@ t.test('@fastify/swagger documents every route, body and response, errors includ
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(swagger, { openapi: { info: { title: 't', version: '1' } } })
-  await app.register(otpLogin, { prefix: '/auth', channels: ['phone', 'email'], jwt: { secret: JWT_SECRET }, send: () => {} })
+  await app.register(otpLogin, { prefix: '/auth', identifierKinds: ['phone', 'email'], jwt: { secret: JWT_SECRET }, send: () => {} })
   await app.ready()
   const doc = app.swagger() as unknown as { paths: Record<string, Record<string, Operation & { parameters?: unknown[] }>> }
 

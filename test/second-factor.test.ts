@@ -6,12 +6,12 @@ import { STEP_MS, buildTotpApp, codeAt } from './helpers/totp.js'
 const phone = '+919876543210'
 const email = 'ana@example.com'
 // One user behind a phone number and an e-mail address, as a host with its own user table would map them.
-const oneUser = { channels: ['phone', 'email'] as const, totpMode: 'second-factor' as const, findOrCreateUser: () => ({ id: 'u1', plan: 'pro' }) }
+const oneUser = { identifierKinds: ['phone', 'email'] as const, totpMode: 'second-factor' as const, findOrCreateUser: () => ({ id: 'u1', plan: 'pro' }) }
 
 for (const kind of everyStore) {
   t.test(`${kind} store: an authenticator is a second factor`, async (t) => {
     t.test('a right code for an enrolled user gives a second-factor token, no tokens; the second step gives them', async (t) => {
-      const app = await buildTotpApp(t, kind, { ...oneUser, channels: ['phone', 'email'] })
+      const app = await buildTotpApp(t, kind, { ...oneUser, identifierKinds: ['phone', 'email'] })
       const { secret } = await app.enable(phone)
       const first = await app.firstFactor(phone)
       t.equal(first.statusCode, 200)

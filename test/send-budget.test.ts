@@ -5,7 +5,7 @@ for (const kind of storeKinds) {
   t.test(`${kind} store: SMS budget per country calling code`, async (t) => {
     const logs: string[] = []
     const { login, verify, sent } = await buildApp(t, kind, {
-      smsBudget: { 91: 2, '*': 1 }, channels: ['phone', 'email'], resendInterval: 0
+      smsBudget: { 91: 2, '*': 1 }, identifierKinds: ['phone', 'email'], resendInterval: 0
     }, logs)
     t.equal((await login('+919876543210')).statusCode, 200)
     t.equal((await login('+919876543211')).statusCode, 200)

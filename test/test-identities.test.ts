@@ -8,7 +8,7 @@ const identities = { '+1 555 000 0000': '123456', 'Reviewer@Example.com': '65432
 for (const kind of storeKinds) {
   t.test(`${kind} store: test identities get a fixed code that is never sent`, async (t) => {
     const { login, verify, sent } = await buildApp(t, kind, {
-      channels: ['phone', 'email'], testIdentities: identities, maxAttempts: 2, resendInterval: 0
+      identifierKinds: ['phone', 'email'], testIdentities: identities, maxAttempts: 2, resendInterval: 0
     })
     const real = await login('+919876543210')
     const fake = await login('+15550000000')

@@ -1,22 +1,13 @@
-import { STATUS_CODES } from 'node:http'
-import fastifyCookie from '@fastify/cookie'
-import rateLimit from '@fastify/rate-limit'
-import Ajv from 'ajv'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+// What the routes plugin (index.ts) hands each route group; the route files import this, never index.ts.
+import type { FastifyInstance } from 'fastify'
 import type { DeviceTokens } from '../devices.js'
-import { InternalError, RateLimitedError, isOtpError, withRetryAfter, type OtpError } from '../errors.js'
-import type { ResolvedOptions, RouteRateLimit } from '../options.js'
-import { failClosedRateLimitStore } from '../store/rate-limit.js'
-import type { OtpStore } from '../store/types.js'
 import type { Emit } from '../events.js'
+import type { ResolvedOptions, RouteRateLimit } from '../options.js'
+import type { OtpStore } from '../store/types.js'
 import type { TokenIssuer } from '../tokens.js'
 import type { TotpService } from '../totp/service.js'
 import type { VerifyAccessToken } from '../verify-token.js'
-import { cookieJar, type CookieJar } from './cookies.js'
-import { documentSecurityScheme } from './openapi.js'
-import { otpRoutes } from './otp.js'
-import { sessionRoutes } from './sessions.js'
-import { totpRoutes } from './totp.js'
+import type { CookieJar } from './cookies.js'
 
 export interface RoutesOptions {
   settings: ResolvedOptions
@@ -38,80 +29,4 @@ export interface RouteContext extends RoutesOptions {
   cookies: CookieJar | undefined
 }
 
-// Extra fields are refused, not silently dropped, and nothing is coerced: `{ "otp": 123456 }` is a 400.
-const ajv = new Ajv({ allErrors: false, coerceTypes: false, removeAdditional: false, useDefaults: false })
-
 export const routeLimit = (limit: false | RouteRateLimit): { rateLimit?: RouteRateLimit } => limit ? { rateLimit: limit } : {}
-
-/**
- * The plugin's routes, in their own encapsulated context: the strict validator, the error handler and the
- * per-IP rate limits apply to them and to nothing of the host's.
- */
-export async function routes (fastify: FastifyInstance, options: RoutesOptions): Promise<void> {
-  fastify.setValidatorCompiler(({ schema }) => ajv.compile(schema))
-  fastify.setErrorHandler(function otpErrorHandler (error, request, reply) {
-    if (isOtpError(error)) {
-      if (error.cause !== undefined) request.log.error({ err: plainError(error.cause) }, `fastify-otp-login: ${error.code}`)
-      return sendError(reply, error)
-    }
-    // Fastify's own 4xx (validation, body parsing) and a host's deliberate ones (a 403 from findOrCreateUser)
-    // go on to the host's error handler.
-    const status = (error as { statusCode?: unknown }).statusCode
-    if (typeof status === 'number' && status >= 400 && status < 500) throw error
-    // Anything else is a bug or an outage somewhere (a throw from findOrCreateUser, say): its message may
-    // name hosts or data, so it goes to the log and the client gets a plain 500.
-    request.log.error({ err: plainError(error) }, 'fastify-otp-login: OTP_INTERNAL_ERROR')
-    return sendError(reply, new InternalError())
-  })
-
-  // Tokens, authenticator secrets and recovery codes must not sit in a shared or browser cache.
-  fastify.addHook('onSend', (request, reply, payload, done) => {
-    reply.header('cache-control', 'no-store')
-    done()
-  })
-
-  const { settings } = options
-  if (settings.rateLimit) {
-    await fastify.register(rateLimit, {
-      global: false,
-      ...(settings.redis ? { store: failClosedRateLimitStore(settings.redis, settings.keyPrefix, settings.storeTimeout) } : {}),
-      errorResponseBuilder: (_request, context) => withRetryAfter(new RateLimitedError(context.after), context.ttl)
-    })
-  }
-
-  let cookies: CookieJar | undefined
-  if (settings.cookie) {
-    // Only where the host has not registered @fastify/cookie already; in this context, for these routes.
-    if (!fastify.hasReplyDecorator('setCookie')) await fastify.register(fastifyCookie)
-    cookies = cookieJar(settings.cookie, settings.refreshTokenTtl, settings.trustedDevices && settings.trustedDevices.ttl, settings.allowedOrigins)
-  }
-
-  documentSecurityScheme(fastify)
-  const context = { fastify, ...options, cookies }
-  otpRoutes(context)
-  if (options.tokens.sessions) sessionRoutes(context)
-  if (options.totp) totpRoutes(context, options.totp)
-}
-
-/**
- * What the log gets of an underlying error: its type, message and stack, not its enumerable extras
- * (ioredis attaches the command and its arguments, which name identifiers).
- */
-export function plainError (err: unknown): { type: string, message: string, stack?: string } {
-  if (!(err instanceof Error)) return { type: typeof err, message: String(err) }
-  return { type: err.name, message: err.message, ...(err.stack === undefined ? {} : { stack: err.stack }) }
-}
-
-function sendError (reply: FastifyReply, error: OtpError): FastifyReply {
-  const body: Record<string, unknown> = {
-    statusCode: error.statusCode,
-    code: error.code,
-    error: STATUS_CODES[error.statusCode],
-    message: error.message
-  }
-  if (error.retryAfter !== undefined) {
-    reply.header('retry-after', String(error.retryAfter))
-    body.retryAfter = error.retryAfter
-  }
-  return reply.code(error.statusCode).send(body)
-}

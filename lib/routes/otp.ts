@@ -1,13 +1,13 @@
 import { codeHasher, generateCode } from '../codes.js'
 import {
   AttemptsExceededError, DeliveryFailedError, InvalidCodeError, LockedError, ResendTooSoonError, SendBudgetExceededError,
-  withRetryAfter
+  plainError, withRetryAfter
 } from '../errors.js'
 import { maskIdentifier } from '../events.js'
 import { withDeadline } from '../senders/delivery.js'
 import { reachStore } from '../store/reach.js'
 import type { VerifyResult } from '../store/types.js'
-import { plainError, routeLimit, type RouteContext } from './context.js'
+import { routeLimit, type RouteContext } from './context.js'
 import { withOperationId } from './openapi.js'
 import { identityReader, presentedDeviceToken, signInFlow, type IdentityBody } from './sign-in.js'
 import { loginSchema, verifySchema } from './schemas.js'
@@ -17,7 +17,7 @@ interface VerifyBody extends LoginBody { otp: string }
 
 const hourMs = 3_600_000
 
-/** `POST /login` and `POST /verify-otp`, for phone numbers and (with `channels`) e-mail addresses. */
+/** `POST /login` and `POST /verify-otp`, for phone numbers and (with `identifierKinds`) e-mail addresses. */
 export function otpRoutes (context: RouteContext): void {
   const { fastify, settings, store, emit, devices, cookies } = context
   // Cookie mode: the routes that read the device cookie refuse pages of other origins.
@@ -44,7 +44,7 @@ export function otpRoutes (context: RouteContext): void {
     callingCode === undefined ? undefined : settings.smsBudget?.get(callingCode) ?? settings.smsBudget?.get('*')
 
   fastify.post<{ Body: LoginBody }>('/login', {
-    schema: withOperationId(loginSchema(settings.channels, devices !== undefined, settings.captcha !== undefined), fastify.prefix, 'login'),
+    schema: withOperationId(loginSchema(settings.identifierKinds, devices !== undefined, settings.captcha !== undefined), fastify.prefix, 'login'),
     // A captcha token can be a few kilobytes.
     bodyLimit: settings.captcha === undefined ? 1024 : 8192,
     ...originCheck,
@@ -114,7 +114,7 @@ export function otpRoutes (context: RouteContext): void {
   })
 
   fastify.post<{ Body: VerifyBody }>('/verify-otp', {
-    schema: withOperationId(verifySchema(settings.channels, settings.codeLength, devices !== undefined), fastify.prefix, 'verifyOtp'),
+    schema: withOperationId(verifySchema(settings.identifierKinds, settings.codeLength, devices !== undefined), fastify.prefix, 'verifyOtp'),
     bodyLimit: 1024,
     ...originCheck,
     config: routeLimit(settings.rateLimit && settings.rateLimit.verify)
@@ -134,7 +134,7 @@ export function otpRoutes (context: RouteContext): void {
     }
     if (result.status !== 'ok') confirm?.()
 
-    const about = { identifier: identity.value, channel: identity.channel, method: 'otp' as const }
+    const about = { identifier: identity.value, channel: identity.channel, factor: 'otp' as const }
     if (result.status === 'locked') {
       emit(request, result.lockedNow === true
         ? { type: 'locked-out', reason: 'max-failures', ...about }

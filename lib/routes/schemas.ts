@@ -1,5 +1,6 @@
 /** JSON schemas of the plugin's routes; validated with the plugin's own strict Ajv (no coercion, no stripping). */
 import { withoutAuth } from './openapi.js'
+import type { IdentifierKind } from '../identity.js'
 
 // `code` is not required: the plugin's errors always have one, but a host's own error from findOrCreateUser (a
 // 403 for a banned account, say) may not, and a required field it lacks would turn its answer into a 500.
@@ -64,11 +65,9 @@ export const identifierErrors = {
 }
 export const unavailable = { 503: error('`OTP_STORE_UNAVAILABLE`: the store cannot be reached; nothing was sent, no token issued') }
 
-type IdentifierKind = 'phone' | 'email'
-
-/** The identifier fields of a body: one of the enabled channels' fields, never both, never neither. */
-export function identifierBody (channels: ReadonlySet<IdentifierKind>, extra: Record<string, unknown> = {}, required: string[] = []) {
-  const fields = [...channels]
+/** The identifier fields of a body: one of the enabled identifier kinds' fields, never both, never neither. */
+export function identifierBody (kinds: ReadonlySet<IdentifierKind>, extra: Record<string, unknown> = {}, required: string[] = []) {
+  const fields = [...kinds]
   return {
     type: 'object',
     additionalProperties: false,
@@ -84,12 +83,12 @@ const identifier = {
   email: { type: 'string', minLength: 3, maxLength: 254, description: 'trimmed and lower-cased, domain in ASCII (punycode)' }
 } as const
 
-export function loginSchema (channels: ReadonlySet<IdentifierKind>, devices: boolean, captcha: boolean) {
+export function loginSchema (kinds: ReadonlySet<IdentifierKind>, devices: boolean, captcha: boolean) {
   return withoutAuth({
     tags: ['otp-login'],
     summary: 'Send a one-time code',
     description: 'Sends a code to a phone number or e-mail address; registers nothing yet. The answer is the same for new and known users.',
-    body: identifierBody(channels, {
+    body: identifierBody(kinds, {
       ...withDeviceToken(devices),
       ...(captcha ? { captchaToken: { type: 'string', maxLength: 4096, description: 'the Turnstile or hCaptcha response token of the page' } } : {})
     }),
@@ -113,13 +112,13 @@ export function loginSchema (channels: ReadonlySet<IdentifierKind>, devices: boo
   })
 }
 
-export function verifySchema (channels: ReadonlySet<IdentifierKind>, codeLength: number, devices: boolean) {
+export function verifySchema (kinds: ReadonlySet<IdentifierKind>, codeLength: number, devices: boolean) {
   const otp = { type: 'string', minLength: codeLength, maxLength: codeLength, pattern: `^[0-9]{${codeLength}}$` }
   return withoutAuth({
     tags: ['otp-login'],
     summary: 'Check a code and get tokens',
     description: 'Consumes the code and answers with an access token (and a refresh token unless sessions are off).',
-    body: identifierBody(channels, { otp, ...withDeviceToken(devices) }, ['otp']),
+    body: identifierBody(kinds, { otp, ...withDeviceToken(devices) }, ['otp']),
     response: {
       200: { description: 'Logged in, or (mfaRequired) the first factor of two is done', ...firstFactorBody },
       ...identifierErrors,

@@ -36,7 +36,7 @@ export function identityReader (settings: ResolvedOptions): IdentityReader {
     if (phone !== undefined) return phone
     // Test identities may use numbers no carrier would accept (+1 555 …), so they skip the numbering plan.
     const loose = looseE164(input)
-    if (loose !== undefined && settings.testIdentities.has(loose)) return { claim: 'phone', channel: 'sms', value: loose }
+    if (loose !== undefined && settings.testIdentities.has(loose)) return { kind: 'phone', channel: 'sms', value: loose }
     throw new InvalidPhoneError()
   }
   // Test identities skip the numbering plan, so a number that may be one is read the full way at once.
@@ -52,13 +52,13 @@ export function identityReader (settings: ResolvedOptions): IdentityReader {
   return { identify, identifyLater }
 }
 
-export type Method = 'sms' | 'email' | 'totp' | 'recovery'
+export type AuthMethod = 'sms' | 'email' | 'totp' | 'recovery'
 
 /** What a right first factor leaves for the second: the claims of the user `findOrCreateUser` named. */
 export interface ChallengeData {
   identity: Identity
   claims: UserClaims
-  amr: Method[]
+  amr: AuthMethod[]
 }
 
 export type UserClaims = Record<string, unknown> & { sub: string }
@@ -93,22 +93,22 @@ export interface SignIn {
    * After a right first factor: tokens or, in second-factor mode for a user with an authenticator on, a
    * second-factor token.
    */
-  afterFirstFactor: (identity: Identity, method: Method, request: FastifyRequest, reply: FastifyReply, device?: string) => Promise<TokenBody | MfaBody>
+  afterFirstFactor: (identity: Identity, method: AuthMethod, request: FastifyRequest, reply: FastifyReply, device?: string) => Promise<TokenBody | MfaBody>
   /** Whether a first factor may need a second: the counters then wait until the sign-in is done (`deferReset`). */
   secondFactor: boolean
   /** Tokens (and a device token) for a sign-in that is complete. */
-  finish: (identity: Identity, claims: UserClaims, amr: Method[], request: FastifyRequest, reply: FastifyReply, device?: string) => Promise<TokenBody>
+  finish: (identity: Identity, claims: UserClaims, amr: AuthMethod[], request: FastifyRequest, reply: FastifyReply, device?: string) => Promise<TokenBody>
 }
 
 export function signInFlow ({ settings, store, tokens, emit, totp, devices, cookies }: RouteContext): SignIn {
   const secondFactor = totp !== undefined && settings.totp?.mode === 'second-factor' ? totp : undefined
 
   const userClaims = async (identity: Identity, request: FastifyRequest): Promise<UserClaims> => {
-    const user = await settings.findOrCreateUser(identity.claim === 'phone'
+    const user = await settings.findOrCreateUser(identity.kind === 'phone'
       ? { phone: identity.value, request }
       : { email: identity.value, request })
     checkUser(user)
-    return { ...extraClaims(user), sub: String(user.id), [identity.claim]: identity.value }
+    return { ...extraClaims(user), sub: String(user.id), [identity.kind]: identity.value }
   }
 
   const finish: SignIn['finish'] = async (identity, claims, amr, request, reply, device) => {
@@ -117,8 +117,8 @@ export function signInFlow ({ settings, store, tokens, emit, totp, devices, cook
     const about = { identifier: identity.value, userId: claims.sub }
     for (const id of ended) emit(request, { type: 'session-ended', reason: 'limit', sessionId: id, ...about })
     if (sessionId !== undefined) emit(request, { type: 'session-created', sessionId, ...about })
-    const method = amr.at(-1)
-    emit(request, { type: 'verified', channel: identity.channel, method: method === 'totp' || method === 'recovery' ? method : 'otp', ...about })
+    const last = amr.at(-1)
+    emit(request, { type: 'verified', channel: identity.channel, factor: last === 'totp' || last === 'recovery' ? last : 'otp', ...about })
     return cookies === undefined ? body : cookies.store(reply, body)
   }
 

@@ -1,8 +1,7 @@
 /** JSON schemas of the authenticator routes, documented like the others for OpenAPI. */
 import { withBearerAuth, withoutAuth } from './openapi.js'
 import { bodyErrors, error, identifierBody, identifierErrors, tokenBody, tooManyRequests, unavailable, withDeviceToken } from './schemas.js'
-
-type IdentifierKind = 'phone' | 'email'
+import type { IdentifierKind } from '../identity.js'
 
 // Authenticator apps show 6 digits, whatever codeLength the plugin's own codes have.
 const otp = { type: 'string', minLength: 6, maxLength: 6, pattern: '^[0-9]{6}$' } as const
@@ -67,22 +66,22 @@ export const disableSchema = withBearerAuth({
 } as const)
 
 /** Alternative mode: an authenticator code logs in on its own. */
-export function verifyTotpSchema (channels: ReadonlySet<IdentifierKind>, devices: boolean) {
+export function verifyTotpSchema (kinds: ReadonlySet<IdentifierKind>, devices: boolean) {
   return withoutAuth({
     tags,
     summary: 'Log in with an authenticator code',
     description: 'The same tokens as /verify-otp; a time step is accepted once; failures count toward the lockout.',
-    body: identifierBody(channels, { otp, ...withDeviceToken(devices) }, ['otp']),
+    body: identifierBody(kinds, { otp, ...withDeviceToken(devices) }, ['otp']),
     response: { 200: { description: 'Logged in', ...tokenBody }, ...loginErrors }
   })
 }
 
-export function verifyRecoverySchema (channels: ReadonlySet<IdentifierKind>, devices: boolean) {
+export function verifyRecoverySchema (kinds: ReadonlySet<IdentifierKind>, devices: boolean) {
   return withoutAuth({
     tags,
     summary: 'Log in with a recovery code',
     description: 'Each recovery code works once; failures count toward the lockout.',
-    body: identifierBody(channels, { code: recoveryCode, ...withDeviceToken(devices) }, ['code']),
+    body: identifierBody(kinds, { code: recoveryCode, ...withDeviceToken(devices) }, ['code']),
     response: { 200: { description: 'Logged in', ...tokenBody }, ...loginErrors }
   })
 }

@@ -82,7 +82,7 @@ export function totpRoutes (context: RouteContext, totp: TotpService): void {
     if (challenge === undefined) throw new MfaTokenInvalidError()
     const { identifier, challengeId } = challenge
     const device = devices?.read(identifier, presentedDeviceToken(cookies, request, body))
-    const about = { identifier, method }
+    const about = { identifier, factor: method }
     const reserved = await reachStore(() => store.reserveChallenge(identifier, challengeId, verifyPolicy, device))
     if (reserved.status === 'invalid') throw new MfaTokenInvalidError()
     if (reserved.status === 'burned') {
@@ -127,7 +127,7 @@ export function totpRoutes (context: RouteContext, totp: TotpService): void {
   ): Promise<TokenBody> {
     const identity = identify(body)
     const device = devices?.read(identity.value, presentedDeviceToken(cookies, request, body))
-    const about = { identifier: identity.value, method }
+    const about = { identifier: identity.value, factor: method }
     const guess = await reachStore(() => store.reserveGuess(identity.value, verifyPolicy, device))
     if (guess.status === 'locked') {
       emit(request, { type: 'verify-failed', reason: 'locked', ...about })
@@ -152,7 +152,7 @@ export function totpRoutes (context: RouteContext, totp: TotpService): void {
   const withDevices = devices !== undefined
   fastify.post<{ Body: (SecondStep & AlternativeStep) & OtpBody }>('/verify-totp', {
     ...options,
-    schema: withOperationId(secondFactor ? mfaTotpSchema(withDevices) : verifyTotpSchema(settings.channels, withDevices), fastify.prefix, 'verifyTotp')
+    schema: withOperationId(secondFactor ? mfaTotpSchema(withDevices) : verifyTotpSchema(settings.identifierKinds, withDevices), fastify.prefix, 'verifyTotp')
   }, async function verifyTotp (request, reply) {
     const prove = async (owner: string): Promise<Proof> => await totp.useCode(owner, request.body.otp)
     return secondFactor
@@ -162,7 +162,7 @@ export function totpRoutes (context: RouteContext, totp: TotpService): void {
 
   fastify.post<{ Body: (SecondStep & AlternativeStep) & { code: string } }>('/verify-recovery', {
     ...options,
-    schema: withOperationId(secondFactor ? mfaRecoverySchema(withDevices) : verifyRecoverySchema(settings.channels, withDevices), fastify.prefix, 'verifyRecovery')
+    schema: withOperationId(secondFactor ? mfaRecoverySchema(withDevices) : verifyRecoverySchema(settings.identifierKinds, withDevices), fastify.prefix, 'verifyRecovery')
   }, async function verifyRecovery (request, reply) {
     const prove = async (owner: string): Promise<Proof> => await totp.useRecoveryCode(owner, request.body.code)
     return secondFactor

@@ -1,4 +1,4 @@
-import type { Channel } from '../options.js'
+import type { Channel } from '../identity.js'
 
 /** How long a sender waits for its provider by default, in milliseconds. */
 export const DEFAULT_TIMEOUT = 5000

@@ -107,7 +107,7 @@ export const identifierKinds: IdentifierKind[] = ['phone', 'email']
 export function identifiers (kind: IdentifierKind) {
   return kind === 'phone'
     ? { a: '+919876543210', b: '+919876543211', c: '+919876543212', claim: 'phone', channel: 'sms', options: {} } as const
-    : { a: 'ana@example.com', b: 'bo@example.com', c: 'cy@example.org', claim: 'email', channel: 'email', options: { channels: ['phone', 'email'] } } as const
+    : { a: 'ana@example.com', b: 'bo@example.com', c: 'cy@example.org', claim: 'email', channel: 'email', options: { identifierKinds: ['phone', 'email'] } } as const
 }
 
 /** A code of the right shape that is not `code`. */

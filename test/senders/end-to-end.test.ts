@@ -81,7 +81,7 @@ t.test('a provider that hangs gives 502 OTP_DELIVERY_FAILED after the timeout, a
 t.test('through the plugin: an e-mail code goes to the webhook signed by Standard Webhooks, for the ASCII address', async (t) => {
   const fake = await startFakeHttp(t, always(204))
   const secret = 'whsec_' + Buffer.alloc(32, 7).toString('base64')
-  const { app } = await buildApp(t, 'memory', { channels: ['email'], send: webhookSender({ url: fake.url, secret, appName: 'Acme' }) })
+  const { app } = await buildApp(t, 'memory', { identifierKinds: ['email'], send: webhookSender({ url: fake.url, secret, appName: 'Acme' }) })
   t.equal((await app.inject({ method: 'POST', url: '/login', payload: { email: 'Ana@Bücher.de' } })).statusCode, 200)
   t.equal(fake.requests.length, 1)
   const request = fake.requests[0]!

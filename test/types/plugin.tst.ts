@@ -18,7 +18,7 @@ describe('options', () => {
     expect(app.register).type.toBeCallableWith(otpLogin, { send: consoleSender(), jwt: { secret: 'x' } })
     expect<OtpLoginOptions>().type.toBeAssignableFrom({
       prefix: '/auth',
-      channels: ['phone', 'email'] as const,
+      identifierKinds: ['phone', 'email'] as const,
       send: async (args: SendArgs) => { console.log(args.channel, args.to, args.expiresIn, args.request.id) },
       redis: new Redis({ lazyConnect: true }),
       store: new MemoryStore(),
@@ -48,7 +48,7 @@ describe('options', () => {
   test('send is required, and option types are checked', () => {
     expect(app.register).type.not.toBeCallableWith(otpLogin, { jwt: { secret: 'x' } })
     expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), codeLength: '6' })
-    expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), channels: ['sms'] })
+    expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), identifierKinds: ['sms'] })
     expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), defaultCountry: 'India' })
     expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), rateLimit: true })
     expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), findOrCreateUser: () => ({ name: 'no id' }) })
