@@ -18,11 +18,11 @@ const otherTags = new Set(['sh', 'json', 'text'])
 // the reader's own code: the package's exports are never declared here, so a block must import what it uses.
 const prelude = `
 declare const app: import('fastify').FastifyInstance
-/** The README's helper: the environment variable's value, or a throw naming it. */
+/** The helper of "Use it in your app" (docs/getting-started.md): the environment variable's value, or a throw naming it. */
 declare function env (name: string): string
 /** The webhook receiver's own Fastify instance. */
 declare const receiver: import('fastify').FastifyInstance
-/** The rest of the plugin's options, as in the README's "Use it in your app". */
+/** The rest of the plugin's options, as in "Use it in your app" (docs/getting-started.md). */
 declare const options: import('fastify-otp-login').OtpLoginOptions
 declare const db: { users: { upsert (fields: { phone?: string, email?: string }): Promise<{ id: string, role: string }> } }
 declare const metrics: { increment (name: string): void }
