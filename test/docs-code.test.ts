@@ -11,18 +11,18 @@ import { codeBlocks, docFiles, readDoc, root, type CodeBlock } from './helpers/m
 
 const typescriptTags = new Set(['ts', 'typescript'])
 const javascriptTags = new Set(['js', 'javascript'])
-// Blocks that are not programs: shell commands (not run here) and JSON (parsed).
-const otherTags = new Set(['sh', 'json'])
+// Blocks that are not programs: shell commands (not run here), JSON (parsed) and plain text (a file tree).
+const otherTags = new Set(['sh', 'json', 'text'])
 
 // What the snippets take from the app around them, declared rather than written into every block. Each name is
 // the reader's own code: the package's exports are never declared here, so a block must import what it uses.
 const prelude = `
 declare const app: import('fastify').FastifyInstance
-/** The README's helper: the environment variable's value, or a throw naming it. */
+/** The helper of "Use it in your app" (docs/getting-started.md): the environment variable's value, or a throw naming it. */
 declare function env (name: string): string
 /** The webhook receiver's own Fastify instance. */
 declare const receiver: import('fastify').FastifyInstance
-/** The rest of the plugin's options, as in the README's "Use it in your app". */
+/** The rest of the plugin's options, as in "Use it in your app" (docs/getting-started.md). */
 declare const options: import('fastify-otp-login').OtpLoginOptions
 declare const db: { users: { upsert (fields: { phone?: string, email?: string }): Promise<{ id: string, role: string }> } }
 declare const metrics: { increment (name: string): void }
@@ -86,15 +86,15 @@ t.test('every code block has a language this test knows, and markers only where 
   for (const block of blocks) {
     const where = `${block.file}:${block.line}`
     const known = typescriptTags.has(block.lang) || javascriptTags.has(block.lang) || otherTags.has(block.lang)
-    t.ok(known, `${where}: the fence's language (${JSON.stringify(block.lang)}) is one of ts, js, sh, json`)
+    t.ok(known, `${where}: the fence's language (${JSON.stringify(block.lang)}) is one of ts, js, sh, json, text`)
     if (block.notChecked !== undefined) {
       t.ok(block.notChecked.length > 0, `${where}: a not-checked marker gives its reason`)
       t.ok(typescriptTags.has(block.lang) || javascriptTags.has(block.lang), `${where}: not-checked marks a ts or js block`)
     }
-    if (block.lang === 'sh') {
-      // A program tagged as shell would escape the type check.
+    if (block.lang === 'sh' || block.lang === 'text') {
+      // A program tagged as shell or text would escape the type check.
       const code = block.code.split('\n').filter((line) => /^\s*(import|export|const|let|await)\s/.test(line))
-      t.same(code, [], `${where}: a sh block holds commands, not TypeScript`)
+      t.same(code, [], `${where}: a ${block.lang} block holds no TypeScript`)
     }
   }
 })

@@ -3,12 +3,12 @@ import { dirname, join, normalize, relative } from 'node:path'
 import t from 'tap'
 import { docFiles, headingAnchors, proseLines, readDoc, root } from './helpers/markdown.js'
 
-// README.md and docs/*.md link to each other's sections: every relative link must reach a file of the
-// repository and, for a Markdown page, a heading that page has.
-const files = docFiles()
+// README.md, CHANGELOG.md and docs/*.md link to each other's sections: every relative link must reach a file of
+// the repository and, for a Markdown page, a heading that page has.
+const files = [...docFiles(), 'CHANGELOG.md']
 const anchors = new Map(files.map((file) => [file, headingAnchors(readDoc(file))]))
 
-t.test('every relative link in README.md and docs/ reaches its file and heading', async (t) => {
+t.test('every relative link in README.md, CHANGELOG.md and docs/ reaches its file and heading', async (t) => {
   for (const file of files) {
     for (const { line, text } of proseLines(readDoc(file))) {
       // Inline code may show link syntax without being a link.
