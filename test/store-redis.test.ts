@@ -39,3 +39,11 @@ t.test('Redis ends on its own what the scripts gave a TTL (the contract moves TT
   t.same(await client.keys('*'), [], 'every key is gone')
   t.same(await store.issueCode(a, 'c2', { codeTtlMs: 100, maxSends: 1, windowMs: 100, resendIntervalMs: 100 }), { status: 'issued' })
 })
+
+t.test('a script answer its decoder does not know rejects (the routes answer 503), never passes for a result', async (t) => {
+  const client = await freshRedis()
+  // Defined first, so the store keeps it: a script that answers a word its decoder never heard of.
+  client.defineCommand('otpLoginVerify', { numberOfKeys: 5, lua: "return {'maybe'}" })
+  const store = new RedisStore({ client })
+  await t.rejects(store.verifyCode('+15550003001', 'h', { maxAttempts: 3, maxFailures: 5, lockoutMs: 1000 }), /unexpected answer from a store script: \["maybe"\]/)
+})
