@@ -111,12 +111,12 @@ export default fastifyOtpLogin
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { RedisStore, type RedisStoreOptions } from './store/redis.js'
 export type {
-  ChallengeResult, EndResult, EndScope, FailurePolicy, GuessResult, IssuePolicy, IssueResult, NewSession, OtpStore,
-  RotateResult, SessionEnd, SessionInfo, SessionPolicy, VerifyPolicy, VerifyResult
+  ChallengeResult, CodeStore, EndResult, EndScope, FailurePolicy, GuessResult, IssuePolicy, IssueResult, NewSession, OtpStore,
+  RotateResult, SessionEnd, SessionInfo, SessionPolicy, SessionStore, VerifyPolicy, VerifyResult
 } from './store/types.js'
-export { MemoryTotpStore, type MemoryTotpStoreOptions } from './store/totp-memory.js'
-export { RedisTotpStore, type RedisTotpStoreOptions } from './store/totp-redis.js'
-export type { TotpRecord, TotpStore } from './store/totp-types.js'
+export { MemoryTotpStore, type MemoryTotpStoreOptions } from './store/credentials/memory.js'
+export { RedisTotpStore, type RedisTotpStoreOptions } from './store/credentials/redis.js'
+export type { TotpRecord, TotpStore } from './store/credentials/types.js'
 export { consoleSender, type ConsoleSenderOptions } from './senders/console.js'
 export {
   AttemptsExceededError, DeliveryFailedError, FreshAuthRequiredError, InternalError, InvalidCodeError, InvalidEmailError,

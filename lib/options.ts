@@ -9,12 +9,12 @@ import type { OtpEventHandler } from './events.js'
 import { checkBrowserOptions, resolveCookie, type CookieOptions, type ResolvedCookie } from './options-browser.js'
 import { deprecations } from './deprecations.js'
 import { looseE164, normalizeEmail, type Channel, type IdentifierKind } from './identity.js'
-
-export type { Channel, IdentifierKind }
-import type { TotpStore } from './store/totp-types.js'
-import type { OtpStore } from './store/types.js'
+import { totpStoreMethods, type TotpStore } from './store/credentials/types.js'
+import { isOtpStore, otpStoreMethods, type OtpStore } from './store/types.js'
 import type { SessionCacheOptions } from './session-cache.js'
 import { parseEncryptionKey } from './totp/keys.js'
+
+export type { Channel, IdentifierKind }
 
 /** What `send` is given for one code. */
 export interface SendArgs {
@@ -242,18 +242,6 @@ function isRedisClient (value: unknown): boolean {
   return typeof value === 'object' && value !== null && typeof (value as { defineCommand?: unknown }).defineCommand === 'function'
 }
 
-export const storeMethods = [
-  'issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'reserveGuess', 'refundGuess', 'lockOut', 'clearFailures', 'resetCounters',
-  'createChallenge', 'reserveChallenge', 'refundChallenge', 'consumeChallenge',
-  'createSession', 'rotateSession', 'isSessionLive', 'endSessions', 'listSessions'
-] as const
-
-function isStore (value: unknown): value is OtpStore {
-  const store = value as Partial<OtpStore> | null
-  return typeof store === 'object' && store !== null &&
-    storeMethods.every((name) => typeof store[name] === 'function')
-}
-
 /** Throws an error naming the first option that is wrong. Reads, never changes, `opts`. */
 export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
   if (opts === null || typeof opts !== 'object') {
@@ -270,8 +258,8 @@ export function checkOptions (opts: unknown): asserts opts is OtpLoginOptions {
   if (o.redis !== undefined && !isRedisClient(o.redis)) {
     throw new OptionError('redis', 'must be an ioredis Redis or Cluster client', o.redis)
   }
-  if (o.store !== undefined && !isStore(o.store)) {
-    throw new OptionError('store', `must implement ${storeMethods.join(', ')}`, o.store)
+  if (o.store !== undefined && !isOtpStore(o.store)) {
+    throw new OptionError('store', `must implement ${otpStoreMethods.join(', ')}`, o.store)
   }
   if (o.keyPrefix !== undefined && (typeof o.keyPrefix !== 'string' || o.keyPrefix.length > 64 || /[{}\s]/.test(o.keyPrefix))) {
     throw new OptionError('keyPrefix', 'must be a string of at most 64 characters without braces or spaces', o.keyPrefix)
@@ -395,8 +383,6 @@ function checkTestIdentities (o: Record<string, unknown>): void {
     }
   }
 }
-
-export const totpStoreMethods = ['get', 'savePending', 'enable', 'useStep', 'useRecoveryCode', 'disable'] as const
 
 function checkTotpOptions (o: Record<string, unknown>): void {
   if (o.totpEncryptionKey === undefined) {

@@ -1,28 +1,39 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import type { OtpEvent } from '../lib/index.js'
-import { everyStore, wrongCode } from './helpers/app.js'
-import { buildTotpApp, codeAt } from './helpers/totp.js'
+import { MemoryStore, MemoryTotpStore, type OtpEvent, type OtpLoginOptions } from '../lib/index.js'
+import { CODE_SECRET, everyStore, freshCluster, freshRedis, wrongCode, type StoreKind } from './helpers/app.js'
+import { manualClock, redisClock, type TestClock } from './helpers/clock.js'
+import { buildTotpApp, codeAt, type TotpTestApp } from './helpers/totp.js'
 
 const phone = '+919876543210'
 
+/** The test app on `kind`'s store, with the clock that moves that store's time (see clock.ts). */
+async function timedApp (t: Parameters<typeof buildTotpApp>[0], kind: StoreKind, options: Partial<OtpLoginOptions>): Promise<{ app: TotpTestApp, clock: TestClock }> {
+  if (kind === 'memory') {
+    const clock = manualClock()
+    const store = new MemoryStore({ now: clock.now })
+    t.teardown(() => store.close())
+    return { app: await buildTotpApp(t, 'memory', { store, totpStore: new MemoryTotpStore(), codeSecret: CODE_SECRET, ...options }), clock }
+  }
+  const redis = kind === 'redis' ? await freshRedis() : await freshCluster()
+  return { app: await buildTotpApp(t, 'memory', { redis, codeSecret: CODE_SECRET, ...options }), clock: redisClock(redis) }
+}
+
 for (const kind of everyStore) {
   t.test(`${kind} store: the failure window slides, across /verify-otp, /verify-totp and /verify-recovery`, async (t) => {
-    // maxFailures 3 in any 4 s. A window fixed at the first failure would end at 4 s and let the guess at 4.5 s
-    // through (a new window); a sliding one (4 s from the last failure, at 2.5 s) locks at that third guess. The
-    // margins (1.5 s and 2 s) leave room for a slow machine under a full test run.
+    // maxFailures 3 in any 60 s. A window fixed at the first failure would end at 60 s and let the guess at 70 s
+    // through (a new window); a sliding one (60 s from the last failure, at 40 s) locks at that third guess. The
+    // store's clock is moved, so the gaps (20 s, 30 s) are far from anything a slow machine adds.
     const events: OtpEvent[] = []
-    const app = await buildTotpApp(t, kind, { maxFailures: 3, lockout: 4, maxAttempts: 100, onEvent: (e) => { events.push(e) } })
+    const { app, clock } = await timedApp(t, kind, { maxFailures: 3, lockout: 60, maxAttempts: 100, onEvent: (e) => { events.push(e) } })
     await app.login(phone)
     const code = app.codeFor(phone)
-    const start = Date.now()
-    const at = async (ms: number) => { await sleep(Math.max(0, start + ms - Date.now())) }
     t.equal((await app.verify(phone, wrongCode(code))).json().code, 'OTP_INVALID')
-    await at(2500)
+    await clock.advance(40_000)
     t.equal((await app.verifyTotp(phone, '000000')).json().code, 'OTP_INVALID')
-    await at(4500)
+    await clock.advance(30_000)
     const third = await app.verifyRecovery(phone, 'aaaaa-aaaaa')
-    t.equal(third.json().code, 'OTP_LOCKED', 'the third failure within 4 s of the one before locks (and 4.5 s after the first)')
+    t.equal(third.json().code, 'OTP_LOCKED', 'the third failure within 60 s of the one before locks (and 70 s after the first)')
     t.equal((await app.verify(phone, code)).json().code, 'OTP_LOCKED', 'even the right code, unchecked')
     const checked = events.filter((e) => (e.type === 'verify-failed' && e.reason === 'invalid') || e.type === 'locked-out')
     t.equal(checked.length, 3, 'three guesses were checked, no more')

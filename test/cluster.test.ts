@@ -3,6 +3,7 @@ import t from 'tap'
 import { RedisStore } from '../lib/index.js'
 import { buildApp, CODE_SECRET, wrongCode } from './helpers/app.js'
 import { RedisCluster } from './helpers/cluster.js'
+import { redisClock } from './helpers/clock.js'
 import { storeContract } from './helpers/store-contract.js'
 
 // One 3-master Redis Cluster for the whole file.
@@ -27,7 +28,10 @@ async function keysByNode (cluster: RedisCluster): Promise<string[][]> {
 
 for (const kind of ['phone', 'email'] as const) {
   t.test(`RedisStore passes the store contract on a Cluster client (${kind} identifiers)`, async (t) => {
-    storeContract(t, async () => new RedisStore({ client: await freshCluster() }), kind)
+    storeContract(t, async () => {
+      const client = await freshCluster()
+      return { store: new RedisStore({ client }), clock: redisClock(client) }
+    }, kind)
   })
 }
 

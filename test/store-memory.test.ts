@@ -1,13 +1,15 @@
 import t from 'tap'
 import { MemoryStore } from '../lib/index.js'
+import { manualClock } from './helpers/clock.js'
 import { storeContract } from './helpers/store-contract.js'
 
 for (const kind of ['phone', 'email'] as const) {
   t.test(`MemoryStore passes the store contract (${kind} identifiers)`, async (t) => {
     storeContract(t, async () => {
-      const store = new MemoryStore()
+      const clock = manualClock()
+      const store = new MemoryStore({ now: clock.now })
       t.teardown(() => store.close())
-      return store
+      return { store, clock }
     }, kind)
   })
 }

@@ -1,11 +1,16 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { RedisStore } from '../lib/index.js'
 import { freshRedis } from './helpers/app.js'
+import { redisClock } from './helpers/clock.js'
 import { storeContract } from './helpers/store-contract.js'
 
 for (const kind of ['phone', 'email'] as const) {
   t.test(`RedisStore passes the store contract (${kind} identifiers)`, async (t) => {
-    storeContract(t, async () => new RedisStore({ client: await freshRedis() }), kind)
+    storeContract(t, async () => {
+      const client = await freshRedis()
+      return { store: new RedisStore({ client }), clock: redisClock(client) }
+    }, kind)
   })
 }
 
@@ -18,4 +23,27 @@ t.test('scripts are defined once per client and keys carry the prefix and one ha
   await b.verifyCode('+15550001', 'x', { maxAttempts: 3, maxFailures: 5, lockoutMs: 1000 })
   const keys = (await client.keys('*')).sort()
   t.same(keys, ['app1:{+15550001}:code', 'app1:{+15550001}:fails', 'app1:{+15550001}:last', 'app1:{+15550001}:sends'])
+})
+
+t.test('Redis ends on its own what the scripts gave a TTL (the contract moves TTLs instead of waiting)', async (t) => {
+  // Real waiting, only ever for something to be gone: a slower machine only waits longer.
+  const client = await freshRedis()
+  const store = new RedisStore({ client })
+  const a = '+15550002001'
+  await store.issueCode(a, 'c1', { codeTtlMs: 100, maxSends: 1, windowMs: 100, resendIntervalMs: 100 })
+  await store.createChallenge(a, 'ch', 'd', 100)
+  await store.lockOut('+15550002002', 100)
+  await store.createSession('u1', 's1', { tokenHash: 't1', claims: '{}', amr: '[]' }, { ttlMs: 100, now: Date.now() })
+  t.ok((await client.keys('*')).length >= 6, 'code, sends, last, challenge, lock, session and its index')
+  await sleep(200)
+  t.same(await client.keys('*'), [], 'every key is gone')
+  t.same(await store.issueCode(a, 'c2', { codeTtlMs: 100, maxSends: 1, windowMs: 100, resendIntervalMs: 100 }), { status: 'issued' })
+})
+
+t.test('a script answer its decoder does not know rejects (the routes answer 503), never passes for a result', async (t) => {
+  const client = await freshRedis()
+  // Defined first, so the store keeps it: a script that answers a word its decoder never heard of.
+  client.defineCommand('otpLoginVerify', { numberOfKeys: 5, lua: "return {'maybe'}" })
+  const store = new RedisStore({ client })
+  await t.rejects(store.verifyCode('+15550003001', 'h', { maxAttempts: 3, maxFailures: 5, lockoutMs: 1000 }), /unexpected answer from a store script: \["maybe"\]/)
 })

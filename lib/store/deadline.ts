@@ -1,6 +1,5 @@
-import { storeMethods, totpStoreMethods } from '../options.js'
-import type { TotpStore } from './totp-types.js'
-import type { OtpStore } from './types.js'
+import { totpStoreMethods, type TotpStore } from './credentials/types.js'
+import { otpStoreMethods, type AsyncMethodName, type OtpStore } from './types.js'
 
 /** A store call that did not answer within `storeTimeout`; `reachStore` turns it into 503 OTP_STORE_UNAVAILABLE. */
 class StoreTimeoutError extends Error {
@@ -10,18 +9,6 @@ class StoreTimeoutError extends Error {
     super(`${call} did not answer within ${timeoutMs} ms`)
   }
 }
-
-type AsyncMethodName<S> = {
-  [K in keyof S]-?: S[K] extends ((...args: never[]) => Promise<unknown>) | undefined ? K : never
-}[keyof S] & string
-
-// A method added to a store interface but not to its list in options.ts would escape the deadline (and the
-// check of a custom store): this fails to compile, naming it.
-type Unlisted =
-  | Exclude<AsyncMethodName<OtpStore>, typeof storeMethods[number] | 'close'>
-  | Exclude<AsyncMethodName<TotpStore>, typeof totpStoreMethods[number]>
-// eslint-disable-next-line @typescript-eslint/no-unused-vars
-const unlisted: Record<Unlisted, never> = {}
 
 /**
  * `pending`, or a rejection with `timeoutError()` once `timeoutMs` have passed, whichever comes first. The
@@ -76,5 +63,5 @@ function withDeadline<S extends object> (store: S, methods: ReadonlyArray<AsyncM
   return bounded as S
 }
 
-export const otpStoreWithDeadline = (store: OtpStore, timeoutMs: number): OtpStore => withDeadline(store, storeMethods, timeoutMs)
+export const otpStoreWithDeadline = (store: OtpStore, timeoutMs: number): OtpStore => withDeadline(store, otpStoreMethods, timeoutMs)
 export const totpStoreWithDeadline = (store: TotpStore, timeoutMs: number): TotpStore => withDeadline(store, totpStoreMethods, timeoutMs)

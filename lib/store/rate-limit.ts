@@ -2,7 +2,10 @@ import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/
 import type { Cluster, Redis } from 'ioredis'
 import { StoreUnavailableError } from '../errors.js'
 import { callbackWithin } from './deadline.js'
-import { defineScripts } from './redis.js'
+import { defineScripts, script } from './lua.js'
+
+// The same one-key script as the send budgets (the code store's `consumeBudget`).
+const countScript = { otpLoginCount: script('count', 1) }
 
 type Count = (key: string, windowMs: number, cb: (err: Error | null, reply?: [number, number]) => void) => void
 type Callback = Parameters<FastifyRateLimitStore['incr']>[1]
@@ -13,7 +16,7 @@ type Callback = Parameters<FastifyRateLimitStore['incr']>[1]
  * It counts with the same one-key script as the send budgets, and gives up after `timeoutMs` (`storeTimeout`).
  */
 export function failClosedRateLimitStore (client: Redis | Cluster, keyPrefix: string, timeoutMs: number): FastifyRateLimitStoreCtor {
-  defineScripts(client)
+  defineScripts(client, countScript)
   const count = (client as unknown as { otpLoginCount: Count }).otpLoginCount.bind(client)
 
   const storeFor = (prefix: string): FastifyRateLimitStore => ({

@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { ResolvedOptions } from '../options.js'
 import { totpStoreWithDeadline } from '../store/deadline.js'
-import { MemoryTotpStore } from '../store/totp-memory.js'
-import { RedisTotpStore } from '../store/totp-redis.js'
+import { MemoryTotpStore } from '../store/credentials/memory.js'
+import { RedisTotpStore } from '../store/credentials/redis.js'
 import { TotpService } from './service.js'
 
 /** Authenticator apps when `totpEncryptionKey` is given: on the host's `totpStore`, else beside the OTP state. */

@@ -1,6 +1,6 @@
 import { InvalidCodeError, TotpAlreadyEnabledError, TotpNotPendingError } from '../errors.js'
 import { reachStore } from '../store/reach.js'
-import type { TotpStore } from '../store/totp-types.js'
+import type { TotpStore } from '../store/credentials/types.js'
 import { base32, matchStep, newSecret, otpauthUrl, qrCode } from './authenticator.js'
 import { SecretBox, deriveKey } from './keys.js'
 import { hashRecoveryCode, newRecoveryCodes } from './recovery.js'

@@ -1,22 +1,23 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
 import type { IssuePolicy, OtpStore, SessionPolicy, VerifyPolicy } from '../../lib/index.js'
 import { SPENT_KEPT } from '../../lib/store/types.js'
+import type { TestClock, Timed } from './clock.js'
 
 const issue: IssuePolicy = { codeTtlMs: 60_000, maxSends: 3, windowMs: 60_000, resendIntervalMs: 0 }
 const verify: VerifyPolicy = { maxAttempts: 3, maxFailures: 5, lockoutMs: 60_000 }
 
 /**
  * The behaviour every OtpStore must have, run against each implementation. `makeStore` gives a store with no
- * state; the suite works on real time with short TTLs where expiry matters.
+ * state and the clock that moves it (see clock.ts): where expiry matters, time is moved, never waited for. The
+ * times it lets pass stay seconds away from every TTL, so the real time a store call takes never matters.
  */
-export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind: 'phone' | 'email' = 'phone'): void {
+export function storeContract (t: Test, makeStore: () => Promise<Timed<OtpStore>>, kind: 'phone' | 'email' = 'phone'): void {
   let n = 0
   // A fresh identifier per test, so tests never see each other's state.
   const id = (): string => kind === 'phone' ? `+1555000${String(++n).padStart(4, '0')}` : `user${++n}@example.com`
 
   t.test('a right code verifies once, then is gone', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     t.same(await store.issueCode(a, 'h1', issue), { status: 'issued' })
     t.same(await store.verifyCode(a, 'h1', verify), { status: 'ok' })
@@ -24,7 +25,7 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
   })
 
   t.test('no code: invalid, and no failure is counted', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     for (let i = 0; i < verify.maxFailures + 2; i++) {
       t.same(await store.verifyCode(a, 'never', verify), { status: 'invalid' })
@@ -33,7 +34,7 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
   })
 
   t.test('a code is bound to its identifier', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     const b = id()
     await store.issueCode(a, 'ha', issue)
@@ -42,7 +43,7 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
   })
 
   t.test('maxAttempts wrong guesses burn the code, even for the right one after', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     await store.issueCode(a, 'right', issue)
     t.same(await store.verifyCode(a, 'w1', verify), { status: 'invalid' })
@@ -53,7 +54,7 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
   })
 
   t.test('a new code replaces the old one and starts its own attempt count', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     await store.issueCode(a, 'old', issue)
     await store.verifyCode(a, 'w1', verify)
@@ -64,7 +65,7 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
   })
 
   t.test('failures add up across codes and lock the identifier out', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     await store.issueCode(a, 'c1', issue)
     await store.verifyCode(a, 'w', verify)
@@ -83,20 +84,22 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
   })
 
   t.test('a lockout ends after lockoutMs, and the failure count starts again', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const a = id()
-    const short = { ...verify, maxFailures: 2, lockoutMs: 400 }
+    const short = { ...verify, maxFailures: 2, lockoutMs: 10_000 }
     await store.issueCode(a, 'c1', issue)
     await store.verifyCode(a, 'w', short)
     t.equal((await store.verifyCode(a, 'w', short)).status, 'locked')
-    await sleep(450)
+    await clock.advance(5_000)
+    t.equal((await store.issueCode(a, 'c2', issue)).status, 'locked', 'halfway through, still locked out')
+    await clock.advance(5_000)
     t.same(await store.issueCode(a, 'c2', issue), { status: 'issued' })
     t.same(await store.verifyCode(a, 'w', short), { status: 'invalid' }, 'one failure is not a lockout')
     t.same(await store.verifyCode(a, 'c2', short), { status: 'ok' })
   })
 
   t.test('maxSends codes per window, then locked until the window ends', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     for (let i = 0; i < issue.maxSends; i++) t.same(await store.issueCode(a, `c${i}`, issue), { status: 'issued' })
     const refused = await store.issueCode(a, 'c9', issue)
@@ -106,39 +109,45 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
   })
 
   t.test('the send window ends', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const a = id()
-    const short = { ...issue, maxSends: 1, windowMs: 400 }
+    const short = { ...issue, maxSends: 1, windowMs: 10_000 }
     await store.issueCode(a, 'c1', short)
     t.equal((await store.issueCode(a, 'c2', short)).status, 'locked')
-    await sleep(450)
+    await clock.advance(5_000)
+    t.equal((await store.issueCode(a, 'c2', short)).status, 'locked', 'halfway through the window, still none')
+    await clock.advance(5_000)
     t.same(await store.issueCode(a, 'c3', short), { status: 'issued' })
   })
 
   t.test('resend interval', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const a = id()
-    const paced = { ...issue, resendIntervalMs: 400 }
+    const paced = { ...issue, resendIntervalMs: 10_000 }
     await store.issueCode(a, 'c1', paced)
     const early = await store.issueCode(a, 'c2', paced)
     t.equal(early.status, 'too_soon')
-    t.ok(early.status === 'too_soon' && early.retryAfterMs > 0 && early.retryAfterMs <= 400)
+    t.ok(early.status === 'too_soon' && early.retryAfterMs > 5_000 && early.retryAfterMs <= 10_000)
     t.same(await store.verifyCode(a, 'c1', verify), { status: 'ok' }, 'a refused resend leaves the code alone')
     await store.issueCode(a, 'c3', { ...paced, resendIntervalMs: 0 })
-    await sleep(450)
+    await clock.advance(10_000)
     t.same(await store.issueCode(a, 'c4', paced), { status: 'issued' })
   })
 
   t.test('a code expires after codeTtlMs', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const a = id()
-    await store.issueCode(a, 'c1', { ...issue, codeTtlMs: 100 })
-    await sleep(150)
+    const b = id()
+    await store.issueCode(a, 'c1', { ...issue, codeTtlMs: 10_000 })
+    await store.issueCode(b, 'c1', { ...issue, codeTtlMs: 10_000 })
+    await clock.advance(5_000)
+    t.same(await store.verifyCode(b, 'c1', verify), { status: 'ok' }, 'halfway through, a code still works')
+    await clock.advance(5_000)
     t.same(await store.verifyCode(a, 'c1', verify), { status: 'invalid' })
   })
 
   t.test('success resets the send and failure counters', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     for (let i = 0; i < issue.maxSends; i++) await store.issueCode(a, `c${i}`, issue)
     const patient = { ...verify, maxAttempts: 10 }
@@ -150,7 +159,7 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
   })
 
   t.test('deferReset: a right code is consumed, the counters wait for resetCounters', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     const deferred = { ...verify, maxAttempts: 10, deferReset: true }
     for (let i = 0; i < issue.maxSends; i++) await store.issueCode(a, `c${i}`, issue)
@@ -164,7 +173,7 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
   })
 
   t.test('revoke drops the code and gives the send back', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     const once = { ...issue, maxSends: 1, resendIntervalMs: 60_000 }
     await store.issueCode(a, 'c1', once)
@@ -174,7 +183,7 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
   })
 
   t.test('revoke without giving the send back: the code goes, the send still counts', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     await store.issueCode(a, 'c1', { ...issue, resendIntervalMs: 60_000 })
     await store.revokeCode(a, 'c1', false)
@@ -187,7 +196,7 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
   })
 
   t.test('revoke leaves a newer code alone', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     await store.issueCode(a, 'c1', issue)
     await store.issueCode(a, 'c2', issue)
@@ -196,7 +205,7 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
   })
 
   t.test('50 parallel verifies of the right code: exactly one ok', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     await store.issueCode(a, 'right', issue)
     const results = await Promise.all(Array.from({ length: 50 }, () => store.verifyCode(a, 'right', verify)))
@@ -205,7 +214,7 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
   })
 
   t.test('50 parallel wrong guesses: no more than maxAttempts are checked', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     const policy = { ...verify, maxFailures: 1000 }
     await store.issueCode(a, 'right', issue)
@@ -216,7 +225,7 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
   })
 
   t.test('parallel logins never exceed maxSends', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.issueCode(a, `c${i}`, issue)))
     t.equal(results.filter((r) => r.status === 'issued').length, issue.maxSends)
@@ -225,15 +234,15 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
   if (kind !== 'phone') return
 
   t.test('send budgets: limit per window, then exceeded until it ends', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const budget = 'sms:91'
-    for (let i = 0; i < 3; i++) t.same(await store.consumeBudget(budget, 3, 400), { status: 'ok' })
-    const over = await store.consumeBudget(budget, 3, 400)
+    for (let i = 0; i < 3; i++) t.same(await store.consumeBudget(budget, 3, 10_000), { status: 'ok' })
+    const over = await store.consumeBudget(budget, 3, 10_000)
     t.equal(over.status, 'exceeded')
-    t.ok(over.status === 'exceeded' && over.retryAfterMs > 0 && over.retryAfterMs <= 400)
-    t.same(await store.consumeBudget(`${budget}x`, 3, 400), { status: 'ok' }, 'budgets are separate')
-    await sleep(450)
-    t.same(await store.consumeBudget(budget, 3, 400), { status: 'ok' }, 'a new window')
+    t.ok(over.status === 'exceeded' && over.retryAfterMs > 5_000 && over.retryAfterMs <= 10_000)
+    t.same(await store.consumeBudget(`${budget}x`, 3, 10_000), { status: 'ok' }, 'budgets are separate')
+    await clock.advance(10_000)
+    t.same(await store.consumeBudget(budget, 3, 10_000), { status: 'ok' }, 'a new window')
   })
 
   sessionContract(t, makeStore)
@@ -245,59 +254,59 @@ export function storeContract (t: Test, makeStore: () => Promise<OtpStore>, kind
  * `clearFailures`), on the same counters as `verifyCode`. Part of the OtpStore contract.
  */
 /** Sessions, grouped by user: rotation, reuse, ending, listing and the per-user limit. Part of the OtpStore contract. */
-export function sessionContract (t: Test, makeStore: () => Promise<OtpStore>): void {
+export function sessionContract (t: Test, makeStore: () => Promise<Timed<OtpStore>>): void {
   let n = 0
   // 22 characters, like the plugin's user keys and session ids.
   const id = (kind: string): string => `${kind}${String(++n).padStart(22 - kind.length, '0')}`
-  const policy = (extra: Partial<SessionPolicy> = {}): SessionPolicy => ({ ttlMs: 60_000, now: Date.now(), ...extra })
+  const policy = (clock: TestClock, extra: Partial<SessionPolicy> = {}): SessionPolicy => ({ ttlMs: 60_000, now: clock.now(), ...extra })
   const record = (tokenHash: string, claims = '{}') => ({ tokenHash, claims, amr: '["sms"]' })
 
   t.test('sessions: rotation hands back the claims and spends the old token', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const user = id('u')
     const s1 = id('s')
-    t.same(await store.createSession(user, s1, record('t1', '{"sub":"u1"}'), policy()), { ended: [] })
+    t.same(await store.createSession(user, s1, record('t1', '{"sub":"u1"}'), policy(clock)), { ended: [] })
     t.equal(await store.isSessionLive(user, s1), true)
-    t.same(await store.rotateSession(user, s1, 't1', 't2', policy()), { status: 'ok', claims: '{"sub":"u1"}' })
-    t.same(await store.rotateSession(user, s1, 't2', 't3', policy()), { status: 'ok', claims: '{"sub":"u1"}' })
+    t.same(await store.rotateSession(user, s1, 't1', 't2', policy(clock)), { status: 'ok', claims: '{"sub":"u1"}' })
+    t.same(await store.rotateSession(user, s1, 't2', 't3', policy(clock)), { status: 'ok', claims: '{"sub":"u1"}' })
     t.equal(await store.isSessionLive(user, s1), true)
     t.equal(await store.isSessionLive(id('u'), s1), false, 'a session belongs to its user')
   })
 
   t.test('sessions: a spent token ends the session', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const user = id('u')
     const s1 = id('s')
     const s2 = id('s')
-    await store.createSession(user, s1, record('t1'), policy())
-    await store.createSession(user, s2, record('x1'), policy())
-    await store.rotateSession(user, s1, 't1', 't2', policy())
-    t.same(await store.rotateSession(user, s1, 't1', 'x', policy()), { status: 'reused' })
+    await store.createSession(user, s1, record('t1'), policy(clock))
+    await store.createSession(user, s2, record('x1'), policy(clock))
+    await store.rotateSession(user, s1, 't1', 't2', policy(clock))
+    t.same(await store.rotateSession(user, s1, 't1', 'x', policy(clock)), { status: 'reused' })
     t.equal(await store.isSessionLive(user, s1), false)
-    t.same(await store.rotateSession(user, s1, 't2', 't3', policy()), { status: 'invalid' }, 'the current token died with it')
+    t.same(await store.rotateSession(user, s1, 't2', 't3', policy(clock)), { status: 'invalid' }, 'the current token died with it')
     t.equal(await store.isSessionLive(user, s2), true, 'the user\'s other session lives on')
     t.same((await store.listSessions(user)).map((s) => s.id), [s2])
   })
 
   t.test('sessions: unknown sessions and tokens never issued are invalid, and end nothing', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const user = id('u')
     const s1 = id('s')
-    t.same(await store.rotateSession(user, s1, 't1', 't2', policy()), { status: 'invalid' })
-    await store.createSession(user, s1, record('t1'), policy())
-    t.same(await store.rotateSession(user, s1, 'forged', 't2', policy()), { status: 'invalid' })
-    t.same(await store.rotateSession(id('u'), s1, 't1', 't2', policy()), { status: 'invalid' }, 'another user\'s key finds nothing')
+    t.same(await store.rotateSession(user, s1, 't1', 't2', policy(clock)), { status: 'invalid' })
+    await store.createSession(user, s1, record('t1'), policy(clock))
+    t.same(await store.rotateSession(user, s1, 'forged', 't2', policy(clock)), { status: 'invalid' })
+    t.same(await store.rotateSession(id('u'), s1, 't1', 't2', policy(clock)), { status: 'invalid' }, 'another user\'s key finds nothing')
     t.equal(await store.isSessionLive(user, s1), true)
-    t.same(await store.rotateSession(user, s1, 't1', 't2', policy()), { status: 'ok', claims: '{}' })
+    t.same(await store.rotateSession(user, s1, 't1', 't2', policy(clock)), { status: 'ok', claims: '{}' })
   })
 
   t.test('sessions: ending one, the others, or all', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const user = id('u')
     const other = id('u')
     const [a, b, c, d] = [id('s'), id('s'), id('s'), id('s')]
-    for (const s of [a, b, c]) await store.createSession(user, s, record(`t${s}`), policy())
-    await store.createSession(other, d, record('td'), policy())
+    for (const s of [a, b, c]) await store.createSession(user, s, record(`t${s}`), policy(clock))
+    await store.createSession(other, d, record('td'), policy(clock))
     t.same(await store.endSessions(user, 'one', a), { status: 'ok', ended: [a] })
     t.same(await store.endSessions(user, 'one', a), { status: 'ok', ended: [] }, 'already ended')
     t.same(await store.endSessions(user, 'others', a), { status: 'not-live' }, 'others needs a live own session')
@@ -305,8 +314,8 @@ export function sessionContract (t: Test, makeStore: () => Promise<OtpStore>): v
     t.same(await store.endSessions(user, 'others', b), { status: 'ok', ended: [c] })
     t.equal(await store.isSessionLive(user, b), true)
     t.equal(await store.isSessionLive(user, c), false)
-    t.same(await store.rotateSession(user, c, `t${c}`, 'n', policy()), { status: 'invalid' }, 'its refresh token is dead too')
-    await store.createSession(user, c, record('tc2'), policy())
+    t.same(await store.rotateSession(user, c, `t${c}`, 'n', policy(clock)), { status: 'invalid' }, 'its refresh token is dead too')
+    await store.createSession(user, c, record('tc2'), policy(clock))
     const all = await store.endSessions(user, 'all')
     t.equal(all.status, 'ok')
     t.same(all.status === 'ok' && [...all.ended].sort(), [b, c].sort())
@@ -315,85 +324,85 @@ export function sessionContract (t: Test, makeStore: () => Promise<OtpStore>): v
   })
 
   t.test('sessions: listing shows times and amr, and forgets expired sessions', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const user = id('u')
     const [a, b] = [id('s'), id('s')]
-    const now = Date.now()
-    await store.createSession(user, a, record('ta'), policy({ now: now - 5000, ttlMs: 300 }))
-    await store.createSession(user, b, record('tb'), policy({ now: now - 1000 }))
-    await store.rotateSession(user, b, 'tb', 'tb2', policy({ now }))
+    const now = clock.now()
+    await store.createSession(user, a, record('ta'), policy(clock, { now: now - 5000, ttlMs: 10_000 }))
+    await store.createSession(user, b, record('tb'), policy(clock, { now: now - 1000 }))
+    await store.rotateSession(user, b, 'tb', 'tb2', policy(clock, { now }))
     const listed = await store.listSessions(user)
     t.equal(listed.length, 2)
     const sb = listed.find((s) => s.id === b)
     t.match(sb, { id: b, createdAt: now - 1000, lastUsedAt: now, amr: '["sms"]' })
-    t.ok(sb !== undefined && sb.expiresAt > now + 55_000 && sb.expiresAt <= Date.now() + 60_000, 'expires ttl after its last use')
-    await sleep(350)
+    t.ok(sb !== undefined && sb.expiresAt > now + 55_000 && sb.expiresAt <= clock.now() + 60_000, 'expires ttl after its last use')
+    await clock.advance(10_000)
     t.same((await store.listSessions(user)).map((s) => s.id), [b], 'the expired one is gone')
     t.equal(await store.isSessionLive(user, a), false)
   })
 
   t.test('sessions: maxSessions ends the least recently used', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const user = id('u')
     const [a, b, c, d] = [id('s'), id('s'), id('s'), id('s')]
-    const now = Date.now()
-    await store.createSession(user, a, record('ta'), policy({ now: now - 3000, maxSessions: 3 }))
-    await store.createSession(user, b, record('tb'), policy({ now: now - 2000, maxSessions: 3 }))
-    await store.createSession(user, c, record('tc'), policy({ now: now - 1000, maxSessions: 3 }))
-    await store.rotateSession(user, a, 'ta', 'ta2', policy({ now }))
-    t.same(await store.createSession(user, d, record('td'), policy({ now, maxSessions: 3 })), { ended: [b] }, 'b was used least recently')
+    const now = clock.now()
+    await store.createSession(user, a, record('ta'), policy(clock, { now: now - 3000, maxSessions: 3 }))
+    await store.createSession(user, b, record('tb'), policy(clock, { now: now - 2000, maxSessions: 3 }))
+    await store.createSession(user, c, record('tc'), policy(clock, { now: now - 1000, maxSessions: 3 }))
+    await store.rotateSession(user, a, 'ta', 'ta2', policy(clock, { now }))
+    t.same(await store.createSession(user, d, record('td'), policy(clock, { now, maxSessions: 3 })), { ended: [b] }, 'b was used least recently')
     t.same((await store.listSessions(user)).map((s) => s.id).sort(), [a, c, d].sort())
-    t.same(await store.rotateSession(user, b, 'tb', 'x', policy()), { status: 'invalid' })
+    t.same(await store.rotateSession(user, b, 'tb', 'x', policy(clock)), { status: 'invalid' })
   })
 
   t.test('sessions: maxSessions orders by last use within one millisecond too', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const user = id('u')
     // Sorted, so that neither the order of the ids nor the order of creation could stand in for the order of use.
     const [a = '', b = '', c = ''] = [id('s'), id('s'), id('s')].sort()
-    const now = Date.now()
-    await store.createSession(user, a, record('ta'), policy({ now, maxSessions: 2 }))
-    await store.createSession(user, b, record('tb'), policy({ now, maxSessions: 2 }))
-    t.equal((await store.rotateSession(user, a, 'ta', 'ta2', policy({ now }))).status, 'ok', 'a is used after b, in the same millisecond')
-    t.same(await store.createSession(user, c, record('tc'), policy({ now, maxSessions: 2 })), { ended: [b] }, 'b was used least recently')
-    t.equal((await store.rotateSession(user, c, 'tc', 'tc2', policy({ now }))).status, 'ok')
-    t.equal((await store.rotateSession(user, a, 'ta2', 'ta3', policy({ now }))).status, 'ok', 'then a again')
+    const now = clock.now()
+    await store.createSession(user, a, record('ta'), policy(clock, { now, maxSessions: 2 }))
+    await store.createSession(user, b, record('tb'), policy(clock, { now, maxSessions: 2 }))
+    t.equal((await store.rotateSession(user, a, 'ta', 'ta2', policy(clock, { now }))).status, 'ok', 'a is used after b, in the same millisecond')
+    t.same(await store.createSession(user, c, record('tc'), policy(clock, { now, maxSessions: 2 })), { ended: [b] }, 'b was used least recently')
+    t.equal((await store.rotateSession(user, c, 'tc', 'tc2', policy(clock, { now }))).status, 'ok')
+    t.equal((await store.rotateSession(user, a, 'ta2', 'ta3', policy(clock, { now }))).status, 'ok', 'then a again')
     const d = id('s')
-    t.same(await store.createSession(user, d, record('td'), policy({ now, maxSessions: 2 })), { ended: [c] }, 'c, used before a\'s last use')
+    t.same(await store.createSession(user, d, record('td'), policy(clock, { now, maxSessions: 2 })), { ended: [c] }, 'c, used before a\'s last use')
   })
 
   t.test('sessions: a session expires after ttlMs unless rotated', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const user = id('u')
     const idle = id('s')
     const busy = id('s')
-    await store.createSession(user, idle, record('t1'), policy({ ttlMs: 400 }))
-    await store.createSession(user, busy, record('t1'), policy({ ttlMs: 400 }))
-    await sleep(250)
-    t.equal((await store.rotateSession(user, busy, 't1', 't2', policy({ ttlMs: 400 }))).status, 'ok')
-    await sleep(250)
-    t.same(await store.rotateSession(user, idle, 't1', 't2', policy()), { status: 'invalid' }, 'idle session expired')
+    await store.createSession(user, idle, record('t1'), policy(clock, { ttlMs: 10_000 }))
+    await store.createSession(user, busy, record('t1'), policy(clock, { ttlMs: 10_000 }))
+    await clock.advance(5_000)
+    t.equal((await store.rotateSession(user, busy, 't1', 't2', policy(clock, { ttlMs: 10_000 }))).status, 'ok')
+    await clock.advance(5_000)
+    t.same(await store.rotateSession(user, idle, 't1', 't2', policy(clock)), { status: 'invalid' }, 'idle session expired')
     t.equal(await store.isSessionLive(user, idle), false)
-    t.equal((await store.rotateSession(user, busy, 't2', 't3', policy())).status, 'ok', 'rotation restarted the TTL')
+    t.equal((await store.rotateSession(user, busy, 't2', 't3', policy(clock))).status, 'ok', 'rotation restarted the TTL')
   })
 
   t.test(`sessions: reuse is detected for the last ${SPENT_KEPT} spent tokens; older ones are just invalid`, async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const user = id('u')
     const s1 = id('s')
-    await store.createSession(user, s1, record('t0'), policy())
-    for (let i = 0; i < SPENT_KEPT + 8; i++) t.equal((await store.rotateSession(user, s1, `t${i}`, `t${i + 1}`, policy())).status, 'ok')
-    t.same(await store.rotateSession(user, s1, 't0', 'x', policy()), { status: 'invalid' }, 'forgotten: invalid, the session lives')
-    t.same(await store.rotateSession(user, s1, 't7', 'x', policy()), { status: 'invalid' })
-    t.same(await store.rotateSession(user, s1, 't8', 'x', policy()), { status: 'reused' }, 'the oldest one remembered')
+    await store.createSession(user, s1, record('t0'), policy(clock))
+    for (let i = 0; i < SPENT_KEPT + 8; i++) t.equal((await store.rotateSession(user, s1, `t${i}`, `t${i + 1}`, policy(clock))).status, 'ok')
+    t.same(await store.rotateSession(user, s1, 't0', 'x', policy(clock)), { status: 'invalid' }, 'forgotten: invalid, the session lives')
+    t.same(await store.rotateSession(user, s1, 't7', 'x', policy(clock)), { status: 'invalid' })
+    t.same(await store.rotateSession(user, s1, 't8', 'x', policy(clock)), { status: 'reused' }, 'the oldest one remembered')
   })
 
   t.test('sessions: 20 parallel rotations of one token, exactly one wins', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const user = id('u')
     const s1 = id('s')
-    await store.createSession(user, s1, record('t1'), policy())
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.rotateSession(user, s1, 't1', `n${i}`, policy())))
+    await store.createSession(user, s1, record('t1'), policy(clock))
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.rotateSession(user, s1, 't1', `n${i}`, policy(clock))))
     t.equal(results.filter((r) => r.status === 'ok').length, 1)
     // The first loser presents a spent token and ends the session; the ones after it find no session.
     t.equal(results.filter((r) => r.status === 'reused').length, 1)
@@ -402,14 +411,14 @@ export function sessionContract (t: Test, makeStore: () => Promise<OtpStore>): v
   })
 }
 
-export function failureContract (t: Test, makeStore: () => Promise<OtpStore>): void {
+export function failureContract (t: Test, makeStore: () => Promise<Timed<OtpStore>>): void {
   let n = 0
   const id = (): string => `+1555200${String(++n).padStart(4, '0')}`
   const policy = { maxFailures: 3, lockoutMs: 60_000 }
   const issue = { codeTtlMs: 60_000, maxSends: 3, windowMs: 60_000, resendIntervalMs: 0 }
 
   t.test('guesses: maxFailures of them are reserved, the last one marked; then refused unchecked', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     t.same(await store.reserveGuess(a, policy), { status: 'reserved', last: false })
     t.same(await store.reserveGuess(a, policy), { status: 'reserved', last: false })
@@ -420,7 +429,7 @@ export function failureContract (t: Test, makeStore: () => Promise<OtpStore>): v
   })
 
   t.test('guesses: the wrong last one locks out, for lockoutMs, as verifyCode does', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     await store.issueCode(a, 'right', issue)
     for (let i = 0; i < policy.maxFailures; i++) await store.reserveGuess(a, policy)
@@ -432,7 +441,7 @@ export function failureContract (t: Test, makeStore: () => Promise<OtpStore>): v
   })
 
   t.test('guesses share the count with verifyCode', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     const verifyPolicy = { ...policy, maxAttempts: 10 }
     await store.issueCode(a, 'right', issue)
@@ -442,20 +451,22 @@ export function failureContract (t: Test, makeStore: () => Promise<OtpStore>): v
   })
 
   t.test('guesses: a success clears the count; a lockout ends', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const a = id()
-    const short = { maxFailures: 2, lockoutMs: 500 }
+    const short = { maxFailures: 2, lockoutMs: 10_000 }
     await store.reserveGuess(a, short)
     await store.clearFailures(a)
     t.same(await store.reserveGuess(a, short), { status: 'reserved', last: false }, 'cleared: counting from one again')
     t.same(await store.reserveGuess(a, short), { status: 'reserved', last: true })
     await store.lockOut(a, short.lockoutMs)
-    await sleep(600)
+    await clock.advance(5_000)
+    t.equal((await store.reserveGuess(a, short)).status, 'locked', 'halfway through, still locked out')
+    await clock.advance(5_000)
     t.same(await store.reserveGuess(a, short), { status: 'reserved', last: false }, 'the lockout ended, the count started again')
   })
 
   t.test('guesses: 20 in parallel, exactly maxFailures reserved, exactly one of them last', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     const results = await Promise.all(Array.from({ length: 20 }, () => store.reserveGuess(a, policy)))
     const reserved = results.filter((r) => r.status === 'reserved')
@@ -465,7 +476,7 @@ export function failureContract (t: Test, makeStore: () => Promise<OtpStore>): v
   })
 
   t.test('guesses: a refund gives a reserved guess back; refused guesses are not counted', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     for (let i = 0; i < policy.maxFailures; i++) await store.reserveGuess(a, policy)
     t.equal((await store.reserveGuess(a, policy)).status, 'locked', 'all in flight')
@@ -474,26 +485,26 @@ export function failureContract (t: Test, makeStore: () => Promise<OtpStore>): v
   })
 
   t.test('failures slide: the count lives lockoutMs from the last failure, not the first', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const a = id()
-    const sliding = { maxAttempts: 100, maxFailures: 3, lockoutMs: 600 }
+    const sliding = { maxAttempts: 100, maxFailures: 3, lockoutMs: 10_000 }
     await store.issueCode(a, 'right', issue)
     await store.verifyCode(a, 'w1', sliding)
-    await sleep(400)
+    await clock.advance(6_000)
     await store.verifyCode(a, 'w2', sliding)
-    await sleep(400) // 800 ms after the first failure: a fixed window would have ended
+    await clock.advance(6_000) // 12 s after the first failure: a fixed window would have ended
     const third = await store.verifyCode(a, 'w3', sliding)
-    t.equal(third.status, 'locked', 'the third failure within 600 ms of the one before locks')
+    t.equal(third.status, 'locked', 'the third failure within 10 s of the one before locks')
     const b = id()
     await store.issueCode(b, 'right', issue)
     await store.verifyCode(b, 'w1', sliding)
     await store.verifyCode(b, 'w2', sliding)
-    await sleep(700)
+    await clock.advance(10_000)
     t.same(await store.verifyCode(b, 'w3', sliding), { status: 'invalid' }, 'a pause of lockoutMs ends the count')
   })
 
   t.test('trusted devices: their own code and counters, locked out alone', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     const verify = { maxAttempts: 10, maxFailures: 2, lockoutMs: 60_000 }
     await store.issueCode(a, 'c1', issue)
@@ -513,7 +524,7 @@ export function failureContract (t: Test, makeStore: () => Promise<OtpStore>): v
   })
 
   t.test('challenges: reserved with the failure count, burned after maxAttempts, spent once', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     const verify = { maxAttempts: 2, maxFailures: 5, lockoutMs: 60_000 }
     await store.createChallenge(a, 'ch1', '{"x":1}', 60_000)
@@ -533,21 +544,21 @@ export function failureContract (t: Test, makeStore: () => Promise<OtpStore>): v
   })
 
   t.test('challenges: the last failure reserved; a lockout refuses them; they expire', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const a = id()
     const verify = { maxAttempts: 10, maxFailures: 2, lockoutMs: 60_000 }
-    await store.createChallenge(a, 'ch', 'd', 300)
+    await store.createChallenge(a, 'ch', 'd', 10_000)
     t.match(await store.reserveChallenge(a, 'ch', verify), { status: 'reserved', last: false })
     t.match(await store.reserveChallenge(a, 'ch', verify), { status: 'reserved', last: true })
     await store.lockOut(a, verify.lockoutMs)
     t.match(await store.reserveChallenge(a, 'ch', verify), { status: 'locked' })
     t.match(await store.reserveChallenge(a, 'ch', verify, 'device1'), { status: 'reserved', last: false }, 'a trusted device counts on its own')
-    await sleep(350)
+    await clock.advance(10_000)
     t.same(await store.reserveChallenge(a, 'ch', verify, 'device1'), { status: 'invalid' }, 'expired')
   })
 
   t.test('challenges: 20 parallel guesses, at most maxAttempts reserved; one parallel consume wins', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     const verify = { maxAttempts: 3, maxFailures: 100, lockoutMs: 60_000 }
     await store.createChallenge(a, 'ch', 'd', 60_000)

@@ -1,18 +1,19 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
 import type { TotpStore } from '../../lib/index.js'
+import type { Timed } from './clock.js'
 
 /**
  * The behaviour every TotpStore must have, run against each implementation (and fit for a host's own store).
- * `makeStore` gives a store with no state; expiry of a pending setup runs on real time with a short TTL.
+ * `makeStore` gives a store with no state and the clock that moves it (see clock.ts): expiry of a pending setup
+ * is shown by moving time, never by waiting.
  */
-export function totpStoreContract (t: Test, makeStore: () => Promise<TotpStore>): void {
+export function totpStoreContract (t: Test, makeStore: () => Promise<Timed<TotpStore>>): void {
   let n = 0
   const id = (): string => `+1555100${String(++n).padStart(4, '0')}`
   const hour = 3_600_000
 
   t.test('a pending setup is readable, not enabled, and can be replaced', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     t.equal(await store.get(a), undefined)
     t.equal(await store.savePending(a, 'secret1', hour), true)
@@ -22,31 +23,32 @@ export function totpStoreContract (t: Test, makeStore: () => Promise<TotpStore>)
   })
 
   t.test('a pending setup expires', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const a = id()
-    await store.savePending(a, 's', 100)
-    await sleep(150)
+    await store.savePending(a, 's', 10_000)
+    await clock.advance(5_000)
+    t.same(await store.get(a), { secret: 's', enabled: false }, 'halfway through, still pending')
+    await clock.advance(5_000)
     t.equal(await store.get(a), undefined)
     t.equal(await store.enable(a, 's', ['h'], 1), false, 'an expired setup cannot be confirmed')
   })
 
   t.test('enable needs the pending secret; then it is on, for good', async (t) => {
-    const store = await makeStore()
+    const { store, clock } = await makeStore()
     const a = id()
     t.equal(await store.enable(a, 's', ['h'], 1), false, 'nothing pending')
-    // Long enough to be confirmed on a busy machine, short enough to wait out below.
-    await store.savePending(a, 'new', 1000)
+    await store.savePending(a, 'new', 10_000)
     t.equal(await store.enable(a, 'old', ['h'], 1), false, 'a setup replaced since it was read')
     t.equal(await store.enable(a, 'new', ['h'], 1), true)
     t.same(await store.get(a), { secret: 'new', enabled: true })
     t.equal(await store.enable(a, 'new', ['h'], 2), false, 'already on')
     t.equal(await store.savePending(a, 'other', hour), false, 'no new setup while on')
-    await sleep(1100)
+    await clock.advance(20_000)
     t.same(await store.get(a), { secret: 'new', enabled: true }, 'an enabled record does not expire')
   })
 
   t.test('useStep: only later steps, never the confirming one', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     await store.savePending(a, 's', hour)
     t.equal(await store.useStep(a, 100), false, 'not while pending')
@@ -61,7 +63,7 @@ export function totpStoreContract (t: Test, makeStore: () => Promise<TotpStore>)
   })
 
   t.test('20 parallel useStep calls for one step: exactly one wins', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     await store.savePending(a, 's', hour)
     await store.enable(a, 's', [], 1)
@@ -70,7 +72,7 @@ export function totpStoreContract (t: Test, makeStore: () => Promise<TotpStore>)
   })
 
   t.test('recovery codes: each works once, only its own identifier, only when on', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     const b = id()
     await store.savePending(a, 's', hour)
@@ -85,7 +87,7 @@ export function totpStoreContract (t: Test, makeStore: () => Promise<TotpStore>)
   })
 
   t.test('disable removes everything; a new setup starts clean', async (t) => {
-    const store = await makeStore()
+    const { store } = await makeStore()
     const a = id()
     await store.savePending(a, 's', hour)
     await store.enable(a, 's', ['h1'], 50)

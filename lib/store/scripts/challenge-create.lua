@@ -2,4 +2,4 @@
 -- KEYS: challenge   ARGV: data, ttlMs
 redis.call('HSET', KEYS[1], 'd', ARGV[1], 'a', 0)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
+return {'ok'}

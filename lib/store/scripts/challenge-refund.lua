@@ -7,4 +7,4 @@ if failures <= 1 then
 else
   redis.call('DECR', KEYS[2])
 end
-return 1
+return {'ok'}

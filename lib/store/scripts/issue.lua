@@ -1,21 +1,22 @@
 -- Stores a new code for one identifier unless it is locked out, has used up its sends, or asks too soon.
 -- KEYS: code, sends, last, lock   ARGV: codeHash, codeTtlMs, maxSends, windowMs, resendIntervalMs
--- Returns {status, retryAfterMs}: 0 issued, 1 locked out, 2 too soon, 3 maxSends used up.
+-- Returns {'issued'}, {'locked', retryAfterMs} locked out, {'max-sends', retryAfterMs} maxSends used up in this
+-- window, or {'too_soon', retryAfterMs}.
 -- A marker without a TTL (set by hand, say) still counts: -1 means it exists; the wait is then a window.
 local lockTtl = redis.call('PTTL', KEYS[4])
 if lockTtl == -1 then lockTtl = tonumber(ARGV[4]) end
-if lockTtl > 0 then return {1, lockTtl} end
+if lockTtl > 0 then return {'locked', lockTtl} end
 
 local sends = tonumber(redis.call('GET', KEYS[2]) or '0')
 if sends >= tonumber(ARGV[3]) then
   local windowTtl = redis.call('PTTL', KEYS[2])
   if windowTtl < 0 then windowTtl = tonumber(ARGV[4]) end
-  return {3, windowTtl}
+  return {'max-sends', windowTtl}
 end
 
 local lastTtl = redis.call('PTTL', KEYS[3])
 if lastTtl == -1 then lastTtl = tonumber(ARGV[5]) end
-if lastTtl > 0 then return {2, lastTtl} end
+if lastTtl > 0 then return {'too_soon', lastTtl} end
 
 -- A new code replaces the old one and starts its own attempt count.
 redis.call('DEL', KEYS[1])
@@ -31,4 +32,4 @@ end
 if tonumber(ARGV[5]) > 0 then
   redis.call('SET', KEYS[3], 1, 'PX', ARGV[5])
 end
-return {0, 0}
+return {'issued'}

@@ -2,4 +2,4 @@
 -- KEYS: code, lock, fails   ARGV: lockoutMs
 redis.call('SET', KEYS[2], 1, 'PX', ARGV[1])
 redis.call('DEL', KEYS[1], KEYS[3])
-return 1
+return {'ok'}

@@ -6,4 +6,4 @@ if failures <= 1 then
 else
   redis.call('DECR', KEYS[1])
 end
-return 1
+return {'ok'}

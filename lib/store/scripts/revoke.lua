@@ -1,9 +1,10 @@
 -- Undoes an issue whose delivery failed: the code goes (if still the current one) and, when ARGV[2] is 1,
 -- so do its send and the resend wait.
--- KEYS: code, sends, last   ARGV: codeHash, giveSendBack
-if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+-- KEYS: code, sends, last   ARGV: codeHash, giveSendBack   Returns {'revoked'}, or {'not-current'} (a newer code
+-- replaced it, or it was used or expired).
+if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return {'not-current'} end
 redis.call('DEL', KEYS[1])
-if ARGV[2] ~= '1' then return 1 end
+if ARGV[2] ~= '1' then return {'revoked'} end
 redis.call('DEL', KEYS[3])
 local sends = tonumber(redis.call('GET', KEYS[2]) or '0')
 if sends <= 1 then
@@ -11,4 +12,4 @@ if sends <= 1 then
 else
   redis.call('DECR', KEYS[2])
 end
-return 1
+return {'revoked'}

@@ -1,7 +1,7 @@
 -- Ends sessions of one user: 'one' ends ARGV[3]; 'others' all but ARGV[3]; 'all' every one.
 -- 'others', and 'all' with a session id, first need that session to be live (a logout needs a live session).
 -- KEYS: index   ARGV: base, scope, sessionId (or ''), channel (or '')
--- Returns {0, ended ids...} or {1} when the caller's session is not live; announces the ended ones on the
+-- Returns {'ok', ended ids...}, or {'not-live'} when the caller's session is not live; announces the ended ones on the
 -- channel, so every instance drops them from its session cache.
 local index, base, scope, own = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local function announce (result)
@@ -17,11 +17,11 @@ local function finish (id)
   return live == 1
 end
 if scope == 'one' then
-  if finish(own) then return announce({0, own}) end
-  return {0}
+  if finish(own) then return announce({'ok', own}) end
+  return {'ok'}
 end
-if own ~= '' and redis.call('EXISTS', base .. own) == 0 then return {1} end
-local result = {0}
+if own ~= '' and redis.call('EXISTS', base .. own) == 0 then return {'not-live'} end
+local result = {'ok'}
 for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
   if (scope == 'all' or id ~= own) and finish(id) then table.insert(result, id) end
 end

@@ -1,11 +1,11 @@
 -- Rotates a refresh token: the presented one must be the session's current token.
 -- KEYS: index   ARGV: base, sessionId, tokenHash, newHash, now, ttlMs, keepSpent, channel
--- Returns {0, claims} rotated, {1} reused (session ended), {2} invalid.
+-- Returns {'ok', claims} rotated, {'reused'} a spent token (the session is ended), or {'invalid'}.
 local index = KEYS[1]
 local key = ARGV[1] .. ARGV[2]
 local spent = key .. ':spent'
 local current = redis.call('HGET', key, 'cur')
-if not current then return {2} end
+if not current then return {'invalid'} end
 if current == ARGV[3] then
   local generation = redis.call('HINCRBY', key, 'gen', 1)
   redis.call('HSET', key, 'cur', ARGV[4], 'u', ARGV[5])
@@ -20,13 +20,13 @@ if current == ARGV[3] then
   if top[2] then score = math.max(score, tonumber(top[2]) + (top[1] == ARGV[2] and 0 or 1)) end
   redis.call('ZADD', index, score, ARGV[2])
   redis.call('PEXPIRE', index, ARGV[6])
-  return {0, redis.call('HGET', key, 'claims')}
+  return {'ok', redis.call('HGET', key, 'claims')}
 end
 if redis.call('ZSCORE', spent, ARGV[3]) then
   -- A spent token came back: someone holds a copy. End the session, and with it its access tokens.
   redis.call('DEL', key, spent)
   redis.call('ZREM', index, ARGV[2])
   if ARGV[8] ~= '' then redis.call('PUBLISH', ARGV[8], ARGV[2]) end
-  return {1}
+  return {'reused'}
 end
-return {2}
+return {'invalid'}

@@ -3,6 +3,7 @@
  * to the store an opaque string), whether it is on, the last time step used to log in, and the hashes of the
  * unused recovery codes. A setup is pending until confirmed and may expire; an enabled record must never
  * expire, so a host can keep it in its own database. Each method is one atomic step. Durations are milliseconds.
+ * The first credential this folder holds; passkeys are to join it (a `CredentialStore`).
  */
 export interface TotpStore {
   /** The identifier's record, or undefined when there is none (or only an expired pending one). */
@@ -21,6 +22,9 @@ export interface TotpStore {
   /** Removes the record, pending or enabled, with its recovery codes. */
   disable (identifier: string): Promise<void>
 }
+
+/** Every method of `TotpStore`: what a host's `totpStore` is checked for, and what the store deadline bounds. */
+export const totpStoreMethods = ['get', 'savePending', 'enable', 'useStep', 'useRecoveryCode', 'disable'] as const
 
 export interface TotpRecord {
   /** The encrypted secret. */

@@ -1,4 +1,4 @@
-import type { TotpRecord, TotpStore } from './totp-types.js'
+import type { TotpRecord, TotpStore } from './types.js'
 
 interface Entry {
   secret: string

@@ -1,18 +1,18 @@
 import type { Cluster, Redis } from 'ioredis'
-import { script } from './redis.js'
-import type { TotpRecord, TotpStore } from './totp-types.js'
+import { defineScripts, script, type ScriptCall } from '../lua.js'
+import type { TotpRecord, TotpStore } from './types.js'
 
 const scripts = {
-  otpLoginTotpPending: { numberOfKeys: 1, lua: script('totp-pending') },
-  otpLoginTotpEnable: { numberOfKeys: 1, lua: script('totp-enable') },
-  otpLoginTotpStep: { numberOfKeys: 1, lua: script('totp-step') }
+  otpLoginTotpPending: script('totp-pending', 1),
+  otpLoginTotpEnable: script('totp-enable', 1),
+  otpLoginTotpStep: script('totp-step', 1)
 }
 
-type ScriptCall = (...args: Array<string | number>) => Promise<number>
+// What each script answers, as its Lua says.
 interface ScriptedClient {
-  otpLoginTotpPending: ScriptCall
-  otpLoginTotpEnable: ScriptCall
-  otpLoginTotpStep: ScriptCall
+  otpLoginTotpPending: ScriptCall<['saved'] | ['already-on']>
+  otpLoginTotpEnable: ScriptCall<['enabled'] | ['not-pending']>
+  otpLoginTotpStep: ScriptCall<['used'] | ['refused']>
   hmget: (key: string, ...fields: string[]) => Promise<Array<string | null>>
   hdel: (key: string, field: string) => Promise<number>
   del: (key: string) => Promise<number>
@@ -36,9 +36,7 @@ export class RedisTotpStore implements TotpStore {
   private readonly keyPrefix: string
 
   constructor ({ client, keyPrefix = 'otp:' }: RedisTotpStoreOptions) {
-    for (const [name, definition] of Object.entries(scripts)) {
-      if (typeof (client as unknown as Record<string, unknown>)[name] !== 'function') client.defineCommand(name, definition)
-    }
+    defineScripts(client, scripts)
     this.client = client as unknown as ScriptedClient
     this.keyPrefix = keyPrefix
   }
@@ -53,15 +51,18 @@ export class RedisTotpStore implements TotpStore {
   }
 
   async savePending (identifier: string, secret: string, ttlMs: number): Promise<boolean> {
-    return await this.client.otpLoginTotpPending(this.key(identifier), secret, ttlMs) === 1
+    const [word] = await this.client.otpLoginTotpPending(this.key(identifier), secret, ttlMs)
+    return word === 'saved'
   }
 
   async enable (identifier: string, secret: string, recoveryHashes: readonly string[], step: number): Promise<boolean> {
-    return await this.client.otpLoginTotpEnable(this.key(identifier), secret, step, ...recoveryHashes) === 1
+    const [word] = await this.client.otpLoginTotpEnable(this.key(identifier), secret, step, ...recoveryHashes)
+    return word === 'enabled'
   }
 
   async useStep (identifier: string, step: number): Promise<boolean> {
-    return await this.client.otpLoginTotpStep(this.key(identifier), step) === 1
+    const [word] = await this.client.otpLoginTotpStep(this.key(identifier), step)
+    return word === 'used'
   }
 
   async useRecoveryCode (identifier: string, hash: string): Promise<boolean> {

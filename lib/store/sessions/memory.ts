@@ -1,0 +1,112 @@
+import { equalHashes, live, type Expiring } from '../expiring.js'
+import type { EndResult, EndScope, NewSession, RotateResult, SessionEnd, SessionInfo, SessionPolicy, SessionStore } from './types.js'
+import { SPENT_KEPT } from './types.js'
+
+interface Session extends Expiring {
+  current: string
+  spent: Set<string>
+  claims: string
+  amr: string
+  createdAt: number
+  lastUsedAt: number
+}
+
+/**
+ * Sessions in this process, with the same semantics as `RedisSessionStore`. Every method runs synchronously to
+ * its end, which makes each one atomic in Node's single thread. Expired sessions go when their user's are read
+ * or swept (`sweep`, which `MemoryStore` runs on a timer).
+ */
+export class MemorySessionStore implements SessionStore {
+  private readonly users = new Map<string, Map<string, Session>>()
+
+  constructor (private readonly now: () => number) {}
+
+  /** Number of users with sessions, live or not yet swept. */
+  get size (): number {
+    return this.users.size
+  }
+
+  sweep (): void {
+    const now = this.now()
+    for (const userKey of this.users.keys()) this.sessionsOf(userKey, now)
+  }
+
+  /** A user's live sessions (expired ones are dropped on the way). */
+  private sessionsOf (userKey: string, now: number): Map<string, Session> {
+    const sessions = this.users.get(userKey) ?? new Map<string, Session>()
+    for (const [id, session] of sessions) if (!live(session, now)) sessions.delete(id)
+    if (sessions.size === 0) this.users.delete(userKey)
+    return sessions
+  }
+
+  async createSession (userKey: string, sessionId: string, record: NewSession, policy: SessionPolicy): Promise<SessionEnd> {
+    const sessions = this.sessionsOf(userKey, this.now())
+    const ended: string[] = []
+    const max = policy.maxSessions ?? Infinity
+    while (sessions.size >= max) {
+      let oldest: [string, Session] | undefined
+      for (const entry of sessions) if (!oldest || entry[1].lastUsedAt < oldest[1].lastUsedAt) oldest = entry
+      if (!oldest) break
+      sessions.delete(oldest[0])
+      ended.push(oldest[0])
+    }
+    sessions.set(sessionId, {
+      current: record.tokenHash,
+      spent: new Set(),
+      claims: record.claims,
+      amr: record.amr,
+      createdAt: policy.now,
+      lastUsedAt: policy.now,
+      until: this.now() + policy.ttlMs
+    })
+    this.users.set(userKey, sessions)
+    return { ended }
+  }
+
+  async rotateSession (userKey: string, sessionId: string, tokenHash: string, newHash: string, policy: SessionPolicy): Promise<RotateResult> {
+    const sessions = this.sessionsOf(userKey, this.now())
+    const session = sessions.get(sessionId)
+    if (!session) return { status: 'invalid' }
+    if (equalHashes(session.current, tokenHash)) {
+      session.spent.add(session.current)
+      // The newest SPENT_KEPT are remembered (a Set keeps insertion order): memory stays bounded.
+      for (const old of session.spent) {
+        if (session.spent.size <= SPENT_KEPT) break
+        session.spent.delete(old)
+      }
+      session.current = newHash
+      session.lastUsedAt = policy.now
+      // The map's order is the order of last use: among sessions last used in the same millisecond, the
+      // least recently used is the first (maxSessions ends it).
+      sessions.delete(sessionId)
+      sessions.set(sessionId, session)
+      session.until = this.now() + policy.ttlMs
+      return { status: 'ok', claims: session.claims }
+    }
+    if (session.spent.has(tokenHash)) {
+      // A spent token came back: someone holds a copy. End the session, and with it its access tokens.
+      sessions.delete(sessionId)
+      return { status: 'reused' }
+    }
+    return { status: 'invalid' }
+  }
+
+  async isSessionLive (userKey: string, sessionId: string): Promise<boolean> {
+    return live(this.users.get(userKey)?.get(sessionId), this.now()) !== undefined
+  }
+
+  async endSessions (userKey: string, scope: EndScope, sessionId = ''): Promise<EndResult> {
+    const sessions = this.sessionsOf(userKey, this.now())
+    if (scope === 'one') return { status: 'ok', ended: sessions.delete(sessionId) ? [sessionId] : [] }
+    if (sessionId !== '' && !sessions.has(sessionId)) return { status: 'not-live' }
+    const ended = [...sessions.keys()].filter((id) => scope === 'all' || id !== sessionId)
+    for (const id of ended) sessions.delete(id)
+    return { status: 'ok', ended }
+  }
+
+  async listSessions (userKey: string): Promise<SessionInfo[]> {
+    return [...this.sessionsOf(userKey, this.now())].map(([id, s]) => ({
+      id, createdAt: s.createdAt, lastUsedAt: s.lastUsedAt, expiresAt: s.until, amr: s.amr
+    }))
+  }
+}
