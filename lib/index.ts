@@ -10,11 +10,12 @@ import { otpStoreWithDeadline } from './store/deadline.js'
 import { MemoryStore } from './store/memory.js'
 import { RedisStore } from './store/redis.js'
 import type { OtpStore } from './store/types.js'
-import { LiveSessionCache, invalidationChannel } from './session-cache.js'
+import { LiveSessionCache, invalidationChannel } from './fast-paths/session-cache.js'
 import { TokenIssuer, type SessionCaching } from './tokens.js'
 import { createTotp } from './totp/create.js'
 import './types.js'
-import { accessTokenVerifier, directVerifiable, ownJwtOptions } from './verify-token.js'
+import { directVerifiable } from './fast-paths/verified-tokens.js'
+import { accessTokenVerifier, ownJwtOptions } from './verify-token.js'
 
 async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promise<void> {
   checkOptions(opts)

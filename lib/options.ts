@@ -10,7 +10,7 @@ import { checkBrowserOptions, resolveCookie, type CookieOptions, type ResolvedCo
 import { looseE164, normalizeEmail } from './identity.js'
 import type { TotpStore } from './store/totp-types.js'
 import type { OtpStore } from './store/types.js'
-import type { SessionCacheOptions } from './session-cache.js'
+import type { SessionCacheOptions } from './fast-paths/session-cache.js'
 import { parseEncryptionKey } from './totp/keys.js'
 
 export type Channel = 'sms' | 'email'

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import t from 'tap'
 import otpLogin from '../lib/index.js'
-import { VerifiedTokens, directVerifiable } from '../lib/verify-token.js'
+import { VerifiedTokens, directVerifiable } from '../lib/fast-paths/verified-tokens.js'
 import { JWT_SECRET, claims } from './helpers/app.js'
 
 // app.authenticate checks a token with the verifier of the plugin's own @fastify/jwt registration and keeps the
