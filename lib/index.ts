@@ -14,7 +14,6 @@ import { LiveSessionCache, invalidationChannel } from './fast-paths/session-cach
 import { TokenIssuer, type SessionCaching } from './tokens.js'
 import { createTotp } from './totp/create.js'
 import './types.js'
-import { directVerifiable } from './fast-paths/verified-tokens.js'
 import { accessTokenVerifier, ownJwtOptions } from './verify-token.js'
 
 async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promise<void> {
@@ -76,7 +75,7 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     caching = { cache, channel }
   }
   const tokens = new TokenIssuer(settings, store, signAccessToken, caching)
-  const verifyToken = accessTokenVerifier(fastify.jwt, signOptions === undefined && settings.jwt !== undefined && directVerifiable(settings.jwt))
+  const verifyToken = accessTokenVerifier(fastify.jwt, signOptions === undefined ? settings.jwt : undefined)
   async function authenticate (request: FastifyRequest): Promise<void> {
     await verifyToken(request)
     await tokens.assertLive(request.user)

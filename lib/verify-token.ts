@@ -1,7 +1,7 @@
 import createError from '@fastify/error'
 import type { FastifyJWTOptions, JWT } from '@fastify/jwt'
 import type { FastifyRequest } from 'fastify'
-import { directVerifier } from './fast-paths/verified-tokens.js'
+import { directVerifiable, directVerifier, keptTokens, verifyOptions } from './fast-paths/verified-tokens.js'
 
 /** @fastify/jwt's code for a token it cannot accept; every malformed, foreign or wrongly signed token gets it. */
 export const TokenInvalidError = createError('FST_JWT_AUTHORIZATION_TOKEN_INVALID', 'Authorization token is invalid', 401)
@@ -19,11 +19,12 @@ export function ownJwtOptions (jwt: FastifyJWTOptions, expiresIn: string): Fasti
   const secret = jwt.secret
   const hmacSecret = (typeof secret === 'string' || Buffer.isBuffer(secret)) && !secret.toString().includes('-----BEGIN')
   const algorithm = jwt.sign?.algorithm ?? (hmacSecret ? 'HS256' : undefined)
-  // fast-jwt's cache of verified tokens (1000 by default): a token seen moments ago is not verified again. It
-  // keeps an entry no longer than the token's `exp`, and the session check after it still runs every time.
-  const verify = { cache: true, ...jwt.verify }
+  const verify = verifyOptions(jwt)
   if (algorithm === undefined) return { ...jwt, sign: { ...jwt.sign, expiresIn }, verify }
-  return { ...jwt, sign: { ...jwt.sign, algorithm, expiresIn }, verify: { ...verify, algorithms: [algorithm] } }
+  // Pinned, app.authenticate keeps the tokens it accepted (fast-paths/verified-tokens.ts): fast-jwt's cache behind
+  // it would only see the tokens it does not keep, and a miss there costs more than the verification itself.
+  const cache = keptTokens(jwt) === undefined ? verify.cache : false
+  return { ...jwt, sign: { ...jwt.sign, algorithm, expiresIn }, verify: { ...verify, cache, algorithms: [algorithm] } }
 }
 
 /**
@@ -60,15 +61,16 @@ export function signingAlgorithm (jwt: JWT): string {
  * error-level log line: a bad token is the client's mistake. @fastify/jwt's own 400/401 codes are kept;
  * anything else it lets through (fast-jwt's `FAST_JWT_…` errors, for `alg: RS256` against an HMAC key, a
  * payload that is not an object, `nbf` in the future) becomes `FST_JWT_AUTHORIZATION_TOKEN_INVALID`.
- * With `direct`, the fast path of fast-paths/verified-tokens.ts answers first; what it cannot answer comes here.
+ * `own`: the options of the plugin's own registration, for the fast path of fast-paths/verified-tokens.ts, which
+ * then answers first where it applies; what it cannot answer comes here.
  */
-export function accessTokenVerifier (jwt: JWT, direct = false): VerifyAccessToken {
+export function accessTokenVerifier (jwt: JWT, own?: FastifyJWTOptions): VerifyAccessToken {
   const algorithm = signingAlgorithm(jwt)
   // A host's @fastify/jwt accepts every algorithm of its key's family, and its verifier is built once at its
   // registration: the header is checked here instead of building a pinned verifier per request.
   const algorithms = jwt.options.verify.algorithms
   const checkHeader = !(algorithms?.length === 1 && algorithms[0] === algorithm)
-  const verifyDirectly = direct && !checkHeader ? directVerifier(jwt) : undefined
+  const verifyDirectly = own !== undefined && directVerifiable(own) && !checkHeader ? directVerifier(jwt, keptTokens(own)) : undefined
 
   return async function verifyAccessToken (request: FastifyRequest): Promise<void> {
     if (verifyDirectly?.(request) !== true) {

@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import t from 'tap'
 import otpLogin from '../lib/index.js'
-import { VerifiedTokens, directVerifiable } from '../lib/fast-paths/verified-tokens.js'
+import { VerifiedTokens, directVerifiable, keptTokens } from '../lib/fast-paths/verified-tokens.js'
+import { ownJwtOptions } from '../lib/verify-token.js'
 import { JWT_SECRET, claims } from './helpers/app.js'
 
 // app.authenticate checks a token with the verifier of the plugin's own @fastify/jwt registration and keeps the
@@ -129,4 +130,26 @@ t.test('a key callback in { private, public }: @fastify/jwt calls it, as before'
   const forged = await app.inject({ url: '/me', headers: { authorization: `Bearer ${access.slice(0, -2)}xx` } })
   t.equal(forged.statusCode, 401)
   t.equal(forged.json().code, 'FST_JWT_AUTHORIZATION_TOKEN_INVALID')
+})
+
+t.test('the plugin\'s own registration keeps an accepted token: its verifier runs once for it, and per request without verify.cache', async (t) => {
+  for (const [options, runs] of [[{}, 1], [{ jwt: { secret: JWT_SECRET, verify: { cache: false } } }, 3]] as const) {
+    let verified = 0
+    const { app, access } = await signedIn(t, options)
+    const verify = app.jwt.verify.bind(app.jwt) as (token: string) => unknown
+    app.jwt.verify = ((token: string) => { verified++; return verify(token) }) as typeof app.jwt.verify
+    for (let i = 0; i < 3; i++) t.equal((await app.inject({ url: '/me', headers: { authorization: `Bearer ${access}` } })).statusCode, 200)
+    t.equal(verified, runs, JSON.stringify(options))
+  }
+})
+
+t.test('fast-jwt\'s own cache is off where app.authenticate keeps tokens, and on (or as given) where it does not', async (t) => {
+  const cacheOf = (jwt: Parameters<typeof ownJwtOptions>[0]): unknown => ownJwtOptions(jwt, '900s').verify?.cache
+  t.equal(cacheOf({ secret: JWT_SECRET }), false, 'kept by app.authenticate')
+  t.equal(cacheOf({ secret: JWT_SECRET, verify: { cache: 5000 } }), false, 'kept by app.authenticate, 5000 of them')
+  t.equal(keptTokens({ secret: JWT_SECRET, verify: { cache: 5000 } }) !== undefined, true)
+  t.equal(cacheOf({ secret: JWT_SECRET, verify: { cache: false } }), false, 'off as asked')
+  t.equal(cacheOf({ secret: JWT_SECRET, verify: { maxAge: 60_000 } }), true, 'maxAge: fast-jwt keeps them')
+  t.equal(cacheOf({ secret: JWT_SECRET, formatUser: (user: unknown) => user } as never), true, 'not verified directly')
+  t.equal(cacheOf({ secret: { private: 'a', public: 'b' } }), true, 'a key pair whose algorithm is not known here')
 })

@@ -2,7 +2,9 @@
 // (`app.jwt.verify`) instead of `request.jwtVerify()`, and keeps the tokens it accepted by their exact text.
 // Pays: GET /me on RedisStore went from 0.99 to 1.55 × plain `request.jwtVerify()` (server CPU 50 against 82 µs
 // per request, bench/results.md of 2026-11-29); timed alone, a kept token costs 0.1 µs against 4.2 µs through
-// fast-jwt's cache and 10.0 µs verified in full. The bench's "5,000 users' tokens" row is its worst case.
+// fast-jwt's cache and 10.0 µs verified in full. The bench's "5,000 users' tokens" row is its worst case: every
+// token missed, and fast-jwt's cache, which was on behind the kept tokens, took a miss from 5.3 to 11.8 µs (timed
+// alone, 2026-12-05), so it is off where tokens are kept here (the parts table times both).
 // The plain path, lib/verify-token.ts, still checks a host's own @fastify/jwt, a key callback, any jwt option
 // beyond secret/sign/verify/cookie, a header that needs its algorithm checked, and every refused token (for its
 // error code); kept tokens are off without `verify.cache` and with options that move the time bounds.
@@ -11,13 +13,12 @@ import type { FastifyRequest } from 'fastify'
 import { ExpiringMap } from './expiring-map.js'
 
 /**
- * For `direct` (see directVerifiable): the verifier @fastify/jwt built at registration, pinned and with its
- * cache, checks the token without request.jwtVerify()'s per-call work (options merged, the token decoded once
- * more, a waterfall of callbacks), and tokens it accepted are kept. True when it set `request.user`; false for
- * any failure, which then goes through request.jwtVerify() for the same error as ever.
+ * For the plugin's own registration (see directVerifiable): the verifier @fastify/jwt built at registration,
+ * pinned, checks the token without request.jwtVerify()'s per-call work (options merged, the token decoded once
+ * more, a waterfall of callbacks), and tokens it accepted are kept in `verified`. True when it set
+ * `request.user`; false for any failure, which then goes through request.jwtVerify() for the same error as ever.
  */
-export function directVerifier (jwt: JWT): (request: FastifyRequest) => boolean {
-  const verified = VerifiedTokens.from(jwt.options.verify as Record<string, unknown>)
+export function directVerifier (jwt: JWT, verified: VerifiedTokens | undefined): (request: FastifyRequest) => boolean {
   return (request) => {
     try {
       const token = jwt.lookupToken(request)
@@ -57,7 +58,7 @@ export class VerifiedTokens {
     this.entries = new ExpiringMap(max)
   }
 
-  /** None without fast-jwt's cache, or with a verify option that moves the time bounds (those stay fast-jwt's). */
+  /** None without `verify.cache`, or with a verify option that moves the time bounds (those stay fast-jwt's). */
   static from (options: Record<string, unknown> | undefined): VerifiedTokens | undefined {
     const size = options?.cache === true ? 1000 : typeof options?.cache === 'number' ? options.cache : 0
     // maxAge counts even at 0 (a real bound for fast-jwt); the others only when they change anything.
@@ -82,6 +83,20 @@ export class VerifiedTokens {
     if (typeof exp === 'number') until = Math.min(until, exp * 1000)
     this.entries.set(token, claims, until)
   }
+}
+
+/** The verify options of the plugin's own registration: its `jwt.verify`, with `cache` on unless it says otherwise. */
+export function verifyOptions (jwt: FastifyJWTOptions): NonNullable<FastifyJWTOptions['verify']> {
+  return { cache: true, ...jwt.verify }
+}
+
+/**
+ * The tokens app.authenticate keeps with `jwt`, the plugin's own registration's options, or none (a registration
+ * it does not verify directly, no `verify.cache`, an option that moves the time bounds). Sized by `verify.cache`:
+ * with these, fast-jwt's own cache is off (lib/verify-token.ts, ownJwtOptions).
+ */
+export function keptTokens (jwt: FastifyJWTOptions): VerifiedTokens | undefined {
+  return directVerifiable(jwt) ? VerifiedTokens.from(verifyOptions(jwt)) : undefined
 }
 
 /**
