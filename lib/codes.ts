@@ -11,8 +11,8 @@ export function hashCode (secret: string, identifier: string, code: string): str
 }
 
 /**
- * `hashCode` under the routes' secret. The secret is not prepared as a KeyObject: that saved 0.15 µs of a 1.5 µs
- * HMAC, 0.1% of a login's server CPU, too little for `npm run bench` to show (see docs/performance.md).
+ * `hashCode` under the routes' secret. The secret is not prepared as a KeyObject: that saved under 0.2 µs of a
+ * 1.5 µs HMAC, 0.1% of a login's server CPU, too little for `npm run bench` to show (docs/performance.md).
  */
 export function codeHasher (secret: string): (identifier: string, code: string) => string {
   return (identifier, code) => hashCode(secret, identifier, code)

@@ -3,7 +3,7 @@
 // Pays: GET /me on RedisStore went from 0.99 to 1.55 × plain `request.jwtVerify()` (server CPU 50 against 82 µs
 // per request, bench/results.md of 2026-11-29); timed alone, a kept token costs 0.1 µs against 4.2 µs through
 // fast-jwt's cache and 10.0 µs verified in full. The bench's "5,000 users' tokens" row is its worst case: every
-// token missed, and fast-jwt's cache, which was on behind the kept tokens, took a miss from 5.3 to 11.8 µs (timed
+// token missed, and fast-jwt's cache, which was on behind the kept tokens, took a miss from 5.6 to 11.2 µs (timed
 // alone, 2026-12-05), so it is off where tokens are kept here (the parts table times both).
 // The plain path, lib/verify-token.ts, still checks a host's own @fastify/jwt, a key callback, any jwt option
 // beyond secret/sign/verify/cookie, a header that needs its algorithm checked, and every refused token (for its
