@@ -87,20 +87,26 @@ t.test('with the plugin\'s own registration, a valid token skips request.jwtVeri
 })
 
 t.test('VerifiedTokens: bounded, time-bound, and off with options that move the time bounds', async (t) => {
-  const tokens = VerifiedTokens.from({ cache: 2 })
+  let now = 1_800_000_000_000
+  const clock = (): number => now
+  const tokens = VerifiedTokens.from({ cache: 2 }, clock)
   t.ok(tokens)
-  const exp = Math.floor(Date.now() / 1000) + 60
+  const exp = now / 1000 + 60
   for (let i = 0; i < 5; i++) tokens?.add(`token-${i}`, { sub: String(i), exp })
   t.equal(tokens?.size, 2, 'never more than its size')
   t.same(tokens?.get('token-4'), { sub: '4', exp }, 'the newest kept')
   t.equal(tokens?.get('token-0'), undefined, 'the oldest gone')
-  tokens?.add('expired', { sub: 'x', exp: Math.floor(Date.now() / 1000) - 1 })
+  tokens?.add('expired', { sub: 'x', exp: now / 1000 - 1 })
   t.equal(tokens?.get('expired'), undefined, 'past its exp: not served')
+  t.ok(tokens?.get('token-4'), 'kept until its exp')
+  now += 60_000
+  t.equal(tokens?.get('token-4'), undefined, 'not at its exp')
   t.equal(VerifiedTokens.from({ cache: true })?.size, 0, 'cache: true is on')
-  const short = VerifiedTokens.from({ cache: true, cacheTTL: 20 })
-  short?.add('short', { sub: 'x', exp })
+  const short = VerifiedTokens.from({ cache: true, cacheTTL: 20 }, clock)
+  short?.add('short', { sub: 'x', exp: now / 1000 + 60 })
+  now += 19
   t.ok(short?.get('short'), 'kept')
-  await new Promise((resolve) => setTimeout(resolve, 40))
+  now += 1
   t.equal(short?.get('short'), undefined, 'not past verify.cacheTTL')
   for (const options of [{}, { cache: false }, { cache: 0 }, { cache: true, maxAge: 60_000 }, { cache: true, maxAge: 0 }, { cache: true, clockTolerance: 5 }, { cache: true, clockTimestamp: 1 }, { cache: true, ignoreExpiration: true }]) {
     t.equal(VerifiedTokens.from(options), undefined, JSON.stringify(options))

@@ -54,19 +54,19 @@ export function directVerifier (jwt: JWT, verified: VerifiedTokens | undefined):
 export class VerifiedTokens {
   private readonly entries: ExpiringMap<Record<string, unknown>>
 
-  private constructor (max: number, private readonly ttlMs: number) {
-    this.entries = new ExpiringMap(max)
+  private constructor (max: number, private readonly ttlMs: number, private readonly now: () => number) {
+    this.entries = new ExpiringMap(max, now)
   }
 
   /** None without `verify.cache`, or with a verify option that moves the time bounds (those stay fast-jwt's). */
-  static from (options: Record<string, unknown> | undefined): VerifiedTokens | undefined {
+  static from (options: Record<string, unknown> | undefined, now: () => number = Date.now): VerifiedTokens | undefined {
     const size = options?.cache === true ? 1000 : typeof options?.cache === 'number' ? options.cache : 0
     // maxAge counts even at 0 (a real bound for fast-jwt); the others only when they change anything.
     if (options?.maxAge !== undefined) return undefined
     const timeOptions = ['clockTimestamp', 'clockTolerance', 'ignoreExpiration', 'ignoreNotBefore']
     if (timeOptions.some((name) => options?.[name] !== undefined && options[name] !== false && options[name] !== 0)) return undefined
     const ttl = typeof options?.cacheTTL === 'number' ? options.cacheTTL : 600_000
-    return size > 0 ? new VerifiedTokens(size, ttl) : undefined
+    return size > 0 ? new VerifiedTokens(size, ttl, now) : undefined
   }
 
   get size (): number {
@@ -79,7 +79,7 @@ export class VerifiedTokens {
 
   add (token: string, claims: Record<string, unknown>): void {
     const exp = claims.exp
-    let until = Date.now() + this.ttlMs
+    let until = this.now() + this.ttlMs
     if (typeof exp === 'number') until = Math.min(until, exp * 1000)
     this.entries.set(token, claims, until)
   }
