@@ -15,7 +15,7 @@ const phoneBase = 9_000_000_000 + index * 10_000_000
 let phones = 0
 
 async function run (command: Extract<GeneratorCommand, { op: 'load' }>): Promise<GeneratorResult> {
-  const { body } = command
+  const { body, tokens } = command
   let instance: autocannon.Instance | undefined
   let spare = 0
   let used = 0
@@ -26,10 +26,17 @@ async function run (command: Extract<GeneratorCommand, { op: 'load' }>): Promise
       : body.kind === 'phones'
         ? () => JSON.stringify({ phone: `+91${phoneBase + phones++}`, ...(body.otp === undefined ? {} : { otp: body.otp }) })
         : () => body.bodies[used] === undefined ? undefined : body.bodies[used++]
+  let turn = 0
   const request: autocannon.Request = {
     method: command.method,
     path: command.path,
     headers: { ...(command.method === 'POST' ? { 'content-type': 'application/json' } : {}), ...command.headers },
+    ...(tokens !== undefined && tokens.length > 0
+      ? {
+          setupRequest: (req: autocannon.Request) =>
+            ({ ...req, headers: { ...req.headers, authorization: `Bearer ${tokens[turn++ % tokens.length] ?? ''}` } })
+        }
+      : {}),
     ...(nextBody
       ? {
           setupRequest: (req: autocannon.Request) => {

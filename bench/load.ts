@@ -23,8 +23,9 @@ export class BenchServer {
     })
   }
 
-  static async start (kind: ServerKind, redisPort: number): Promise<BenchServer> {
-    const child = fork(join(__dirname, 'server.js'), [kind, String(redisPort)], {
+  /** A server of `kind` on the package built in `dist`. */
+  static async start (kind: ServerKind, redisPort: number, dist: string): Promise<BenchServer> {
+    const child = fork(join(__dirname, 'server.js'), [kind, String(redisPort), dist], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     })
     const [message] = await Promise.race([
@@ -59,12 +60,14 @@ export type Body =
   /** Bodies to send once each; the load stops early when they run out. What is left stays here for the next load. */
   | { kind: 'pool', bodies: string[] }
 
-/** What to send: a fixed request, or one whose body changes with every request. */
+/** What to send: a fixed request, or one whose body or bearer token changes with every request. */
 export interface Target {
   method: 'GET' | 'POST'
   path: string
   headers?: Record<string, string>
   body?: Body
+  /** Bearer tokens to send in turn: each generator cycles through a share of its own. */
+  tokens?: string[]
 }
 
 /** The fields of autocannon's per-run result (with `skipAggregateResult`) that the bench reads. */
@@ -86,6 +89,7 @@ export type GeneratorCommand =
     path: string
     headers?: Record<string, string>
     body?: { kind: 'phones', otp?: string } | { kind: 'list', bodies: string[] }
+    tokens?: string[]
   }
   | { op: 'close' }
 
@@ -181,11 +185,10 @@ export class LoadGenerators {
   /** Drives `port` with `connections` keep-alive connections in all for `seconds`; autocannon stops by itself. */
   async load (port: number, target: Target, seconds: number, connections: number): Promise<LoadResult> {
     const n = this.generators.length
-    const { body } = target
+    const { body, tokens } = target
+    const share = <T>(list: T[], i: number): T[] => list.slice(Math.floor(i * list.length / n), Math.floor((i + 1) * list.length / n))
     // A pool is dealt out in contiguous shares; what a generator leaves goes back to the pool.
-    const shares = body?.kind === 'pool'
-      ? Array.from({ length: n }, (_, i) => body.bodies.slice(Math.floor(i * body.bodies.length / n), Math.floor((i + 1) * body.bodies.length / n)))
-      : undefined
+    const shares = body?.kind === 'pool' ? Array.from({ length: n }, (_, i) => share(body.bodies, i)) : undefined
     const results = await Promise.all(this.generators.map(async (generator, i) => await generator.load({
       op: 'load',
       port,
@@ -194,7 +197,9 @@ export class LoadGenerators {
       method: target.method,
       path: target.path,
       ...(target.headers ? { headers: target.headers } : {}),
-      ...(body === undefined ? {} : { body: shares ? { kind: 'list', bodies: shares[i] ?? [] } : body as { kind: 'phones', otp?: string } })
+      ...(body === undefined ? {} : { body: shares ? { kind: 'list', bodies: shares[i] ?? [] } : body as { kind: 'phones', otp?: string } }),
+      // Tokens are dealt out the same way, and each generator's share is its own: no user is on two of them.
+      ...(tokens === undefined ? {} : { tokens: share(tokens, i) })
     })))
     if (body?.kind === 'pool' && shares) {
       body.bodies.length = 0

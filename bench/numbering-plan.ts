@@ -1,4 +1,4 @@
-// The full differential test of the plugin's numbering-plan check (lib/numbering-plan.ts, from the built package)
+// The full differential test of the plugin's numbering-plan check (lib/fast-paths/numbering-plan.ts, from the build)
 // against libphonenumber-js's own `isValid()`: a million generated numbers across every region of the metadata,
 // zero disagreements allowed. test/numbering-plan.test.ts runs a sample of the same generator in `npm test`.
 import { createRequire } from 'node:module'
@@ -7,7 +7,7 @@ import { compareWithLibrary, regions } from '../test/helpers/phone-numbers.js'
 import { packageRoot } from './package.js'
 
 const internal = createRequire(join(packageRoot, 'dist', 'cjs', 'index.js'))
-const plan = internal('./numbering-plan.js') as typeof import('../lib/numbering-plan.js')
+const plan = internal('./fast-paths/numbering-plan.js') as typeof import('../lib/fast-paths/numbering-plan.js')
 
 export interface PlanDiffResult {
   generated: number

@@ -10,6 +10,8 @@ export interface Measurement {
   label: string
   store: StoreName | undefined
   baseline: string | undefined
+  /** On the compared build: the id of the same scenario on this one. */
+  twinOf: string | undefined
   rps: number
   p50: number
   p99: number
@@ -140,6 +142,39 @@ export function ratioCheck (m: Measurement, base: Measurement, what: string, atL
   }
 }
 
+/** A scenario's ratio to its baseline over the same on the compared build (`twin`), by requests/s and by CPU. */
+export interface Comparison { m: Measurement, twin: Measurement, here: { rps: number, cpu: number }, there: { rps: number, cpu: number } }
+
+/** Each scenario of this build that ran on the compared build too, with both ratios. */
+export function comparisons (all: Map<string, Measurement>): Comparison[] {
+  return [...all.values()].flatMap((twin) => {
+    const m = twin.twinOf === undefined ? undefined : all.get(twin.twinOf)
+    const here = m && ratio(m, all)
+    const there = ratio(twin, all)
+    return m && here && there ? [{ m, twin, here, there }] : []
+  })
+}
+
+/**
+ * Every ratio of this build within `within` of the compared build's in the same run (requests/s; the same by
+ * server CPU is shown beside it). Reported as a throughput target: a miss fails the run only with --strict.
+ */
+export function buildCheck (all: Map<string, Measurement>, within: number): Check {
+  const list = comparisons(all)
+  const off = list.filter((c) => !(Math.abs(c.here.rps / c.there.rps - 1) <= within))
+  const name = (c: Comparison): string => `${c.m.label}${c.m.store ? ` on ${c.m.store}` : ''} ${fixed(c.here.rps / c.there.rps, 3)}`
+  const spread = list.map((c) => c.here.rps / c.there.rps)
+  return {
+    target: `every scenario's ratio to its baseline within ${fixed(within * 100, 0)}% of the compared build's in the same run`,
+    measured: list.length === 0
+      ? 'no scenario ran on both builds'
+      : `${list.length - off.length} of ${list.length} within; ratio of ratios from ${fixed(Math.min(...spread), 3)} to ${fixed(Math.max(...spread), 3)}` +
+        (off.length ? `; outside: ${off.map(name).join(', ')}` : ''),
+    pass: list.length > 0 && off.length === 0,
+    hard: false
+  }
+}
+
 export function planDiffCheck (result: PlanDiffResult, regionCount: number): Check {
   const n = (value: number): string => value.toLocaleString('en')
   return {
@@ -164,7 +199,7 @@ export function memoryCheck (result: MemoryResult, within: number): Check {
 }
 
 export function render (
-  machine: Machine, all: Map<string, Measurement>, checks: Check[], memory: MemoryResult | undefined, parts?: Part[]
+  machine: Machine, all: Map<string, Measurement>, checks: Check[], memory: MemoryResult | undefined, parts?: Part[], compared?: string
 ): string {
   const rows = [...all.values()].map((m) => {
     const r = ratio(m, all)
@@ -225,6 +260,17 @@ export function render (
     'FAIL fails `npm run bench`; MISS is a throughput target missed, reported (and failing only with `--strict`),',
     'since those depend on what else the machine runs; *reported* is a figure without a target.'
   ]
+  const pairs = comparisons(all)
+  if (compared !== undefined) {
+    lines.push('', '## Against the compared build', '',
+      `Each scenario of the plugin ran on the build in \`${compared}\` too, its slices right after this build's, with`,
+      'the same servers, load and baselines. *ratio of ratios*: this build\'s share of its baseline over the compared',
+      'build\'s (1.000: the same; under 1: this build is slower by that share).', '',
+      '| scenario | store | vs baseline here | vs baseline, compared build | ratio of ratios | the same by server CPU |',
+      '|---|---|---:|---:|---:|---:|',
+      ...pairs.map(({ m, here, there }) => `| ${m.label} | ${m.store ?? 'baseline'} | ${fixed(here.rps * 100, 0)}% | ` +
+        `${fixed(there.rps * 100, 0)}% | ${fixed(here.rps / there.rps, 3)} | ${fixed(here.cpu / there.cpu, 3)} |`))
+  }
   if (memory) {
     lines.push('', '## MemoryStore memory', '',
       `${memory.identifiers.toLocaleString('en')} distinct numbers issued a code each (${fixed(memory.issueSeconds, 1)} s), ` +

@@ -9,6 +9,8 @@
 //
 // On a shared machine the load from elsewhere drifts within a minute, so the scenarios take turns: each one's
 // duration is cut into slices, and every round runs one slice of every scenario, each next to its baseline.
+// With --compare (or BENCH_BASELINE_DIST), every scenario of the plugin also runs on another build, its slice right
+// after this build's, and the report gives each ratio over the other build's: a change's cost, in the same run.
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -20,12 +22,12 @@ import type { Redis } from 'ioredis'
 import { RedisServer } from '../test/helpers/redis.js'
 import { BenchServer, LoadGenerators, aggregate, type RawResult, type Target } from './load.js'
 import type { MemoryResult } from './memory.js'
-import { packageRoot } from './package.js'
+import { compareDist, ownDist, packageRoot } from './package.js'
 import { numberingPlanDiff, regionCount, type PlanDiffResult } from './numbering-plan.js'
 import { measureParts } from './parts.js'
 import { summarize } from './profile.js'
 import {
-  cleanRunCheck, generatorCheck, memoryCheck, planDiffCheck, ratioCheck, render, roundTripCheck,
+  buildCheck, cleanRunCheck, generatorCheck, memoryCheck, planDiffCheck, ratioCheck, render, roundTripCheck,
   type Check, type Measurement, type StoreName
 } from './report.js'
 import type { Pair, ServerKind, Snapshot } from './server.js'
@@ -41,8 +43,12 @@ const { values: args } = parseArgs({
     /** Load-generator processes, sharing the connections. */
     generators: { type: 'string', default: '2' },
     identifiers: { type: 'string', default: '1000000' },
-    /** Server kinds to run, for work on one part: bare, memory, evalsha, jwt, redis, nosession (default all). */
-    only: { type: 'string', default: 'bare,memory,evalsha,jwt,redis,nosession' },
+    /** Users whose tokens the many-tokens GET /me sends in turn. */
+    users: { type: 'string', default: '5000' },
+    /** Server kinds to run, for work on one part: bare, memory, evalsha, jwt, redis, nosession, nocache (default all). */
+    only: { type: 'string', default: 'bare,memory,evalsha,jwt,redis,nosession,nocache' },
+    /** Another build (its dist/, or a checkout with one) whose plugin scenarios run beside this build's. */
+    compare: { type: 'string', default: process.env.BENCH_BASELINE_DIST ?? '' },
     /** A CPU profile of each scenario in bench/tmp/profiles (one slice each; slower, so not comparable). */
     profile: { type: 'boolean', default: false },
     /** Time the parts of a request (phone numbers, HMAC, JWT) in a partial run too. */
@@ -65,8 +71,13 @@ if (!(Number.isInteger(generatorCount) && generatorCount >= 1 && generatorCount 
 }
 /** A load-generator process at this share of a core or more set the pace itself: the run fails. */
 const GENERATOR_BOUND = 0.85
+const users = Number(args.users)
+if (!(Number.isInteger(users) && users >= generatorCount)) {
+  throw new Error(`--users must be a whole number of at least --generators (${generatorCount}), not ${args.users}`)
+}
+const compared = args.compare === '' ? undefined : compareDist(args.compare)
 const kinds = new Set(args.only.split(','))
-const complete = ['bare', 'memory', 'evalsha', 'jwt', 'redis', 'nosession'].every((kind) => kinds.has(kind))
+const complete = ['bare', 'memory', 'evalsha', 'jwt', 'redis', 'nosession', 'nocache'].every((kind) => kinds.has(kind))
 const tmp = join(packageRoot, 'bench', 'tmp')
 
 interface Run {
@@ -75,6 +86,8 @@ interface Run {
   kind: ServerKind
   store?: StoreName
   baseline?: string
+  /** On the compared build: the twin of the run of this build with id `of`. */
+  twinOf?: string
   /** What to send in the next `seconds` of load. */
   target: (server: BenchServer, seconds: number) => Promise<Target>
 }
@@ -111,22 +124,57 @@ function meTarget (): Run['target'] {
   }
 }
 
-// Grouped by route, so that each scenario runs right after its baseline.
-const runs: Run[] = ([
-  { id: 'bare login', label: 'bare POST /login', kind: 'bare', target: loginTarget },
-  { id: 'memory login', label: 'POST /login', kind: 'memory', store: 'MemoryStore', baseline: 'bare login', target: loginTarget },
-  { id: 'evalsha', label: 'one EVALSHA, POST /login', kind: 'evalsha', target: loginTarget },
-  { id: 'redis login', label: 'POST /login', kind: 'redis', store: 'RedisStore', baseline: 'evalsha', target: loginTarget },
-  { id: 'bare verify', label: 'bare POST /verify-otp', kind: 'bare', target: bareVerifyTarget },
-  { id: 'memory verify', label: 'POST /verify-otp', kind: 'memory', store: 'MemoryStore', baseline: 'bare verify', target: verifyTarget('memory login', 'memory verify') },
-  { id: 'redis verify', label: 'POST /verify-otp', kind: 'redis', store: 'RedisStore', baseline: 'evalsha', target: verifyTarget('redis login', 'redis verify') },
-  // The same without sessions: what the second round trip (the session script) and the work around it cost.
-  { id: 'nosession verify', label: 'POST /verify-otp, refreshTokenTtl: false (no session)', kind: 'nosession', store: 'RedisStore', baseline: 'evalsha', target: verifyTarget('redis login', 'nosession verify') },
-  { id: 'bare me', label: 'bare GET /me', kind: 'bare', target: bareMeTarget },
-  { id: 'jwt me', label: 'GET /me, request.jwtVerify() only', kind: 'jwt', baseline: 'bare me', target: meTarget() },
-  { id: 'memory me', label: 'GET /me', kind: 'memory', store: 'MemoryStore', baseline: 'jwt me', target: meTarget() },
-  { id: 'redis me', label: 'GET /me', kind: 'redis', store: 'RedisStore', baseline: 'jwt me', target: meTarget() }
-] satisfies Run[]).filter((run) => kinds.has(run.kind))
+/** Tokens of `users` different users, sent in turn: more than app.authenticate keeps (1000 by default). */
+function usersTarget (): Run['target'] {
+  let tokens: string[] | undefined
+  return async (server) => {
+    tokens ??= await server.call<string[]>({ op: 'tokens', count: users })
+    return { method: 'GET', path: '/me', tokens }
+  }
+}
+
+const manyTokens = `GET /me, ${users.toLocaleString('en')} users' tokens in turn`
+/** Scenarios on servers that run no code of the plugin: one serves both builds. */
+const pluginFree = new Set<ServerKind>(['bare', 'evalsha'])
+const pluginFreeIds = new Set(['bare login', 'evalsha', 'bare verify', 'bare me'])
+
+/**
+ * The scenarios of this build, or of the compared one (`twin`): those of the plugin under ids of their own, with
+ * targets of their own (each server issues its own codes and tokens), against the compared build's own baseline
+ * where that runs the plugin (the jwt app), else the same one.
+ */
+function scenarios (twin: boolean): Run[] {
+  const id = (name: string): string => twin && !pluginFreeIds.has(name) ? `${name} (compared)` : name
+  // Grouped by route, so that each scenario runs right after its baseline.
+  const all: Run[] = [
+    { id: 'bare login', label: 'bare POST /login', kind: 'bare', target: loginTarget },
+    { id: id('memory login'), label: 'POST /login', kind: 'memory', store: 'MemoryStore', baseline: 'bare login', target: loginTarget },
+    { id: 'evalsha', label: 'one EVALSHA, POST /login', kind: 'evalsha', target: loginTarget },
+    { id: id('redis login'), label: 'POST /login', kind: 'redis', store: 'RedisStore', baseline: 'evalsha', target: loginTarget },
+    { id: 'bare verify', label: 'bare POST /verify-otp', kind: 'bare', target: bareVerifyTarget },
+    { id: id('memory verify'), label: 'POST /verify-otp', kind: 'memory', store: 'MemoryStore', baseline: 'bare verify', target: verifyTarget(id('memory login'), id('memory verify')) },
+    { id: id('redis verify'), label: 'POST /verify-otp', kind: 'redis', store: 'RedisStore', baseline: 'evalsha', target: verifyTarget(id('redis login'), id('redis verify')) },
+    // The same without sessions: what the second round trip (the session script) and the work around it cost.
+    { id: id('nosession verify'), label: 'POST /verify-otp, refreshTokenTtl: false (no session)', kind: 'nosession', store: 'RedisStore', baseline: 'evalsha', target: verifyTarget(id('redis login'), id('nosession verify')) },
+    { id: 'bare me', label: 'bare GET /me', kind: 'bare', target: bareMeTarget },
+    { id: id('jwt me'), label: 'GET /me, request.jwtVerify() only', kind: 'jwt', baseline: 'bare me', target: meTarget() },
+    { id: id('memory me'), label: 'GET /me', kind: 'memory', store: 'MemoryStore', baseline: id('jwt me'), target: meTarget() },
+    // More users than app.authenticate keeps tokens of: beside the one-token figure, what a miss costs.
+    { id: id('memory me users'), label: manyTokens, kind: 'memory', store: 'MemoryStore', baseline: id('jwt me'), target: usersTarget() },
+    { id: id('redis me'), label: 'GET /me', kind: 'redis', store: 'RedisStore', baseline: id('jwt me'), target: meTarget() },
+    { id: id('redis me users'), label: manyTokens, kind: 'redis', store: 'RedisStore', baseline: id('jwt me'), target: usersTarget() },
+    // The same without the session cache: what it saves.
+    { id: id('nocache me'), label: 'GET /me, sessionCache: false', kind: 'nocache', store: 'RedisStore', baseline: id('jwt me'), target: meTarget() }
+  ]
+  return all.filter((run) => kinds.has(run.kind) && !(twin && pluginFree.has(run.kind)))
+    .map((run) => twin ? { ...run, label: `${run.label} [compared build]`, twinOf: run.id.replace(/ \(compared\)$/, '') } : run)
+}
+
+// Each scenario of the compared build right after its twin on this one.
+const twins = compared === undefined ? [] : scenarios(true)
+const runs: Run[] = scenarios(false).flatMap((run) => [run, ...twins.filter((twin) => twin.twinOf === run.id)])
+/** The server a run loads: one per kind and build. */
+const serverKey = (run: Run): string => run.twinOf === undefined ? run.kind : `${run.kind} (compared)`
 
 interface RedisStats { commands: Record<string, number>, cpuMicros: number }
 
@@ -174,6 +222,7 @@ class Tally {
       label: run.label,
       store: run.store,
       baseline: run.baseline,
+      twinOf: run.twinOf,
       rps: ok / seconds,
       p50: result.latency.p50,
       p99: result.latency.p99,
@@ -261,15 +310,19 @@ function targets (all: Map<string, Measurement>, memory: MemoryResult | undefine
     if (m && base) checks.push(ratioCheck(m, base, what, atLeast))
   }
   ratio('redis me', 'jwt me', 'GET /me behind app.authenticate on RedisStore (sessions on)', 1)
+  ratio('redis me users', 'jwt me', `${manyTokens} behind app.authenticate on RedisStore`)
+  ratio('nocache me', 'jwt me', 'GET /me behind app.authenticate on RedisStore with sessionCache: false')
   ratio('redis login', 'evalsha', 'POST /login on RedisStore, a new number per request', 0.6)
   ratio('redis verify', 'evalsha', 'POST /verify-otp on RedisStore, one issued code per request', 0.5)
   ratio('nosession verify', 'evalsha', 'POST /verify-otp on RedisStore without sessions (refreshTokenTtl: false)')
   // The same on the MemoryStore, against the same baselines and its own (a route that needs no Redis).
   ratio('memory me', 'jwt me', 'GET /me behind app.authenticate on MemoryStore')
+  ratio('memory me users', 'jwt me', `${manyTokens} behind app.authenticate on MemoryStore`)
   ratio('memory login', 'evalsha', 'POST /login on MemoryStore')
   ratio('memory login', 'bare login', 'POST /login on MemoryStore')
   ratio('memory verify', 'evalsha', 'POST /verify-otp on MemoryStore')
   ratio('memory verify', 'bare verify', 'POST /verify-otp on MemoryStore')
+  if (compared !== undefined) checks.push(buildCheck(all, 0.05))
   if (memory) checks.push(memoryCheck(memory, 0.2))
   if (planDiff) checks.push(planDiffCheck(planDiff, regionCount()))
   // A scenario with failed requests measured something else: say so.
@@ -282,22 +335,24 @@ async function main (): Promise<number> {
   const redisServer = await RedisServer.start()
   const admin = await redisServer.client()
   const redisVersion = /redis_version:(\S+)/.exec(await admin.info('server'))?.[1] ?? 'unknown'
-  const servers = new Map<ServerKind, BenchServer>()
+  const servers = new Map<string, BenchServer>()
   const generators = await LoadGenerators.start(generatorCount)
-  // Everything stops by itself; this is for a hang (a server that never answers).
+  // Everything stops by itself; this is for a hang (a server that never answers), at three times the planned load.
+  const minutes = Math.max(9, Math.ceil(3 * runs.length * (warmup + duration) / 60))
   const watchdog = setTimeout(() => {
-    console.error('bench: still running after 9 minutes; stopping')
+    console.error(`bench: still running after ${minutes} minutes; stopping`)
     generators.kill()
     for (const server of servers.values()) server.kill()
     process.exit(2)
-  }, 9 * 60_000)
+  }, minutes * 60_000)
 
   const tallies = new Map(runs.map((run) => [run.id, new Tally()]))
   try {
     for (const run of runs) {
-      if (!servers.has(run.kind)) servers.set(run.kind, await BenchServer.start(run.kind, redisServer.port))
+      const dist = run.twinOf === undefined ? ownDist : compared ?? ownDist
+      if (!servers.has(serverKey(run))) servers.set(serverKey(run), await BenchServer.start(run.kind, redisServer.port, dist))
     }
-    const serverOf = (run: Run): BenchServer => servers.get(run.kind) as BenchServer
+    const serverOf = (run: Run): BenchServer => servers.get(serverKey(run)) as BenchServer
     // Warm-up: JIT, and each script's first call (EVALSHA, NOSCRIPT, EVAL) stay out of the measurements.
     for (const run of runs) await slice(generators, serverOf(run), run, warmup, admin)
     for (let round = 1; round <= rounds; round++) {
@@ -342,8 +397,9 @@ async function main (): Promise<number> {
     loadAfter: loadavg(),
     settings: `${connections} connections from ${generatorCount} load-generator process${generatorCount === 1 ? '' : 'es'}; ${duration} s per scenario in ${rounds} slices of ${duration / rounds} s, ` +
       `taken in turns; ${warmup} s warm-up each; rate limits off` +
+      (compared === undefined ? '' : `; every scenario of the plugin also on the build in ${compared}, right after this build's`) +
       (args.profile ? '; **CPU profiler on (numbers not comparable)**' : '')
-  }, all, checks, memory, parts)
+  }, all, checks, memory, parts, compared)
   // A profiled or partial run does not replace the committed results.
   const file = args.profile || !complete ? join(tmp, 'results-partial.md') : join(packageRoot, 'bench', 'results.md')
   writeFileSync(file, markdown)

@@ -1,5 +1,6 @@
 // One server under load, in a process of its own so that it never shares an event loop with the load generator.
-// Started by bench/run.ts with `[kind, redisPort]` as arguments; answers the orchestrator over IPC.
+// Started by bench/run.ts with `[kind, redisPort, dist]` as arguments (dist: the build to load, this one's or the
+// one it is compared with); answers the orchestrator over IPC.
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -8,14 +9,15 @@ import fastifyJwt from '@fastify/jwt'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { failFast } from '../test/helpers/redis.js'
-import { otp } from './package.js'
+import { ownDist, packageAt } from './package.js'
 
 /**
  * bare: Fastify alone; evalsha: one EVALSHA per request; memory / redis: the plugin on that store; jwt: the redis
  * app with a `GET /me` that only runs @fastify/jwt's `request.jwtVerify()` instead of `app.authenticate`;
- * nosession: the redis app with `refreshTokenTtl: false` (access tokens only, no session script).
+ * nosession: the redis app with `refreshTokenTtl: false` (access tokens only, no session script); nocache: the
+ * redis app with `sessionCache: false` (every session check asks Redis).
  */
-export type ServerKind = 'bare' | 'evalsha' | 'jwt' | 'memory' | 'redis' | 'nosession'
+export type ServerKind = 'bare' | 'evalsha' | 'jwt' | 'memory' | 'redis' | 'nosession' | 'nocache'
 
 export interface Snapshot {
   /** HTTP requests that reached the server. */
@@ -33,6 +35,8 @@ export type Command =
   | { op: 'pairs', atLeast: number }
   /** An access token, from a login and a verify through the plugin. */
   | { op: 'token' }
+  /** Access tokens of `count` different users, each from a login and a verify through the plugin. */
+  | { op: 'tokens', count: number }
   | { op: 'profile-start' }
   | { op: 'profile-stop', file: string }
   | { op: 'close' }
@@ -46,6 +50,8 @@ const CODE_SECRET = 'bench-code-secret-that-is-long-enough-000'
 /** The numbers the server issues itself, apart from the orchestrator's (+91 90…). */
 const TOP_UP_BASE = 9_800_000_000
 const TOKEN_PHONE = '+919999999999'
+/** The users of the `tokens` command (+91 96…). */
+const USERS_BASE = 9_600_000_000
 
 /** The JSON each baseline route answers with: the same as the plugin's (defaults) for the same route. */
 const loginBody = { message: 'OTP sent', expiresIn: 600, resendIn: 30 }
@@ -56,10 +62,13 @@ const meBody = { sub: TOKEN_PHONE, phone: TOKEN_PHONE, iat: 1767225600, exp: 176
 
 interface PhoneBody { phone: string }
 
-/** The plugin's Lua scripts by SHA-1, which is how EVALSHA names them. */
-const scriptDir = join(process.cwd(), 'lib/store/scripts')
-const scriptNames = new Map(readdirSync(scriptDir).filter((file) => file.endsWith('.lua')).map((file) => [
-  createHash('sha1').update(readFileSync(join(scriptDir, file), 'utf8')).digest('hex'), file.replace(/\.lua$/, '')
+const dist = process.argv[4] ?? ownDist
+const otp = packageAt(dist)
+
+/** The plugin's Lua scripts by SHA-1, which is how EVALSHA names them: those of the build this server loads. */
+const builtDir = join(dist, 'cjs')
+const scriptNames = new Map(readdirSync(builtDir, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.lua')).map((file) => [
+  createHash('sha1').update(readFileSync(join(builtDir, file), 'utf8')).digest('hex'), file.replace(/^.*\/|\.lua$/g, '')
 ]))
 
 async function connectRedis (port: number, commands: Record<string, number>): Promise<Redis> {
@@ -102,14 +111,18 @@ async function main (): Promise<void> {
     // The baseline of GET /me is plain @fastify/jwt, as a host without the plugin has it: registered by the app
     // itself with its defaults (the plugin then signs through it); the plugin's own registration adds a cache.
     if (kind === 'jwt') await app.register(fastifyJwt, { secret: JWT_SECRET })
+    // Keys of its own on the shared Redis for each app but the redis one, and for each of the compared build: they
+    // top up their codes and sign in their users from the same numbers.
+    const own = kind === 'memory' ? '' : (kind === 'redis' ? '' : `${kind}:`) + (dist === ownDist ? '' : 'compared:')
     // Plugin defaults, except the per-IP limits: every request comes from 127.0.0.1.
     await app.register(otp.fastifyOtpLogin, {
       jwt: { secret: JWT_SECRET },
       rateLimit: false,
       send: ({ to, code }) => { pending.push([to, code]) },
       ...(kind === 'memory' ? {} : { redis, codeSecret: CODE_SECRET }),
-      // Keys of its own on the shared Redis: it tops up its codes from the same numbers as the redis app.
-      ...(kind === 'nosession' ? { refreshTokenTtl: false as const, keyPrefix: 'nosession:' } : {})
+      ...(own === '' ? {} : { keyPrefix: own }),
+      ...(kind === 'nosession' ? { refreshTokenTtl: false as const } : {}),
+      ...(kind === 'nocache' ? { sessionCache: false as const } : {})
     })
     if (kind === 'jwt') {
       // The baseline of GET /me: the same secret and tokens, and a route that only verifies the token's signature
@@ -139,7 +152,15 @@ async function main (): Promise<void> {
       await topUp(app, pending, atLeast)
       return pending.splice(0)
     },
-    token: async () => await token(app, pending),
+    token: async () => await token(app, pending, TOKEN_PHONE),
+    tokens: async ({ count }) => {
+      const tokens: string[] = []
+      for (let from = 0; from < count; from += 256) {
+        const batch = Array.from({ length: Math.min(256, count - from) }, async (_, i) => await token(app, pending, `+91${USERS_BASE + from + i}`))
+        tokens.push(...await Promise.all(batch))
+      }
+      return tokens
+    },
     'profile-start': async () => {
       profiler = new Session()
       profiler.connect()
@@ -188,12 +209,13 @@ async function topUp (app: FastifyInstance, pending: Pair[], atLeast: number): P
   }
 }
 
-async function token (app: FastifyInstance, pending: Pair[]): Promise<string> {
-  const login = await app.inject({ method: 'POST', url: '/login', payload: { phone: TOKEN_PHONE } })
-  const index = pending.findIndex(([phone]) => phone === TOKEN_PHONE)
+/** Signs `phone` in through the plugin's routes; its code is taken out of `pending`. */
+async function token (app: FastifyInstance, pending: Pair[], phone: string): Promise<string> {
+  const login = await app.inject({ method: 'POST', url: '/login', payload: { phone } })
+  const index = pending.findIndex(([to]) => to === phone)
   const pair = index >= 0 ? pending.splice(index, 1)[0] : undefined
   if (login.statusCode !== 200 || !pair) throw new Error(`token login: ${login.statusCode} ${login.body}`)
-  const verify = await app.inject({ method: 'POST', url: '/verify-otp', payload: { phone: TOKEN_PHONE, otp: pair[1] } })
+  const verify = await app.inject({ method: 'POST', url: '/verify-otp', payload: { phone, otp: pair[1] } })
   if (verify.statusCode !== 200) throw new Error(`token verify: ${verify.statusCode} ${verify.body}`)
   return (verify.json() as { access: string }).access
 }

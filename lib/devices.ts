@@ -1,5 +1,5 @@
 import { createHmac, createSecretKey, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto'
-import { randomId } from './random.js'
+import { randomId } from './fast-paths/random-pool.js'
 
 // `<device id>.<expiry, Unix seconds>.<HMAC>`: verified by its HMAC alone, so trusted devices cost no storage
 // until a device is used; the id names the device's own counters.

@@ -1,6 +1,6 @@
 import { domainToASCII } from 'node:url'
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max'
-import { isValidNumber } from './numbering-plan.js'
+import { isValidNumber } from './fast-paths/numbering-plan.js'
 
 export interface PhonePolicy {
   defaultCountry: CountryCode | undefined

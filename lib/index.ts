@@ -10,11 +10,11 @@ import { otpStoreWithDeadline } from './store/deadline.js'
 import { MemoryStore } from './store/memory.js'
 import { RedisStore } from './store/redis.js'
 import type { OtpStore } from './store/types.js'
-import { LiveSessionCache, invalidationChannel } from './session-cache.js'
+import { LiveSessionCache, invalidationChannel } from './fast-paths/session-cache.js'
 import { TokenIssuer, type SessionCaching } from './tokens.js'
 import { createTotp } from './totp/create.js'
 import './types.js'
-import { accessTokenVerifier, directVerifiable, ownJwtOptions } from './verify-token.js'
+import { accessTokenVerifier, ownJwtOptions } from './verify-token.js'
 
 async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promise<void> {
   checkOptions(opts)
@@ -75,7 +75,7 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     caching = { cache, channel }
   }
   const tokens = new TokenIssuer(settings, store, signAccessToken, caching)
-  const verifyToken = accessTokenVerifier(fastify.jwt, signOptions === undefined && settings.jwt !== undefined && directVerifiable(settings.jwt))
+  const verifyToken = accessTokenVerifier(fastify.jwt, signOptions === undefined ? settings.jwt : undefined)
   async function authenticate (request: FastifyRequest): Promise<void> {
     await verifyToken(request)
     await tokens.assertLive(request.user)

@@ -11,7 +11,7 @@ import { deprecations } from './deprecations.js'
 import { looseE164, normalizeEmail, type Channel, type IdentifierKind } from './identity.js'
 import { totpStoreMethods, type TotpStore } from './store/credentials/types.js'
 import { isOtpStore, otpStoreMethods, type OtpStore } from './store/types.js'
-import type { SessionCacheOptions } from './session-cache.js'
+import type { SessionCacheOptions } from './fast-paths/session-cache.js'
 import { parseEncryptionKey } from './totp/keys.js'
 
 export type { Channel, IdentifierKind }

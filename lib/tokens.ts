@@ -2,11 +2,11 @@ import crypto, { createHash, createHmac, createSecretKey } from 'node:crypto'
 import createError from '@fastify/error'
 import type { FastifyReply } from 'fastify'
 import { RefreshInvalidError, RefreshReusedError } from './errors.js'
-import { randomId } from './random.js'
+import { randomId } from './fast-paths/random-pool.js'
 import type { ResolvedOptions } from './options.js'
 import { reachStore } from './store/reach.js'
 import type { EndScope, OtpStore } from './store/types.js'
-import type { InvalidationChannel, LiveSessionCache } from './session-cache.js'
+import type { InvalidationChannel, LiveSessionCache } from './fast-paths/session-cache.js'
 
 /** @fastify/jwt's own code for a token its `trusted` check refuses; a token whose session ended answers the same. */
 export const TokenRevokedError = createError('FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED', 'Untrusted authorization token', 401)

@@ -1,7 +1,7 @@
 import createError from '@fastify/error'
 import type { FastifyJWTOptions, JWT } from '@fastify/jwt'
 import type { FastifyRequest } from 'fastify'
-import { ExpiringMap } from './expiring-map.js'
+import { directVerifiable, directVerifier, keptTokens, verifyOptions } from './fast-paths/verified-tokens.js'
 
 /** @fastify/jwt's code for a token it cannot accept; every malformed, foreign or wrongly signed token gets it. */
 export const TokenInvalidError = createError('FST_JWT_AUTHORIZATION_TOKEN_INVALID', 'Authorization token is invalid', 401)
@@ -19,11 +19,12 @@ export function ownJwtOptions (jwt: FastifyJWTOptions, expiresIn: string): Fasti
   const secret = jwt.secret
   const hmacSecret = (typeof secret === 'string' || Buffer.isBuffer(secret)) && !secret.toString().includes('-----BEGIN')
   const algorithm = jwt.sign?.algorithm ?? (hmacSecret ? 'HS256' : undefined)
-  // fast-jwt's cache of verified tokens (1000 by default): a token seen moments ago is not verified again. It
-  // keeps an entry no longer than the token's `exp`, and the session check after it still runs every time.
-  const verify = { cache: true, ...jwt.verify }
+  const verify = verifyOptions(jwt)
   if (algorithm === undefined) return { ...jwt, sign: { ...jwt.sign, expiresIn }, verify }
-  return { ...jwt, sign: { ...jwt.sign, algorithm, expiresIn }, verify: { ...verify, algorithms: [algorithm] } }
+  // Pinned, app.authenticate keeps the tokens it accepted (fast-paths/verified-tokens.ts): fast-jwt's cache behind
+  // it would only see the tokens it does not keep, and a miss there costs more than the verification itself.
+  const cache = keptTokens(jwt) === undefined ? verify.cache : false
+  return { ...jwt, sign: { ...jwt.sign, algorithm, expiresIn }, verify: { ...verify, cache, algorithms: [algorithm] } }
 }
 
 /**
@@ -60,14 +61,16 @@ export function signingAlgorithm (jwt: JWT): string {
  * error-level log line: a bad token is the client's mistake. @fastify/jwt's own 400/401 codes are kept;
  * anything else it lets through (fast-jwt's `FAST_JWT_…` errors, for `alg: RS256` against an HMAC key, a
  * payload that is not an object, `nbf` in the future) becomes `FST_JWT_AUTHORIZATION_TOKEN_INVALID`.
+ * `own`: the options of the plugin's own registration, for the fast path of fast-paths/verified-tokens.ts, which
+ * then answers first where it applies; what it cannot answer comes here.
  */
-export function accessTokenVerifier (jwt: JWT, direct = false): VerifyAccessToken {
+export function accessTokenVerifier (jwt: JWT, own?: FastifyJWTOptions): VerifyAccessToken {
   const algorithm = signingAlgorithm(jwt)
   // A host's @fastify/jwt accepts every algorithm of its key's family, and its verifier is built once at its
   // registration: the header is checked here instead of building a pinned verifier per request.
   const algorithms = jwt.options.verify.algorithms
   const checkHeader = !(algorithms?.length === 1 && algorithms[0] === algorithm)
-  const verifyDirectly = direct && !checkHeader ? directVerifier(jwt) : undefined
+  const verifyDirectly = own !== undefined && directVerifiable(own) && !checkHeader ? directVerifier(jwt, keptTokens(own)) : undefined
 
   return async function verifyAccessToken (request: FastifyRequest): Promise<void> {
     if (verifyDirectly?.(request) !== true) {
@@ -84,94 +87,6 @@ export function accessTokenVerifier (jwt: JWT, direct = false): VerifyAccessToke
       throw new TokenInvalidError()
     }
   }
-}
-
-/**
- * For `direct` (see directVerifiable): the verifier @fastify/jwt built at registration, pinned and with its
- * cache, checks the token without request.jwtVerify()'s per-call work (options merged, the token decoded once
- * more, a waterfall of callbacks), and tokens it accepted are kept. True when it set `request.user`; false for
- * any failure, which then goes through request.jwtVerify() for the same error as ever.
- */
-function directVerifier (jwt: JWT): (request: FastifyRequest) => boolean {
-  const verified = VerifiedTokens.from(jwt.options.verify as Record<string, unknown>)
-  return (request) => {
-    try {
-      const token = jwt.lookupToken(request)
-      let claims = verified?.get(token)
-      if (claims === undefined) {
-        const result: unknown = jwt.verify(token)
-        // Only a plain object is an answer here (a key callback would make it a promise).
-        if (!isPlainObject(result)) {
-          if (typeof (result as { then?: unknown } | null)?.then === 'function') (result as Promise<unknown>).then(undefined, () => {})
-          return false
-        }
-        claims = result
-        verified?.add(token, claims)
-      }
-      // A copy of the claims object (shallow): a handler that sets a field of request.user sets it for this
-      // request only.
-      (request as { user: unknown }).user = { ...claims }
-      return true
-    } catch {
-      return false
-    }
-  }
-}
-
-/**
- * Tokens the registration's verifier accepted, by their exact text, so that a client's next request with the
- * same token costs a Map lookup instead of a verification (fast-jwt's own cache finds a token by a SHA-512 of
- * it, about 40% of what verifying an HS256 token costs). At most `verify.cache` entries (1000 for `true`), the
- * oldest out first; an entry lasts `verify.cacheTTL` (10 minutes by default) and never past the token's `exp`.
- * Not used with `maxAge` or the other options that move the time bounds. A token's text fixes its signature
- * and claims, so the same text verifies the same way until a time bound passes.
- */
-export class VerifiedTokens {
-  private readonly entries: ExpiringMap<Record<string, unknown>>
-
-  private constructor (max: number, private readonly ttlMs: number) {
-    this.entries = new ExpiringMap(max)
-  }
-
-  /** None without fast-jwt's cache, or with a verify option that moves the time bounds (those stay fast-jwt's). */
-  static from (options: Record<string, unknown> | undefined): VerifiedTokens | undefined {
-    const size = options?.cache === true ? 1000 : typeof options?.cache === 'number' ? options.cache : 0
-    // maxAge counts even at 0 (a real bound for fast-jwt); the others only when they change anything.
-    if (options?.maxAge !== undefined) return undefined
-    const timeOptions = ['clockTimestamp', 'clockTolerance', 'ignoreExpiration', 'ignoreNotBefore']
-    if (timeOptions.some((name) => options?.[name] !== undefined && options[name] !== false && options[name] !== 0)) return undefined
-    const ttl = typeof options?.cacheTTL === 'number' ? options.cacheTTL : 600_000
-    return size > 0 ? new VerifiedTokens(size, ttl) : undefined
-  }
-
-  get size (): number {
-    return this.entries.size
-  }
-
-  get (token: string): Record<string, unknown> | undefined {
-    return this.entries.get(token)
-  }
-
-  add (token: string, claims: Record<string, unknown>): void {
-    const exp = claims.exp
-    let until = Date.now() + this.ttlMs
-    if (typeof exp === 'number') until = Math.min(until, exp * 1000)
-    this.entries.set(token, claims, until)
-  }
-}
-
-/**
- * Whether app.authenticate may use the verifier of the plugin's own @fastify/jwt registration directly: only
- * with the options that leave request.jwtVerify() a plain lookup and verification (a fixed secret; no
- * `trusted`, `formatUser`, decoder options, messages or renamed decorators).
- */
-export function directVerifiable (jwt: FastifyJWTOptions): boolean {
-  const plain = new Set(['secret', 'sign', 'verify', 'cookie'])
-  const secret: unknown = jwt.secret
-  // A key callback, alone or in `{ private, public }`, is @fastify/jwt's to call (with the request).
-  const keyCallback = typeof secret === 'function' || (typeof secret === 'object' && secret !== null && !Buffer.isBuffer(secret) &&
-    Object.values(secret).some((key) => typeof key === 'function'))
-  return !keyCallback && Object.entries(jwt).every(([name, value]) => plain.has(name) || value === undefined)
 }
 
 function asTokenError (err: unknown, request: FastifyRequest): unknown {

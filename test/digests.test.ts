@@ -11,7 +11,7 @@ t.test('sha256 (one-shot where Node has it) is the SHA-256 digest of the UTF-8 t
   }
 })
 
-t.test('codeHasher gives hashCode\'s HMAC, with the secret prepared once', async (t) => {
+t.test('codeHasher gives hashCode\'s HMAC under its secret', async (t) => {
   const secret = 'a-code-secret-that-is-long-enough-0123456789'
   const hasher = codeHasher(secret)
   for (const [identifier, code] of [['+919876543210', '123456'], ['ana@example.com', '000000'], ['ünï@xn--bcher-kva.de', '42']] as const) {

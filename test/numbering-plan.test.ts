@@ -1,6 +1,6 @@
 import t from 'tap'
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max'
-import { isValidNumber } from '../lib/numbering-plan.js'
+import { isValidNumber } from '../lib/fast-paths/numbering-plan.js'
 import { compareWithLibrary, regions } from './helpers/phone-numbers.js'
 
 // The fast numbering-plan check must give exactly libphonenumber-js's answers. The suite checks a sample of

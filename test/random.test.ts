@@ -1,5 +1,5 @@
 import t from 'tap'
-import { randomId } from '../lib/random.js'
+import { randomId } from '../lib/fast-paths/random-pool.js'
 
 t.test('randomId: base64url of the asked length, never the same bytes twice across pool refills', async (t) => {
   t.match(randomId(16), /^[A-Za-z0-9_-]{22}$/)

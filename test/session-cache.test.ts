@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import otpLogin from '../lib/index.js'
-import { LiveSessionCache } from '../lib/session-cache.js'
+import { LiveSessionCache } from '../lib/fast-paths/session-cache.js'
 import { CODE_SECRET, JWT_SECRET, freshRedis, sharedRedis } from './helpers/app.js'
 
 const phone = '+919876543210'

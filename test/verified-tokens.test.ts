@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import t from 'tap'
 import otpLogin from '../lib/index.js'
-import { VerifiedTokens, directVerifiable } from '../lib/verify-token.js'
+import { VerifiedTokens, directVerifiable, keptTokens } from '../lib/fast-paths/verified-tokens.js'
+import { ownJwtOptions } from '../lib/verify-token.js'
 import { JWT_SECRET, claims } from './helpers/app.js'
 
 // app.authenticate checks a token with the verifier of the plugin's own @fastify/jwt registration and keeps the
@@ -86,20 +87,26 @@ t.test('with the plugin\'s own registration, a valid token skips request.jwtVeri
 })
 
 t.test('VerifiedTokens: bounded, time-bound, and off with options that move the time bounds', async (t) => {
-  const tokens = VerifiedTokens.from({ cache: 2 })
+  let now = 1_800_000_000_000
+  const clock = (): number => now
+  const tokens = VerifiedTokens.from({ cache: 2 }, clock)
   t.ok(tokens)
-  const exp = Math.floor(Date.now() / 1000) + 60
+  const exp = now / 1000 + 60
   for (let i = 0; i < 5; i++) tokens?.add(`token-${i}`, { sub: String(i), exp })
   t.equal(tokens?.size, 2, 'never more than its size')
   t.same(tokens?.get('token-4'), { sub: '4', exp }, 'the newest kept')
   t.equal(tokens?.get('token-0'), undefined, 'the oldest gone')
-  tokens?.add('expired', { sub: 'x', exp: Math.floor(Date.now() / 1000) - 1 })
+  tokens?.add('expired', { sub: 'x', exp: now / 1000 - 1 })
   t.equal(tokens?.get('expired'), undefined, 'past its exp: not served')
+  t.ok(tokens?.get('token-4'), 'kept until its exp')
+  now += 60_000
+  t.equal(tokens?.get('token-4'), undefined, 'not at its exp')
   t.equal(VerifiedTokens.from({ cache: true })?.size, 0, 'cache: true is on')
-  const short = VerifiedTokens.from({ cache: true, cacheTTL: 20 })
-  short?.add('short', { sub: 'x', exp })
+  const short = VerifiedTokens.from({ cache: true, cacheTTL: 20 }, clock)
+  short?.add('short', { sub: 'x', exp: now / 1000 + 60 })
+  now += 19
   t.ok(short?.get('short'), 'kept')
-  await new Promise((resolve) => setTimeout(resolve, 40))
+  now += 1
   t.equal(short?.get('short'), undefined, 'not past verify.cacheTTL')
   for (const options of [{}, { cache: false }, { cache: 0 }, { cache: true, maxAge: 60_000 }, { cache: true, maxAge: 0 }, { cache: true, clockTolerance: 5 }, { cache: true, clockTimestamp: 1 }, { cache: true, ignoreExpiration: true }]) {
     t.equal(VerifiedTokens.from(options), undefined, JSON.stringify(options))
@@ -129,4 +136,26 @@ t.test('a key callback in { private, public }: @fastify/jwt calls it, as before'
   const forged = await app.inject({ url: '/me', headers: { authorization: `Bearer ${access.slice(0, -2)}xx` } })
   t.equal(forged.statusCode, 401)
   t.equal(forged.json().code, 'FST_JWT_AUTHORIZATION_TOKEN_INVALID')
+})
+
+t.test('the plugin\'s own registration keeps an accepted token: its verifier runs once for it, and per request without verify.cache', async (t) => {
+  for (const [options, runs] of [[{}, 1], [{ jwt: { secret: JWT_SECRET, verify: { cache: false } } }, 3]] as const) {
+    let verified = 0
+    const { app, access } = await signedIn(t, options)
+    const verify = app.jwt.verify.bind(app.jwt) as (token: string) => unknown
+    app.jwt.verify = ((token: string) => { verified++; return verify(token) }) as typeof app.jwt.verify
+    for (let i = 0; i < 3; i++) t.equal((await app.inject({ url: '/me', headers: { authorization: `Bearer ${access}` } })).statusCode, 200)
+    t.equal(verified, runs, JSON.stringify(options))
+  }
+})
+
+t.test('fast-jwt\'s own cache is off where app.authenticate keeps tokens, and on (or as given) where it does not', async (t) => {
+  const cacheOf = (jwt: Parameters<typeof ownJwtOptions>[0]): unknown => ownJwtOptions(jwt, '900s').verify?.cache
+  t.equal(cacheOf({ secret: JWT_SECRET }), false, 'kept by app.authenticate')
+  t.equal(cacheOf({ secret: JWT_SECRET, verify: { cache: 5000 } }), false, 'kept by app.authenticate, 5000 of them')
+  t.equal(keptTokens({ secret: JWT_SECRET, verify: { cache: 5000 } }) !== undefined, true)
+  t.equal(cacheOf({ secret: JWT_SECRET, verify: { cache: false } }), false, 'off as asked')
+  t.equal(cacheOf({ secret: JWT_SECRET, verify: { maxAge: 60_000 } }), true, 'maxAge: fast-jwt keeps them')
+  t.equal(cacheOf({ secret: JWT_SECRET, formatUser: (user: unknown) => user } as never), true, 'not verified directly')
+  t.equal(cacheOf({ secret: { private: 'a', public: 'b' } }), true, 'a key pair whose algorithm is not known here')
 })

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { Channel } from '../identity.js'
 import type { SendArgs } from '../options.js'
-import { randomId } from '../random.js'
+import { randomId } from '../fast-paths/random-pool.js'
 import { callProvider, SenderOptions } from './delivery.js'
 import { messageRenderers, requestLocale, type EmailMessage, type MessageTemplates } from './template.js'
 

@@ -1,6 +1,6 @@
-// Phone numbers for the differential test of lib/numbering-plan.ts against libphonenumber-js: generated in turn for
-// every region of the full metadata (each country and each non-geographic calling code), in shapes that land on
-// both sides of each numbering plan, and the comparison with the library's own check. Used by
+// Phone numbers for the differential test of lib/fast-paths/numbering-plan.ts against libphonenumber-js: generated
+// in turn for every region of the full metadata (each country and each non-geographic calling code), in shapes that
+// land on both sides of each numbering plan, and the comparison with the library's own check. Used by
 // test/numbering-plan.test.ts (a sample) and `npm run bench` (a million).
 import { Metadata, type MetadataJson } from 'libphonenumber-js/core'
 import { getCountries, getCountryCallingCode, getExampleNumber, parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from 'libphonenumber-js/max'

@@ -1,3 +1,8 @@
+// Fast path: libphonenumber-js's `isValid()` rules with each pattern compiled once per numbering plan.
+// Pays: reading a number with the check costs 4.4 µs against 12.0 µs with the library's own check (the bench's
+// parts table, 2026-11-29): 7.6 µs of a login's 138 µs of server CPU, 5.5%. No plain path is left at run time
+// (the library still parses every number); its `isValid()` is what test/numbering-plan.test.ts and the bench's
+// million-number comparison hold this to.
 import { Metadata, type CountryCallingCode, type CountryCode, type MetadataJson, type PhoneNumber } from 'libphonenumber-js/core'
 // The metadata libphonenumber-js/max reads numbers with (one copy: the same module).
 import metadataJson from 'libphonenumber-js/metadata.max.json'

@@ -1,3 +1,5 @@
+// Not a fast path of its own: the bounded map that the two caches here (session-cache.ts, verified-tokens.ts)
+// keep their entries in, so that a fast path never costs memory without bound.
 /**
  * A Map whose entries each last until a given time, holding at most `max` of them: the oldest set goes first.
  * The plugin's per-instance caches (live sessions, accepted access tokens) are built on it, so memory stays
