@@ -293,7 +293,7 @@ t.test('/logout and cookie-mode /refresh take an optional body; every other body
   }
 })
 
-t.test('every operation that parses a body documents the 413 and 415 it answers', async (t) => {
+t.test('every operation that parses a body documents the 400, 413 and 415 it answers to a bad one', async (t) => {
   const { app, doc, access } = await signedIn(t)
   const sessionId = 'A'.repeat(22)
   let parsing = 0
@@ -303,9 +303,11 @@ t.test('every operation that parses a body documents the 413 and 415 it answers'
     const request = { method: method.toUpperCase() as 'POST' | 'DELETE', url: path.replace('{id}', sessionId), headers: { authorization: `Bearer ${access}` } }
     const tooLarge = await app.inject({ ...request, payload: { phone, padding: 'x'.repeat(8192) } })
     const form = await app.inject({ ...request, payload: 'phone=1', headers: { ...request.headers, 'content-type': 'application/x-www-form-urlencoded' } })
+    const broken = await app.inject({ ...request, payload: '{"phone":', headers: { ...request.headers, 'content-type': 'application/json' } })
     t.equal(tooLarge.statusCode, 413, `${name}: a body over its limit`)
     t.equal(form.statusCode, 415, `${name}: a body not JSON`)
-    t.ok(op.responses['413'] && op.responses['415'], `${name} documents them`)
+    t.equal(broken.statusCode, 400, `${name}: a body that does not parse`)
+    t.ok(op.responses['400'] && op.responses['413'] && op.responses['415'], `${name} documents them`)
     parsing++
   }
   t.equal(parsing, 10, 'every operation but GET /sessions')
