@@ -1,4 +1,5 @@
 import swagger from '@fastify/swagger'
+import Ajv from 'ajv'
 import Fastify, { type FastifyInstance } from 'fastify'
 import t from 'tap'
 import otpLogin, { securitySchemeName, securitySchemes, type OtpLoginOptions } from '../lib/index.js'
@@ -66,9 +67,9 @@ t.test('@fastify/swagger documents every route, body and response, errors includ
     ['/auth/login', 'post', ['200', '400', '403', '413', '415', '429', '502', '503']],
     ['/auth/verify-otp', 'post', ['200', '400', '401', '403', '413', '415', '429', '503']],
     ['/auth/refresh', 'post', ['200', '400', '401', '413', '415', '429', '503']],
-    ['/auth/logout', 'post', ['204', '400', '401', '403', '429', '503']],
+    ['/auth/logout', 'post', ['204', '400', '401', '403', '413', '415', '429', '503']],
     ['/auth/sessions', 'get', ['200', '401', '429', '503']],
-    ['/auth/sessions/{id}', 'delete', ['204', '400', '401', '404', '429', '503']]
+    ['/auth/sessions/{id}', 'delete', ['204', '400', '401', '404', '413', '415', '429', '503']]
   ]
   t.same(Object.keys(doc.paths).sort(), expected.map(([path]) => path).sort())
   for (const [path, method, statuses] of expected) {
@@ -79,7 +80,7 @@ t.test('@fastify/swagger documents every route, body and response, errors includ
       t.ok(response.description, `${path} ${status} is described`)
       if (Number(status) >= 400) {
         const schema = response.content?.['application/json']?.schema as { required?: string[] }
-        t.same(schema.required, ['statusCode', 'error', 'message'], `${path} ${status} has the error body`)
+        t.same(schema.required, ['statusCode', 'code', 'error', 'message'], `${path} ${status} has the error body`)
       }
     }
   }
@@ -176,9 +177,9 @@ t.test('the authenticator routes are documented too', async (t) => {
   await app.ready()
   const doc = app.swagger() as unknown as { paths: Record<string, Record<string, Operation>> }
   const expected: Array<[string, string, string[]]> = [
-    ['/totp/setup', 'post', ['200', '401', '403', '409', '429', '503']],
+    ['/totp/setup', 'post', ['200', '400', '401', '403', '409', '413', '415', '429', '503']],
     ['/totp/confirm', 'post', ['200', '400', '401', '403', '409', '413', '415', '429', '503']],
-    ['/totp', 'delete', ['204', '401', '403', '429', '503']],
+    ['/totp', 'delete', ['204', '400', '401', '403', '413', '415', '429', '503']],
     ['/verify-totp', 'post', ['200', '400', '401', '403', '413', '415', '429', '503']],
     ['/verify-recovery', 'post', ['200', '400', '401', '403', '413', '415', '429', '503']]
   ]
@@ -213,4 +214,101 @@ t.test('the example app serves the docs at /docs', async (t) => {
   const ids = operations(doc).map(([, op]) => op.operationId)
   t.notOk(ids.includes(undefined), 'every operation has an operationId')
   t.equal(new Set(ids).size, ids.length, 'unique')
+})
+
+/** The document, the app, and the access token of a user signed in by phone (in second-factor mode, without an authenticator). */
+async function signedIn (t: Parameters<typeof documentOf>[0], options: Partial<OtpLoginOptions> = everything): Promise<{ app: FastifyInstance, doc: Document, access: string }> {
+  const codes: string[] = []
+  const { app, doc } = await documentOf(t, { ...options, send: ({ code }) => { codes.push(code) } })
+  await app.inject({ method: 'POST', url: '/login', payload: { phone } })
+  const verified = await app.inject({ method: 'POST', url: '/verify-otp', payload: { phone, otp: codes.at(-1) } })
+  return { app, doc, access: (verified.json() as { access: string }).access }
+}
+
+const phone = '+919876543210'
+const jsonSchema = (op: Operation | undefined, status: string): Record<string, unknown> =>
+  op?.responses[status]?.content?.['application/json']?.schema ?? {}
+
+t.test('a sign-in answer is one of two shapes, each with its required fields and no other', async (t) => {
+  for (const totpMode of ['second-factor', 'alternative'] as const) {
+    const { app, doc, access } = await signedIn(t, { ...everything, totpMode })
+    const ajv = new Ajv({ strict: false })
+    for (const path of ['/verify-otp', '/verify-totp', '/verify-recovery']) {
+      const schema = jsonSchema(doc.paths[path]?.post, '200') as { oneOf?: Array<{ required?: string[], additionalProperties?: unknown, properties?: object }> }
+      t.same(schema.oneOf?.map((shape) => shape.required), [['access', 'tokenType', 'expiresIn'], ['mfaRequired', 'mfaToken', 'mfaExpiresIn']], `${totpMode}: ${path}`)
+      t.same(schema.oneOf?.map((shape) => shape.additionalProperties), [false, false], `${totpMode}: ${path}: so a body matches one only`)
+      t.same(Object.keys(schema.oneOf?.[0]?.properties ?? {}), ['access', 'tokenType', 'expiresIn', 'refresh', 'refreshExpiresIn', 'deviceToken'])
+      const valid = ajv.compile(schema)
+      t.ok(valid({ access: 'a', tokenType: 'Bearer', expiresIn: 900 }), 'tokens without a session')
+      t.ok(valid({ mfaRequired: true, mfaToken: 'm', mfaExpiresIn: 300 }), 'the second-factor answer')
+      t.notOk(valid({ access: 'a', tokenType: 'Bearer', expiresIn: 900, mfaToken: 'm' }), 'never both')
+      t.notOk(valid({ refresh: 'r' }), 'never neither')
+    }
+    t.ok(access, 'the plugin\'s own answer serialises')
+    const body = (await app.inject({ method: 'POST', url: '/refresh', payload: { refresh: 'x'.repeat(10) } })).json() as object
+    t.ok(ajv.compile(jsonSchema(doc.paths['/refresh']?.post, '401'))(body), 'and so does its error')
+  }
+})
+
+t.test('listed sessions require their fields', async (t) => {
+  const { app, doc, access } = await signedIn(t)
+  const list = jsonSchema(doc.paths['/sessions']?.get, '200') as { required?: string[], properties: { sessions: { items: { required?: string[] } } } }
+  t.same(list.required, ['sessions'])
+  t.same(list.properties.sessions.items.required, ['id', 'createdAt', 'lastUsedAt', 'expiresAt', 'amr', 'current'])
+  const res = await app.inject({ url: '/sessions', headers: { authorization: `Bearer ${access}` } })
+  t.same(Object.keys((res.json() as { sessions: object[] }).sessions[0] ?? {}).sort(), ['amr', 'createdAt', 'current', 'expiresAt', 'id', 'lastUsedAt'])
+})
+
+t.test('every error body requires its code; a host\'s own error without one answers with code null', async (t) => {
+  const { doc } = await documentOf(t, { ...everything, cookie: {} })
+  for (const [name, op] of operations(doc)) {
+    for (const [status, response] of Object.entries(op.responses)) {
+      if (Number(status) < 400) continue
+      const schema = response.content?.['application/json']?.schema as { required?: string[], properties?: Record<string, unknown> }
+      t.same(schema.required, ['statusCode', 'code', 'error', 'message'], `${name} ${status}`)
+    }
+  }
+  const codes: string[] = []
+  const { app } = await documentOf(t, {
+    ...everything,
+    send: ({ code }) => { codes.push(code) },
+    findOrCreateUser: () => { throw Object.assign(new Error('this account is suspended'), { statusCode: 403 }) }
+  })
+  await app.inject({ method: 'POST', url: '/login', payload: { phone } })
+  const res = await app.inject({ method: 'POST', url: '/verify-otp', payload: { phone, otp: codes.at(-1) } })
+  t.equal(res.statusCode, 403, 'not a 500 for want of a code')
+  t.same(res.json(), { statusCode: 403, code: null, error: 'Forbidden', message: 'this account is suspended' })
+})
+
+t.test('/logout and cookie-mode /refresh take an optional body; every other body is required', async (t) => {
+  for (const cookie of [undefined, {}]) {
+    const { doc, app, access } = await signedIn(t, { ...everything, ...(cookie === undefined ? {} : { cookie }) })
+    const optional = cookie === undefined ? ['post /logout'] : ['post /logout', 'post /refresh']
+    for (const [name, op] of operations(doc)) {
+      if (op.requestBody === undefined) continue
+      t.equal((op.requestBody as { required?: boolean }).required, !optional.includes(name), `${cookie === undefined ? '' : 'cookie mode: '}${name}`)
+    }
+    const logout = await app.inject({ method: 'POST', url: '/logout', headers: { authorization: `Bearer ${access}` } })
+    t.equal(logout.statusCode, 204, 'no body is taken as {}')
+  }
+})
+
+t.test('every operation that parses a body documents the 400, 413 and 415 it answers to a bad one', async (t) => {
+  const { app, doc, access } = await signedIn(t)
+  const sessionId = 'A'.repeat(22)
+  let parsing = 0
+  for (const [name, op] of operations(doc)) {
+    const [method = '', path = ''] = name.split(' ')
+    if (method === 'get') continue // Fastify parses no body of a GET
+    const request = { method: method.toUpperCase() as 'POST' | 'DELETE', url: path.replace('{id}', sessionId), headers: { authorization: `Bearer ${access}` } }
+    const tooLarge = await app.inject({ ...request, payload: { phone, padding: 'x'.repeat(8192) } })
+    const form = await app.inject({ ...request, payload: 'phone=1', headers: { ...request.headers, 'content-type': 'application/x-www-form-urlencoded' } })
+    const broken = await app.inject({ ...request, payload: '{"phone":', headers: { ...request.headers, 'content-type': 'application/json' } })
+    t.equal(tooLarge.statusCode, 413, `${name}: a body over its limit`)
+    t.equal(form.statusCode, 415, `${name}: a body not JSON`)
+    t.equal(broken.statusCode, 400, `${name}: a body that does not parse`)
+    t.ok(op.responses['400'] && op.responses['413'] && op.responses['415'], `${name} documents them`)
+    parsing++
+  }
+  t.equal(parsing, 10, 'every operation but GET /sessions')
 })

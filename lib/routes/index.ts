@@ -1,15 +1,17 @@
 import { STATUS_CODES } from 'node:http'
 import fastifyCookie from '@fastify/cookie'
 import rateLimit from '@fastify/rate-limit'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Ajv from 'ajv'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { InternalError, RateLimitedError, isOtpError, plainError, withRetryAfter, type OtpError } from '../errors.js'
 import { failClosedRateLimitStore } from '../store/rate-limit.js'
-import type { RoutesOptions } from './context.js'
+import { routeLimit, type GuessLimits, type RoutesOptions } from './context.js'
 import { cookieJar, type CookieJar } from './cookies.js'
-import { documentSecurityScheme } from './openapi.js'
+import { documentRoutes } from './openapi.js'
 import { otpRoutes } from './otp.js'
 import { sessionRoutes } from './sessions.js'
+import { identityReader, signInFlow } from './sign-in.js'
 import { totpRoutes } from './totp.js'
 
 // Extra fields are refused, not silently dropped, and nothing is coerced: `{ "otp": 123456 }` is a 400.
@@ -42,7 +44,7 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
     done()
   })
 
-  const { settings } = options
+  const { settings, store, tokens, emit, totp, devices, verifyToken } = options
   if (settings.rateLimit) {
     await fastify.register(rateLimit, {
       global: false,
@@ -58,11 +60,30 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
     cookies = cookieJar(settings.cookie, settings.refreshTokenTtl, settings.trustedDevices && settings.trustedDevices.ttl, settings.allowedOrigins)
   }
 
-  documentSecurityScheme(fastify)
-  const context = { fastify, ...options, cookies }
-  otpRoutes(context)
-  if (options.tokens.sessions) sessionRoutes(context)
-  if (options.totp) totpRoutes(context, options.totp)
+  documentRoutes(fastify)
+  // Each group gets the few values it needs, picked here: the settings stop at this file.
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const limit = settings.rateLimit
+  const secondFactor = totp !== undefined && settings.totp?.mode === 'second-factor' ? totp : undefined
+  const signIn = signInFlow({ findOrCreateUser: settings.findOrCreateUser, store, tokens, emit, devices, cookies, secondFactor })
+  const identities = identityReader(pick(settings, 'defaultCountry', 'allowedCountries', 'testIdentities'))
+  const limits: GuessLimits = pick(settings, 'maxAttempts', 'maxFailures', 'lockout')
+  const signInGroup = { fastify: app, emit, cookies, store, devices, identities, signIn, identifierKinds: settings.identifierKinds, limits }
+  otpRoutes({
+    ...signInGroup,
+    ...pick(settings, 'codeLength', 'codeTtl', 'codeSecret', 'maxSends', 'resendInterval', 'testIdentities', 'send', 'sendTimeout', 'smsBudget', 'captcha'),
+    config: { login: routeLimit(limit && limit.login), verify: routeLimit(limit && limit.verify) }
+  })
+  if (tokens.sessions) {
+    sessionRoutes({ fastify: app, emit, cookies, tokens, verifyToken, config: { refresh: routeLimit(limit && limit.refresh), account: routeLimit(limit && limit.account) } })
+  }
+  if (totp) totpRoutes({ ...signInGroup, totp, config: { verify: routeLimit(limit && limit.verify), account: routeLimit(limit && limit.account) } })
+}
+
+function pick<T, K extends keyof T> (from: T, ...keys: K[]): Pick<T, K> {
+  const picked = {} as Pick<T, K>
+  for (const key of keys) picked[key] = from[key]
+  return picked
 }
 
 function sendError (reply: FastifyReply, error: OtpError): FastifyReply {

@@ -4,7 +4,7 @@ import type { FastifyInstance, RouteOptions } from 'fastify'
 /**
  * The name of the OpenAPI security scheme the authenticated routes require. The host defines it in
  * @fastify/swagger's `openapi.components.securitySchemes` (`securitySchemes` below); where it does not,
- * documentSecurityScheme() adds it.
+ * documentRoutes() adds it.
  */
 export const securitySchemeName = 'bearerAuth'
 
@@ -26,15 +26,29 @@ export const withoutAuth = <S extends object>(schema: S) => ({ ...schema, securi
 /** Swagger 2.0 has no bearer scheme: the same header, as an API key. */
 const swagger2Definition = { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Bearer <access token>' }
 
-interface SwaggerDocument { components?: { securitySchemes?: Record<string, unknown> }, securityDefinitions?: Record<string, unknown> }
+interface Operation { operationId?: unknown, requestBody?: { required?: boolean } }
+interface SwaggerDocument {
+  components?: { securitySchemes?: Record<string, unknown> }
+  securityDefinitions?: Record<string, unknown>
+  paths?: Record<string, Record<string, Operation> | undefined>
+}
 interface SwaggerTransformArgs { openapiObject?: SwaggerDocument, swaggerObject?: SwaggerDocument }
+
+export const optionalBodyMark: unique symbol = Symbol('fastify-otp-login: optional body')
+
+/**
+ * A route whose body may be left out (`/logout`, cookie-mode `/refresh`: no body is taken as `{}`). Fastify
+ * itself refuses a missing body, so @fastify/swagger declares every body `required`; documentRoutes() says
+ * otherwise for these.
+ */
+export const withOptionalBody = <S extends object>(schema: S) => ({ ...schema, [optionalBodyMark]: true })
 
 /**
  * Adds the bearer scheme to the document @fastify/swagger is building, unless the host defined its own under
  * that name. Without it @fastify/swagger cannot build the document at all (a TypeError: /docs/json answers 500).
  * Objects are replaced, not changed: they may be the host's own options.
  */
-function addSecurityScheme ({ openapiObject, swaggerObject }: SwaggerTransformArgs): Record<string, never> {
+function addSecurityScheme ({ openapiObject, swaggerObject }: SwaggerTransformArgs): void {
   if (openapiObject) {
     const schemes = openapiObject.components?.securitySchemes
     if (schemes?.[securitySchemeName] === undefined) {
@@ -43,19 +57,41 @@ function addSecurityScheme ({ openapiObject, swaggerObject }: SwaggerTransformAr
   } else if (swaggerObject && swaggerObject.securityDefinitions?.[securitySchemeName] === undefined) {
     swaggerObject.securityDefinitions = { ...swaggerObject.securityDefinitions, [securitySchemeName]: swagger2Definition }
   }
-  return {} // the route's own schema and URL
 }
 
 /**
- * Every route of `fastify` declared withBearerAuth() gets addSecurityScheme() as its @fastify/swagger
- * `swaggerTransform`, so a host needs no OpenAPI settings for the plugin. The cost: @fastify/swagger runs a
- * route's own transform instead of the host's global `transform`, which so skips these routes.
+ * Marks the bodies of the operations named in `optional` that the document already holds as optional. (A Swagger
+ * 2.0 body parameter is optional unless it says otherwise.)
  */
-export function documentSecurityScheme (fastify: FastifyInstance): void {
+function markOptionalBodies ({ openapiObject }: SwaggerTransformArgs, optional: ReadonlySet<string>): void {
+  for (const methods of Object.values(openapiObject?.paths ?? {})) {
+    if (methods === undefined) continue
+    for (const [method, operation] of Object.entries(methods)) {
+      if (!optional.has(String(operation.operationId)) || operation.requestBody?.required !== true) continue
+      methods[method] = { ...operation, requestBody: { ...operation.requestBody, required: false } }
+    }
+  }
+}
+
+/**
+ * Gives every route of `fastify` declared withBearerAuth() a @fastify/swagger `swaggerTransform`, so a host needs
+ * no OpenAPI settings for the plugin: it adds the bearer scheme, and marks the bodies of the routes declared
+ * withOptionalBody() optional. @fastify/swagger has no hook after an operation is written, so these are marked by
+ * the transforms of the routes after them (GET /sessions follows /refresh and /logout). The cost: @fastify/swagger
+ * runs a route's own transform instead of the host's global `transform`, which so skips the bearer routes.
+ */
+export function documentRoutes (fastify: FastifyInstance): void {
+  const optional = new Set<string>()
+  const transform = (args: SwaggerTransformArgs): Record<string, never> => {
+    addSecurityScheme(args)
+    markOptionalBodies(args, optional)
+    return {} // the route's own schema and URL
+  }
   fastify.addHook('onRoute', (route: RouteOptions) => {
-    const security = (route.schema as { security?: Array<Record<string, unknown>> } | undefined)?.security
-    if (!security?.some((requirement) => securitySchemeName in requirement)) return
-    const config: Record<string, unknown> = { ...route.config, swaggerTransform: addSecurityScheme }
+    const schema = route.schema as { security?: Array<Record<string, unknown>>, operationId?: string, [optionalBodyMark]?: true } | undefined
+    if (schema?.[optionalBodyMark] === true && schema.operationId !== undefined) optional.add(schema.operationId)
+    if (!schema?.security?.some((requirement) => securitySchemeName in requirement)) return
+    const config: Record<string, unknown> = { ...route.config, swaggerTransform: transform }
     route.config = config
   })
 }

@@ -7,48 +7,44 @@ import { maskIdentifier } from '../events.js'
 import { withDeadline } from '../senders/delivery.js'
 import { reachStore } from '../store/reach.js'
 import type { VerifyResult } from '../store/types.js'
-import { routeLimit, type RouteContext } from './context.js'
+import type { OtpRoutesInput } from './context.js'
 import { withOperationId } from './openapi.js'
-import { identityReader, presentedDeviceToken, signInFlow, type IdentityBody } from './sign-in.js'
+import { presentedDeviceToken } from './sign-in.js'
 import { loginSchema, verifySchema } from './schemas.js'
-
-interface LoginBody extends IdentityBody { deviceToken?: string, captchaToken?: string }
-interface VerifyBody extends LoginBody { otp: string }
 
 const hourMs = 3_600_000
 
 /** `POST /login` and `POST /verify-otp`, for phone numbers and (with `identifierKinds`) e-mail addresses. */
-export function otpRoutes (context: RouteContext): void {
-  const { fastify, settings, store, emit, devices, cookies } = context
+export function otpRoutes (input: OtpRoutesInput): void {
+  const { fastify, store, emit, devices, cookies, identities: { identify, identifyLater }, limits, captcha, testIdentities, smsBudget } = input
+  const { afterFirstFactor, secondFactor } = input.signIn
   // Cookie mode: the routes that read the device cookie refuse pages of other origins.
   const originCheck = cookies === undefined ? {} : { onRequest: cookies.checkOrigin }
-  const { identify, identifyLater } = identityReader(settings)
-  const { afterFirstFactor, secondFactor } = signInFlow(context)
-  const hashCode = codeHasher(settings.codeSecret)
+  const hashCode = codeHasher(input.codeSecret)
 
   const issuePolicy = {
-    codeTtlMs: settings.codeTtl * 1000,
-    maxSends: settings.maxSends,
-    windowMs: settings.lockout * 1000,
-    resendIntervalMs: settings.resendInterval * 1000
+    codeTtlMs: input.codeTtl * 1000,
+    maxSends: input.maxSends,
+    windowMs: limits.lockout * 1000,
+    resendIntervalMs: input.resendInterval * 1000
   }
   const verifyPolicy = {
-    maxAttempts: settings.maxAttempts,
-    maxFailures: settings.maxFailures,
-    lockoutMs: settings.lockout * 1000,
+    maxAttempts: limits.maxAttempts,
+    maxFailures: limits.maxFailures,
+    lockoutMs: limits.lockout * 1000,
     // With authenticators as a second factor, the counters are reset once the whole sign-in is done.
     deferReset: secondFactor
   }
-  const sent = { message: 'OTP sent', expiresIn: settings.codeTtl, resendIn: settings.resendInterval }
+  const sent = { message: 'OTP sent', expiresIn: input.codeTtl, resendIn: input.resendInterval }
   const smsLimit = (callingCode: string | undefined): number | undefined =>
-    callingCode === undefined ? undefined : settings.smsBudget?.get(callingCode) ?? settings.smsBudget?.get('*')
+    callingCode === undefined ? undefined : smsBudget?.get(callingCode) ?? smsBudget?.get('*')
 
-  fastify.post<{ Body: LoginBody }>('/login', {
-    schema: withOperationId(loginSchema(settings.identifierKinds, devices !== undefined, settings.captcha !== undefined), fastify.prefix, 'login'),
+  fastify.post('/login', {
+    schema: withOperationId(loginSchema(input.identifierKinds, devices !== undefined, captcha !== undefined), fastify.prefix, 'login'),
     // A captcha token can be a few kilobytes.
-    bodyLimit: settings.captcha === undefined ? 1024 : 8192,
+    bodyLimit: captcha === undefined ? 1024 : 8192,
     ...originCheck,
-    config: routeLimit(settings.rateLimit && settings.rateLimit.login)
+    config: input.config.login
   }, async function login (request) {
     /**
      * Leaves no usable code behind. A send that surely went nowhere is given back (neither maxSends nor the
@@ -65,13 +61,13 @@ export function otpRoutes (context: RouteContext): void {
     // A trusted device asks on counters of its own: a lockout that others caused does not hold it back.
     const device = devices?.read(identity.value, presentedDeviceToken(cookies, request, request.body))
     // Before anything moves: a refused or unreachable captcha sends nothing and counts nothing.
-    if (settings.captcha !== undefined && !(device !== undefined && settings.captcha.skipTrustedDevices)) {
-      await settings.captcha.check(request.body.captchaToken, request)
+    if (captcha !== undefined && !(device !== undefined && captcha.skipTrustedDevices)) {
+      await captcha.check(request.body.captchaToken, request)
     }
     const about = { identifier: identity.value, channel: identity.channel }
     emit(request, { type: 'code-requested', ...about })
-    const testCode = settings.testIdentities.get(identity.value)
-    const code = testCode ?? generateCode(settings.codeLength)
+    const testCode = testIdentities.get(identity.value)
+    const code = testCode ?? generateCode(input.codeLength)
     const codeHash = hashCode(identity.value, code)
 
     const issued = await reachStore(() => store.issueCode(identity.value, codeHash, issuePolicy, device))
@@ -99,7 +95,7 @@ export function otpRoutes (context: RouteContext): void {
 
     try {
       // Past sendTimeout the outcome is unknown (the send may still deliver): withDeadline says so.
-      await withDeadline('send', settings.sendTimeout, settings.send({ channel: identity.channel, to: identity.value, code, expiresIn: settings.codeTtl, request }))
+      await withDeadline('send', input.sendTimeout, input.send({ channel: identity.channel, to: identity.value, code, expiresIn: input.codeTtl, request }))
     } catch (err) {
       // A provider may echo the message back in its error: the log gets the reason, never the code.
       const maybeDelivered = (err as { outcome?: unknown } | null)?.outcome === 'unknown'
@@ -113,11 +109,11 @@ export function otpRoutes (context: RouteContext): void {
     return sent
   })
 
-  fastify.post<{ Body: VerifyBody }>('/verify-otp', {
-    schema: withOperationId(verifySchema(settings.identifierKinds, settings.codeLength, devices !== undefined), fastify.prefix, 'verifyOtp'),
+  fastify.post('/verify-otp', {
+    schema: withOperationId(verifySchema(input.identifierKinds, input.codeLength, devices !== undefined), fastify.prefix, 'verifyOtp'),
     bodyLimit: 1024,
     ...originCheck,
-    config: routeLimit(settings.rateLimit && settings.rateLimit.verify)
+    config: input.config.verify
   }, async function verifyOtp (request, reply) {
     // The numbering-plan check waits: a code exists only for a number that passed it when the code was
     // issued, so a right code needs no second check. Any other answer, a store outage included, first makes

@@ -1,12 +1,10 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { RefreshInvalidError, RefreshReusedError, SessionNotFoundError } from '../errors.js'
+import type { TokenBody } from '../tokens.js'
 import type { OtpUser } from '../types.js'
-import { routeLimit, type RouteContext } from './context.js'
-import { withOperationId } from './openapi.js'
-import { cookieRefreshSchema, refreshSchema } from './schemas.js'
-import { endSessionSchema, listSessionsSchema, logoutSchema } from './session-schemas.js'
-
-interface RefreshBody { refresh?: string }
-interface LogoutBody { scope?: 'current' | 'others' | 'all' }
+import type { SessionRoutesInput } from './context.js'
+import { withOperationId, withOptionalBody } from './openapi.js'
+import { cookieRefreshSchema, endSessionSchema, listSessionsSchema, logoutSchema, refreshSchema } from './session-schemas.js'
 
 /** Who a session belongs to, for events. */
 function subject (claims: Record<string, unknown>): { userId?: string, identifier?: string } {
@@ -18,22 +16,36 @@ function subject (claims: Record<string, unknown>): { userId?: string, identifie
 }
 
 /** `POST /refresh` (rotation with reuse detection), `POST /logout`, `GET /sessions` and `DELETE /sessions/:id`. */
-export function sessionRoutes ({ fastify, settings, tokens, emit, verifyToken, cookies }: RouteContext): void {
-  const account = { bodyLimit: 1024, config: routeLimit(settings.rateLimit && settings.rateLimit.account) }
+export function sessionRoutes ({ fastify, tokens, emit, verifyToken, cookies, config }: SessionRoutesInput): void {
+  const account = { bodyLimit: 1024, config: config.account }
   // No body is the same as `{}` (a cookie-mode /refresh, a /logout of the current session).
   const emptyBody = (request: { body: unknown }, _reply: unknown, done: () => void): void => {
     request.body ??= {}
     done()
   }
 
-  fastify.post<{ Body: RefreshBody | undefined }>('/refresh', {
-    schema: withOperationId(cookies === undefined ? refreshSchema : cookieRefreshSchema, fastify.prefix, 'refresh'),
-    bodyLimit: 1024,
-    config: routeLimit(settings.rateLimit && settings.rateLimit.refresh),
-    ...(cookies === undefined ? {} : { onRequest: cookies.checkOrigin, preValidation: emptyBody })
-  }, async function refresh (request, reply) {
+  // Registered before GET /sessions, whose document transform marks these two bodies optional (documentRoutes()).
+  if (cookies === undefined) {
+    fastify.post('/refresh', {
+      schema: withOperationId(refreshSchema, fastify.prefix, 'refresh'), bodyLimit: 1024, config: config.refresh
+    }, async function refresh (request, reply) {
+      return await rotate(request.body.refresh, request, reply)
+    })
+  } else {
+    const jar = cookies
+    fastify.post('/refresh', {
+      schema: withOptionalBody(withOperationId(cookieRefreshSchema, fastify.prefix, 'refresh')),
+      bodyLimit: 1024,
+      config: config.refresh,
+      onRequest: jar.checkOrigin,
+      preValidation: emptyBody
+    }, async function refresh (request, reply) {
+      return await rotate(jar.refreshToken(request), request, reply)
+    })
+  }
+
+  async function rotate (presented: string | undefined, request: FastifyRequest, reply: FastifyReply): Promise<TokenBody> {
     try {
-      const presented = cookies === undefined ? request.body?.refresh : cookies.refreshToken(request)
       if (presented === undefined) throw new RefreshInvalidError()
       const { body, claims } = await tokens.refresh(reply, presented)
       emit(request, { type: 'refreshed', ...subject(claims) })
@@ -49,18 +61,18 @@ export function sessionRoutes ({ fastify, settings, tokens, emit, verifyToken, c
       if (cookies !== undefined && (err instanceof RefreshInvalidError || err instanceof RefreshReusedError)) cookies.clearRefresh(reply)
       throw err
     }
-  })
+  }
 
-  fastify.post<{ Body: LogoutBody | undefined }>('/logout', {
+  fastify.post('/logout', {
     ...account,
-    schema: withOperationId(logoutSchema, fastify.prefix, 'logout'),
+    schema: withOptionalBody(withOperationId(logoutSchema, fastify.prefix, 'logout')),
     // The signature here; whether the session is still live, logout checks in the same round trip.
     ...(cookies === undefined ? {} : { onRequest: cookies.checkOrigin }),
     // preParsing, not onRequest: the per-IP limit (an onRequest hook) counts forged tokens too.
     preParsing: verifyToken,
     preValidation: emptyBody
   }, async function logout (request, reply) {
-    const ended = await tokens.logout(request.user, request.body?.scope ?? 'current')
+    const ended = await tokens.logout(request.user, request.body.scope ?? 'current')
     cookies?.clearAll(reply)
     for (const sessionId of ended) emit(request, { type: 'session-ended', reason: 'logout', sessionId, ...subject(request.user) })
     emit(request, { type: 'logged-out', ...subject(request.user) })
@@ -75,7 +87,7 @@ export function sessionRoutes ({ fastify, settings, tokens, emit, verifyToken, c
     return { sessions: sessions.map((session) => ({ ...session, current: session.id === user.sid })) }
   })
 
-  fastify.delete<{ Params: { id: string } }>('/sessions/:id', {
+  fastify.delete('/sessions/:id', {
     ...account, schema: withOperationId(endSessionSchema, fastify.prefix, 'endSession'), preParsing: fastify.authenticate
   }, async function endSession (request, reply) {
     if (!await tokens.revoke(request.user.sub, request.params.id)) throw new SessionNotFoundError()

@@ -1,11 +1,15 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { DeviceTokens } from '../devices.js'
 import { InvalidEmailError, InvalidPhoneError } from '../errors.js'
+import type { Emit } from '../events.js'
 import { looseE164, normalizeEmail, normalizePhone, parsePhone, type Identity } from '../identity.js'
 import type { OtpUserRecord, ResolvedOptions } from '../options.js'
 import { randomId } from '../fast-paths/random-pool.js'
 import { reachStore } from '../store/reach.js'
-import { sha256, type TokenBody } from '../tokens.js'
-import type { RouteContext } from './context.js'
+import type { OtpStore } from '../store/types.js'
+import { sha256, type TokenBody, type TokenIssuer } from '../tokens.js'
+import type { TotpService } from '../totp/service.js'
+import type { CookieJar } from './cookies.js'
 
 export interface IdentityBody { phone?: string, email?: string }
 
@@ -23,8 +27,11 @@ export interface IdentityReader {
   identifyLater: (body: IdentityBody) => { identity: Identity, confirm?: () => void }
 }
 
-export function identityReader (settings: ResolvedOptions): IdentityReader {
-  const phonePolicy = { defaultCountry: settings.defaultCountry, allowedCountries: settings.allowedCountries }
+/** What reading an identifier takes: the numbering-plan policy, and the test identities that skip it. */
+export type IdentityPolicy = Pick<ResolvedOptions, 'defaultCountry' | 'allowedCountries' | 'testIdentities'>
+
+export function identityReader (policy: IdentityPolicy): IdentityReader {
+  const phonePolicy = { defaultCountry: policy.defaultCountry, allowedCountries: policy.allowedCountries }
   const identify = (body: IdentityBody): Identity => {
     if (body.email !== undefined) {
       const email = normalizeEmail(body.email)
@@ -36,12 +43,12 @@ export function identityReader (settings: ResolvedOptions): IdentityReader {
     if (phone !== undefined) return phone
     // Test identities may use numbers no carrier would accept (+1 555 …), so they skip the numbering plan.
     const loose = looseE164(input)
-    if (loose !== undefined && settings.testIdentities.has(loose)) return { kind: 'phone', channel: 'sms', value: loose }
+    if (loose !== undefined && policy.testIdentities.has(loose)) return { kind: 'phone', channel: 'sms', value: loose }
     throw new InvalidPhoneError()
   }
   // Test identities skip the numbering plan, so a number that may be one is read the full way at once.
-  const mayBeTestIdentity = (input: string, parsed: string): boolean => settings.testIdentities.size > 0 &&
-    (settings.testIdentities.has(parsed) || settings.testIdentities.has(looseE164(input) ?? ''))
+  const mayBeTestIdentity = (input: string, parsed: string): boolean => policy.testIdentities.size > 0 &&
+    (policy.testIdentities.has(parsed) || policy.testIdentities.has(looseE164(input) ?? ''))
   const identifyLater = (body: IdentityBody): { identity: Identity, confirm?: () => void } => {
     const input = body.phone ?? ''
     const phone = body.email === undefined ? parsePhone(input, phonePolicy) : undefined
@@ -100,11 +107,20 @@ export interface SignIn {
   finish: (identity: Identity, claims: UserClaims, amr: AuthMethod[], request: FastifyRequest, reply: FastifyReply, device?: string) => Promise<TokenBody>
 }
 
-export function signInFlow ({ settings, store, tokens, emit, totp, devices, cookies }: RouteContext): SignIn {
-  const secondFactor = totp !== undefined && settings.totp?.mode === 'second-factor' ? totp : undefined
+/** What a sign-in takes: the host's user lookup, the parts that issue and count, and the second factor if any. */
+export interface SignInParts extends Pick<ResolvedOptions, 'findOrCreateUser'> {
+  store: OtpStore
+  tokens: TokenIssuer
+  emit: Emit
+  devices: DeviceTokens | undefined
+  cookies: CookieJar | undefined
+  /** Authenticators in second-factor mode; undefined without them, or in alternative mode. */
+  secondFactor: TotpService | undefined
+}
 
+export function signInFlow ({ findOrCreateUser, store, tokens, emit, devices, cookies, secondFactor }: SignInParts): SignIn {
   const userClaims = async (identity: Identity, request: FastifyRequest): Promise<UserClaims> => {
-    const user = await settings.findOrCreateUser(identity.kind === 'phone'
+    const user = await findOrCreateUser(identity.kind === 'phone'
       ? { phone: identity.value, request }
       : { email: identity.value, request })
     checkUser(user)
@@ -156,6 +172,6 @@ function extraClaims (user: Record<string, unknown>): Record<string, unknown> {
  * The device token a sign-in request carries: the `deviceToken` body field, or in cookie mode the device
  * cookie (the field still counts, for a client that keeps it itself). Read, not yet checked.
  */
-export function presentedDeviceToken (cookies: RouteContext['cookies'], request: FastifyRequest, body: { deviceToken?: string } | undefined): string | undefined {
+export function presentedDeviceToken (cookies: CookieJar | undefined, request: FastifyRequest, body: { deviceToken?: string } | undefined): string | undefined {
   return cookies?.deviceToken(request) ?? body?.deviceToken
 }

@@ -1,11 +1,15 @@
 /** JSON schemas of the authenticator routes, documented like the others for OpenAPI. */
-import { withBearerAuth, withoutAuth } from './openapi.js'
-import { bodyErrors, error, identifierBody, identifierErrors, tokenBody, tooManyRequests, unavailable, withDeviceToken } from './schemas.js'
+import { Type } from '@sinclair/typebox'
 import type { IdentifierKind } from '../identity.js'
+import { withBearerAuth, withoutAuth } from './openapi.js'
+import {
+  bodyErrors, deviceTokenField, error, identifierBody, identifierErrors, originError, signInBody, tooManyRequests,
+  unavailable, unusedBodyErrors
+} from './schemas.js'
 
 // Authenticator apps show 6 digits, whatever codeLength the plugin's own codes have.
-const otp = { type: 'string', minLength: 6, maxLength: 6, pattern: '^[0-9]{6}$' } as const
-const recoveryCode = { type: 'string', minLength: 10, maxLength: 32, pattern: '^[A-Za-z0-9 -]+$' } as const
+const otp = Type.String({ minLength: 6, maxLength: 6, pattern: '^[0-9]{6}$' })
+const recoveryCode = Type.String({ minLength: 10, maxLength: 32, pattern: '^[A-Za-z0-9 -]+$' })
 const tags = ['otp-login']
 const sessionErrors = {
   401: error('`FST_JWT_…`: no, bad, expired or revoked access token'),
@@ -13,7 +17,6 @@ const sessionErrors = {
   429: tooManyRequests('`OTP_RATE_LIMITED`, with a Retry-After header'),
   ...unavailable
 }
-const originError = { 403: error('`OTP_ORIGIN_NOT_ALLOWED` (cookie mode): a request from a page of another origin') }
 const loginErrors = {
   ...identifierErrors,
   ...originError,
@@ -27,43 +30,39 @@ export const setupSchema = withBearerAuth({
   summary: 'Start setting up an authenticator app',
   description: 'A new secret for the logged-in identifier, pending until /totp/confirm.',
   response: {
-    200: {
-      description: 'Show the QR code (or the secret) to the user',
-      type: 'object',
-      properties: {
-        secret: { type: 'string', description: 'base32, for typing into an app' },
-        otpauthUrl: { type: 'string' },
-        qrCode: { type: 'string', description: 'an SVG data URL of otpauthUrl' }
-      }
-    },
+    200: Type.Object({
+      secret: Type.String({ description: 'base32, for typing into an app' }),
+      otpauthUrl: Type.String(),
+      qrCode: Type.String({ description: 'an SVG data URL of otpauthUrl' })
+    }, { description: 'Show the QR code (or the secret) to the user' }),
+    ...unusedBodyErrors,
     ...sessionErrors,
     409: error('`OTP_TOTP_ALREADY_ENABLED`: turn it off first')
   }
-} as const)
+})
 
 export const confirmSchema = withBearerAuth({
   tags,
   summary: 'Turn the authenticator on with its first code',
   description: 'Answers the ten recovery codes, once.',
-  body: { type: 'object', required: ['otp'], additionalProperties: false, properties: { otp } },
+  body: Type.Object({ otp }, { additionalProperties: false }),
   response: {
-    200: {
-      description: 'On; show the recovery codes once',
-      type: 'object',
-      properties: { recoveryCodes: { type: 'array', items: { type: 'string' } } }
-    },
+    200: Type.Object({ recoveryCodes: Type.Array(Type.String()) }, { description: 'On; show the recovery codes once' }),
     ...bodyErrors,
     ...sessionErrors,
     401: error('`OTP_INVALID` (not a code of the pending secret), or an access-token error (`FST_JWT_…`)'),
     409: error('`OTP_TOTP_NOT_PENDING`, `OTP_TOTP_ALREADY_ENABLED`')
   }
-} as const)
+})
 
 export const disableSchema = withBearerAuth({
   tags,
   summary: 'Turn the authenticator off',
-  response: { 204: { description: 'Off (or already off)', type: 'null' }, ...sessionErrors }
-} as const)
+  response: { 204: { description: 'Off (or already off)', type: 'null' }, ...unusedBodyErrors, ...sessionErrors }
+})
+
+// The answer of every sign-in route has the same two shapes, though these two give the second-factor one never.
+const signedIn = signInBody('Logged in')
 
 /** Alternative mode: an authenticator code logs in on its own. */
 export function verifyTotpSchema (kinds: ReadonlySet<IdentifierKind>, devices: boolean) {
@@ -71,8 +70,8 @@ export function verifyTotpSchema (kinds: ReadonlySet<IdentifierKind>, devices: b
     tags,
     summary: 'Log in with an authenticator code',
     description: 'The same tokens as /verify-otp; a time step is accepted once; failures count toward the lockout.',
-    body: identifierBody(kinds, { otp, ...withDeviceToken(devices) }, ['otp']),
-    response: { 200: { description: 'Logged in', ...tokenBody }, ...loginErrors }
+    body: identifierBody(kinds, { otp, ...deviceTokenField(devices) }),
+    response: { 200: signedIn, ...loginErrors }
   })
 }
 
@@ -81,13 +80,13 @@ export function verifyRecoverySchema (kinds: ReadonlySet<IdentifierKind>, device
     tags,
     summary: 'Log in with a recovery code',
     description: 'Each recovery code works once; failures count toward the lockout.',
-    body: identifierBody(kinds, { code: recoveryCode, ...withDeviceToken(devices) }, ['code']),
-    response: { 200: { description: 'Logged in', ...tokenBody }, ...loginErrors }
+    body: identifierBody(kinds, { code: recoveryCode, ...deviceTokenField(devices) }),
+    response: { 200: signedIn, ...loginErrors }
   })
 }
 
 // Checked by the route, so that a missing, foreign or malformed token gets 401 OTP_MFA_TOKEN_INVALID.
-const mfaToken = { type: 'string', maxLength: 512, description: 'from the mfaRequired answer of /verify-otp' } as const
+const mfaToken = Type.Optional(Type.String({ maxLength: 512, description: 'from the mfaRequired answer of /verify-otp' }))
 const secondStepErrors = {
   ...bodyErrors,
   ...originError,
@@ -102,8 +101,8 @@ export function mfaTotpSchema (devices: boolean) {
     tags,
     summary: 'Finish a sign-in with an authenticator code',
     description: 'The second step after /verify-otp answered mfaRequired: the same tokens as /verify-otp. Wrong codes count toward the lockout.',
-    body: { type: 'object', additionalProperties: false, required: ['otp'], properties: { mfaToken, otp, ...withDeviceToken(devices) } },
-    response: { 200: { description: 'Logged in', ...tokenBody }, ...secondStepErrors }
+    body: Type.Object({ mfaToken, otp, ...deviceTokenField(devices) }, { additionalProperties: false }),
+    response: { 200: signedIn, ...secondStepErrors }
   })
 }
 
@@ -112,7 +111,7 @@ export function mfaRecoverySchema (devices: boolean) {
     tags,
     summary: 'Finish a sign-in with a recovery code',
     description: 'The second step after /verify-otp answered mfaRequired; each recovery code works once.',
-    body: { type: 'object', additionalProperties: false, required: ['code'], properties: { mfaToken, code: recoveryCode, ...withDeviceToken(devices) } },
-    response: { 200: { description: 'Logged in', ...tokenBody }, ...secondStepErrors }
+    body: Type.Object({ mfaToken, code: recoveryCode, ...deviceTokenField(devices) }, { additionalProperties: false }),
+    response: { 200: signedIn, ...secondStepErrors }
   })
 }

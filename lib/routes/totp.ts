@@ -4,18 +4,15 @@ import {
 } from '../errors.js'
 import { reachStore } from '../store/reach.js'
 import type { TokenBody } from '../tokens.js'
-import type { Proof, TotpService } from '../totp/service.js'
+import type { Proof } from '../totp/service.js'
 import type { OtpUser } from '../types.js'
-import { routeLimit, type RouteContext } from './context.js'
+import type { TotpRoutesInput } from './context.js'
 import { withOperationId } from './openapi.js'
-import {
-  identityReader, presentedDeviceToken, readMfaToken, signInFlow, userOwner, type ChallengeData, type IdentityBody
-} from './sign-in.js'
+import { presentedDeviceToken, readMfaToken, userOwner, type ChallengeData, type IdentityBody } from './sign-in.js'
 import {
   confirmSchema, disableSchema, mfaRecoverySchema, mfaTotpSchema, setupSchema, verifyRecoverySchema, verifyTotpSchema
 } from './totp-schemas.js'
 
-interface OtpBody { otp: string }
 interface SecondStep { mfaToken?: string, deviceToken?: string }
 interface AlternativeStep extends IdentityBody { deviceToken?: string }
 
@@ -32,19 +29,18 @@ function boundIdentifier (user: OtpUser): string {
  * default) or another way to log in (alternative mode). Every guess is counted before it is checked, under the
  * failure count and lockout of /verify-otp.
  */
-export function totpRoutes (context: RouteContext, totp: TotpService): void {
-  const { fastify, settings, store, emit, devices, cookies } = context
-  const { identify } = identityReader(settings)
-  const { userClaims, finish, secondFactor } = signInFlow(context)
-  const verifyPolicy = { maxAttempts: settings.maxAttempts, maxFailures: settings.maxFailures, lockoutMs: settings.lockout * 1000 }
+export function totpRoutes ({ fastify, totp, store, emit, devices, cookies, identities, signIn, identifierKinds, limits, config }: TotpRoutesInput): void {
+  const { identify } = identities
+  const { userClaims, finish, secondFactor } = signIn
+  const verifyPolicy = { maxAttempts: limits.maxAttempts, maxFailures: limits.maxFailures, lockoutMs: limits.lockout * 1000 }
   const options = {
     bodyLimit: 1024,
-    config: routeLimit(settings.rateLimit && settings.rateLimit.verify),
+    config: config.verify,
     ...(cookies === undefined ? {} : { onRequest: cookies.checkOrigin })
   }
   const account = {
     bodyLimit: 1024,
-    config: routeLimit(settings.rateLimit && settings.rateLimit.account),
+    config: config.account,
     // Enrolling or removing an authenticator changes what a sign-in is worth: a stolen older token must not.
     // preParsing, not onRequest: the per-IP limit (an onRequest hook) runs first and counts forged tokens too.
     preParsing: fastify.requireFreshAuth()
@@ -58,7 +54,7 @@ export function totpRoutes (context: RouteContext, totp: TotpService): void {
     return await totp.setup(ownerOf(request.user), accountName(request.user))
   })
 
-  fastify.post<{ Body: OtpBody }>('/totp/confirm', { ...account, schema: withOperationId(confirmSchema, fastify.prefix, 'totpConfirm') }, async function totpConfirm (request) {
+  fastify.post('/totp/confirm', { ...account, schema: withOperationId(confirmSchema, fastify.prefix, 'totpConfirm') }, async function totpConfirm (request) {
     const recoveryCodes = await totp.confirm(ownerOf(request.user), request.body.otp)
     emit(request, { type: 'totp-enabled', identifier: request.user.phone ?? request.user.email, userId: request.user.sub })
     return { recoveryCodes }
@@ -150,23 +146,28 @@ export function totpRoutes (context: RouteContext, totp: TotpService): void {
   }
 
   const withDevices = devices !== undefined
-  fastify.post<{ Body: (SecondStep & AlternativeStep) & OtpBody }>('/verify-totp', {
-    ...options,
-    schema: withOperationId(secondFactor ? mfaTotpSchema(withDevices) : verifyTotpSchema(settings.identifierKinds, withDevices), fastify.prefix, 'verifyTotp')
-  }, async function verifyTotp (request, reply) {
-    const prove = async (owner: string): Promise<Proof> => await totp.useCode(owner, request.body.otp)
-    return secondFactor
-      ? await secondStep('totp', request.body, request, reply, prove)
-      : await alternativeLogIn('totp', request.body, request, reply, prove)
-  })
-
-  fastify.post<{ Body: (SecondStep & AlternativeStep) & { code: string } }>('/verify-recovery', {
-    ...options,
-    schema: withOperationId(secondFactor ? mfaRecoverySchema(withDevices) : verifyRecoverySchema(settings.identifierKinds, withDevices), fastify.prefix, 'verifyRecovery')
-  }, async function verifyRecovery (request, reply) {
-    const prove = async (owner: string): Promise<Proof> => await totp.useRecoveryCode(owner, request.body.code)
-    return secondFactor
-      ? await secondStep('recovery', request.body, request, reply, prove)
-      : await alternativeLogIn('recovery', request.body, request, reply, prove)
-  })
+  // Second-factor mode and alternative mode take different bodies: one route each, typed from its schema.
+  if (secondFactor) {
+    fastify.post('/verify-totp', { ...options, schema: withOperationId(mfaTotpSchema(withDevices), fastify.prefix, 'verifyTotp') },
+      async function verifyTotp (request, reply) {
+        const { otp } = request.body
+        return await secondStep('totp', request.body, request, reply, async (owner) => await totp.useCode(owner, otp))
+      })
+    fastify.post('/verify-recovery', { ...options, schema: withOperationId(mfaRecoverySchema(withDevices), fastify.prefix, 'verifyRecovery') },
+      async function verifyRecovery (request, reply) {
+        const { code } = request.body
+        return await secondStep('recovery', request.body, request, reply, async (owner) => await totp.useRecoveryCode(owner, code))
+      })
+  } else {
+    fastify.post('/verify-totp', { ...options, schema: withOperationId(verifyTotpSchema(identifierKinds, withDevices), fastify.prefix, 'verifyTotp') },
+      async function verifyTotp (request, reply) {
+        const { otp } = request.body
+        return await alternativeLogIn('totp', request.body, request, reply, async (owner) => await totp.useCode(owner, otp))
+      })
+    fastify.post('/verify-recovery', { ...options, schema: withOperationId(verifyRecoverySchema(identifierKinds, withDevices), fastify.prefix, 'verifyRecovery') },
+      async function verifyRecovery (request, reply) {
+        const { code } = request.body
+        return await alternativeLogIn('recovery', request.body, request, reply, async (owner) => await totp.useRecoveryCode(owner, code))
+      })
+  }
 }
