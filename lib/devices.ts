@@ -20,7 +20,8 @@ export class DeviceTokens {
 
   /** A new token for `identifier`; with `deviceId`, a fresh expiry for a device already known. */
   issue (identifier: string, deviceId = randomId(16)): string {
-    const expires = Math.floor(this.now() / 1000) + this.ttlSeconds
+    // Rounded up: a token lives at least its ttl (rounded down, a 1 s token made late in a second lived 1 ms).
+    const expires = Math.ceil(this.now() / 1000) + this.ttlSeconds
     return `${deviceId}.${expires}.${this.mac(identifier, deviceId, expires)}`
   }
 

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
+import { DeviceTokens } from '../lib/devices.js'
 import { MemoryStore, MemoryTotpStore, type OtpEvent, type OtpLoginOptions } from '../lib/index.js'
 import { CODE_SECRET, everyStore, freshCluster, freshRedis, wrongCode, type StoreKind } from './helpers/app.js'
 import { manualClock, redisClock, type TestClock } from './helpers/clock.js'
@@ -141,6 +142,16 @@ t.test('trustedDevices.ttl: an expired device token is ignored', async (t) => {
   const { deviceToken } = (await app.verify(phone, app.codeFor(phone))).json()
   await app.login(phone)
   t.equal((await app.app.inject({ method: 'POST', url: '/login', payload: { phone, deviceToken } })).statusCode, 200, 'valid: its own window')
-  await sleep(1100)
+  await sleep(2100) // a 1 s token lives 1 to 2 s: its expiry is rounded up to a whole second
   t.equal((await app.app.inject({ method: 'POST', url: '/login', payload: { phone, deviceToken } })).json().code, 'OTP_LOCKED', 'expired: none')
+})
+
+t.test('a device token lives at least its ttl, however late in a second it is made', async (t) => {
+  let now = 1_800_000_000_999 // the last millisecond of a second
+  const devices = new DeviceTokens('a-code-secret-that-is-long-enough-0123456789', 1, () => now)
+  const token = devices.issue(phone)
+  now += 999
+  t.type(devices.read(phone, token), 'string', 'still valid 999 ms later')
+  now = 1_800_000_002_000
+  t.equal(devices.read(phone, token), undefined, 'expired once its rounded-up second has passed')
 })
