@@ -130,7 +130,7 @@ export {
 export { TokenRevokedError, type SessionView, type TokenBody } from './tokens.js'
 export { TokenInvalidError } from './verify-token.js'
 export type {
-  Channel, FindOrCreateUser, FindOrCreateUserArgs, OtpLoginOptions, OtpUserRecord, RateLimitOptions, RouteRateLimit,
+  Channel, FindOrCreateUser, FindOrCreateUserArgs, IdentifierKind, OtpLoginOptions, OtpUserRecord, RateLimitOptions, RouteRateLimit,
   SendArgs, SendFn, TotpMode, TrustedDevicesOptions
 } from './options.js'
 export type { OtpSessions, OtpUser } from './types.js'
