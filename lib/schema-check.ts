@@ -114,6 +114,10 @@ function explain (schema: TSchema, data: unknown, error: ErrorObject | undefined
       if (node.rule !== undefined) ruled = { node, value: error.propertyName, name }
     } else enter(child)
   }
+  if (error.keyword === 'propertyNames' && node.propertyNames !== undefined) {
+    enter(node.propertyNames)
+    if (node.rule !== undefined) ruled = { node, value: error.params.propertyName, name }
+  }
   if (error.keyword === 'additionalProperties') {
     const key = String(error.params.additionalProperty)
     const path = [...name, key].join('.')
