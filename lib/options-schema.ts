@@ -199,7 +199,8 @@ export function testIdentityKey (identifier: string): string | undefined {
 export const checkOptionValues = schemaChecker(optionsSchema, {
   invalid: (name, rule, shown) => `fastify-otp-login: option "${name}" ${rule}${shown === undefined ? '' : ` (got ${shown})`}`,
   unknown: (name) => `fastify-otp-login: unknown option "${name}"`,
-  notObject: 'fastify-otp-login: options must be an object'
+  notObject: 'fastify-otp-login: options must be an object',
+  errorName: 'OtpLoginOptionError'
 }, {
   function: (value) => typeof value === 'function',
   country: (value) => typeof value === 'string' && isSupportedCountry(value),

@@ -137,7 +137,7 @@ function checkCombinations (o: OptionsInput): void {
       throw new Error('fastify-otp-login: option "testIdentities" is refused when NODE_ENV=production; ' +
         'set "allowTestIdentitiesInProduction: true" if you really want fixed codes in production')
     }
-    const length = o.codeLength ?? 6
+    const length = o.codeLength ?? fallback('codeLength')
     for (const [identifier, code] of Object.entries(o.testIdentities)) {
       // Shown as its length only: it is a working code.
       if (typeof code !== 'string' || !new RegExp(`^[0-9]{${length}}$`).test(code)) {
@@ -169,7 +169,7 @@ function fallback<K extends keyof OptionsInput> (name: K): NonNullable<OptionsIn
 export function ensureDefaults (opts: OtpLoginOptions): ResolvedValues {
   const given: OptionsInput = opts
   const value = <K extends keyof OptionsInput>(name: K): NonNullable<OptionsInput[K]> => given[name] ?? fallback(name)
-  const duration = (given: string | number): number => seconds(given) as number // checked by checkOptions
+  const duration = (text: string | number): number => seconds(text) as number // checked by checkOptions
   const refreshTokenTtl = value('refreshTokenTtl')
   const rateLimit = value('rateLimit')
   const defaultLimits = fallback('rateLimit') as Exclude<ResolvedOptions['rateLimit'], false>

@@ -19,6 +19,8 @@ export interface MessageStyle {
   invalid: (name: string, rule: string, shown: string | undefined) => string
   unknown: (name: string, key: string) => string
   notObject: string
+  /** The `name` of the Error thrown for a wrong value (not for an unknown option); default 'Error'. */
+  errorName?: string
 }
 
 interface Node {
@@ -35,7 +37,12 @@ export function schemaChecker<T extends TSchema> (schema: T, style: MessageStyle
   return (opts) => {
     if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new Error(style.notObject)
     validate ??= compile(schema, predicates)
-    if (!validate(opts)) throw new Error(explain(schema, opts, pick(schema, validate.errors ?? []), style))
+    if (!validate(opts)) {
+      const { message, unknown } = explain(schema, opts, pick(schema, validate.errors ?? []), style)
+      const error = new Error(message)
+      if (!unknown && style.errorName !== undefined) error.name = style.errorName
+      throw error
+    }
     return opts as Static<T>
   }
 }
@@ -83,8 +90,8 @@ function pick (schema: TSchema, errors: readonly ErrorObject[]): ErrorObject | u
 const unescape = (segment: string): string => decodeURIComponent(segment).replaceAll('~1', '/').replaceAll('~0', '~')
 
 /** Walks the failing schema path down to the keyword, keeping the last node with a rule: its name, its value. */
-function explain (schema: TSchema, data: unknown, error: ErrorObject | undefined, style: MessageStyle): string {
-  if (error === undefined) return style.notObject
+function explain (schema: TSchema, data: unknown, error: ErrorObject | undefined, style: MessageStyle): { message: string, unknown: boolean } {
+  if (error === undefined) return { message: style.notObject, unknown: false }
   const steps = error.schemaPath.split('/').slice(1, -1).map(unescape)
   const keys = error.instancePath.split('/').slice(1).map(unescape)
   let next = 0
@@ -121,17 +128,19 @@ function explain (schema: TSchema, data: unknown, error: ErrorObject | undefined
   if (error.keyword === 'additionalProperties') {
     const key = String(error.params.additionalProperty)
     const path = [...name, key].join('.')
-    if (node.unknown === undefined) return style.unknown(path, key)
-    return node.unknown.includes('{key}')
+    if (node.unknown === undefined) return { message: style.unknown(path, key), unknown: true }
+    const message = node.unknown.includes('{key}')
       ? style.invalid(name.join('.'), node.unknown.replaceAll('{key}', key), undefined)
       : style.invalid(path, node.unknown, undefined)
+    return { message, unknown: true }
   }
   if (error.keyword === 'required') {
     const key = String(error.params.missingProperty)
     enter(node.properties?.[key], key)
   }
   const { node: at, value: given } = ruled
-  return style.invalid(ruled.name.join('.'), at.rule ?? 'is not valid', at.secret === undefined ? describe(given) : secretShown(given, at.secret))
+  const shown = at.secret === undefined ? describe(given) : secretShown(given, at.secret)
+  return { message: style.invalid(ruled.name.join('.'), at.rule ?? 'is not valid', shown), unknown: false }
 }
 
 export function describe (value: unknown): string {
