@@ -1,32 +1,14 @@
 import type { FastifyRequest } from 'fastify'
 import { CaptchaInvalidError, CaptchaUnavailableError } from './errors.js'
+import type { CaptchaCheck, CaptchaOptions } from './options.js'
 import { DEFAULT_TIMEOUT, callProvider } from './senders/delivery.js'
 
-/** A bot check before `/login` sends a code: a provider's siteverify API, or a check of the host's own. */
-export type CaptchaOptions =
-  | {
-    provider: 'turnstile' | 'hcaptcha'
-    /** The provider's secret key for this site. */
-    secret: string
-    /** Where to check tokens; the provider's own siteverify endpoint by default (a local fake in tests). */
-    siteverifyUrl?: string
-    /** Milliseconds to wait for the provider; default 5000. Past it: `503 OTP_CAPTCHA_UNAVAILABLE`. */
-    timeout?: number
-    /** A request with a valid device token for its identifier needs no captcha; default true. */
-    skipTrustedDevices?: boolean
-  }
-  | {
-    /** True when `token` proves a human; a throw is an outage (`503 OTP_CAPTCHA_UNAVAILABLE`). */
-    verify: (token: string, request: FastifyRequest) => Promise<boolean> | boolean
-    skipTrustedDevices?: boolean
-  }
+export type { CaptchaCheck, CaptchaOptions }
 
 export const siteverifyUrls = {
   turnstile: 'https://challenges.cloudflare.com/turnstile/v0/siteverify',
   hcaptcha: 'https://api.hcaptcha.com/siteverify'
 } as const
-
-export type CaptchaCheck = (token: string | undefined, request: FastifyRequest) => Promise<void>
 
 /**
  * The check `/login` runs before anything else moves: a missing or refused token is `400 OTP_CAPTCHA_INVALID`;

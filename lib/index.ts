@@ -1,10 +1,11 @@
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { captchaCheck } from './captcha.js'
 import { DeviceTokens } from './devices.js'
 import { FreshAuthRequiredError } from './errors.js'
 import { eventEmitter } from './events.js'
-import { checkOptions, ensureDefaults, type OtpLoginOptions } from './options.js'
+import { checkOptions, ensureDefaults, type OtpLoginOptions, type ResolvedOptions } from './options.js'
 import { routes } from './routes/index.js'
 import { otpStoreWithDeadline } from './store/deadline.js'
 import { MemoryStore } from './store/memory.js'
@@ -18,7 +19,9 @@ import { accessTokenVerifier, ownJwtOptions } from './verify-token.js'
 
 async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promise<void> {
   checkOptions(opts)
-  const settings = ensureDefaults(opts)
+  const values = ensureDefaults(opts)
+  const { captcha } = values
+  const settings: ResolvedOptions = { ...values, captcha: captcha && { check: captchaCheck(captcha.options), skipTrustedDevices: captcha.skipTrustedDevices } }
 
   let signOptions: { sign: { expiresIn: string } } | undefined
   if (!fastify.hasDecorator('jwt')) {
@@ -127,7 +130,7 @@ export {
 export { TokenRevokedError, type SessionView, type TokenBody } from './tokens.js'
 export { TokenInvalidError } from './verify-token.js'
 export type {
-  Channel, FindOrCreateUser, FindOrCreateUserArgs, OtpLoginOptions, OtpUserRecord, RateLimitOptions, RouteRateLimit,
+  Channel, FindOrCreateUser, FindOrCreateUserArgs, IdentifierKind, OtpLoginOptions, OtpUserRecord, RateLimitOptions, RouteRateLimit,
   SendArgs, SendFn, TotpMode, TrustedDevicesOptions
 } from './options.js'
 export type { OtpSessions, OtpUser } from './types.js'

@@ -23,3 +23,8 @@ t.test('consoleSender refuses to run with NODE_ENV=production', async (t) => {
   t.teardown(() => { restoreEnv('NODE_ENV', env) })
   t.throws(() => consoleSender(), /development only/)
 })
+
+t.test("consoleSender's options are checked when it is created", async (t) => {
+  t.throws(() => consoleSender({ write: 'stdout' } as never), /consoleSender option "write" must be a function/)
+  t.throws(() => consoleSender({ colour: true } as never), /consoleSender has no option "colour"/)
+})

@@ -1,6 +1,7 @@
 import Fastify from 'fastify'
 import t from 'tap'
 import otpLogin, { MemoryStore } from '../lib/index.js'
+import { ensureDefaults } from '../lib/options.js'
 import { CODE_SECRET, freshRedis, restoreEnv, readyWith } from './helpers/app.js'
 
 const base = { send: () => {}, jwt: { secret: 'a-jwt-secret-that-is-long-enough-0000' } }
@@ -87,4 +88,66 @@ t.test('the MemoryStore default warns in production', async (t) => {
   await app.register(otpLogin, base)
   await app.ready()
   t.match(lines.join(''), /MemoryStore/)
+})
+
+t.test('each message names the option, says what it must be and what was given, never a secret', async (t) => {
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [{ ...base, rateLimit: { foo: 1 } }, 'unknown option "rateLimit.foo"'],
+    [{ ...base, rateLimit: { login: { max: 1 } } }, 'option "rateLimit.login.timeWindow" must be milliseconds or a duration like "1 minute" (got undefined)'],
+    [{ ...base, trustedDevices: { ttl: 'soon' } }, 'option "trustedDevices.ttl" must be a number of seconds or a duration like "15m", of at least one second (got "soon")'],
+    [{ ...base, sessionCache: { max: 0 } }, 'option "sessionCache.max" must be an integer from 1 to 10000000 (got 0)'],
+    [{ ...base, smsBudget: { india: 5 } }, 'option "smsBudget" keys must be country calling codes like \'91\' or \'*\' (got "india")'],
+    [{ ...base, smsBudget: { 91: 0 } }, 'option "smsBudget.91" must be a positive integer (codes per hour) (got 0)'],
+    [{ ...base, allowedCountries: ['IN', 'XX'] }, 'option "allowedCountries" must be an ISO 3166-1 alpha-2 country code that libphonenumber-js supports, like "IN" (got "XX")'],
+    [{ ...base, identifierKinds: ['phone', 'sms'] }, 'option "identifierKinds" must be [\'phone\'], [\'email\'] or [\'phone\', \'email\'] (got an array)'],
+    [{ ...base, testIdentities: { '+15550000000': 123456 } }, 'option "testIdentities["+15550000000"]" must be a string of codeLength (6) digits (got number)'],
+    [{ ...base, codeSecret: 'a'.repeat(31) }, 'option "codeSecret" must be a string of at least 32 characters (got 31 characters)'],
+    [{ ...base, totpEncryptionKey: 'a'.repeat(63) }, 'option "totpEncryptionKey" must be 32 bytes as 64 hex digits or as base64 (got 63 characters)'],
+    [{ ...base, captcha: { verify: () => true, secret: 's3cret' } }, 'option "captcha.secret" does not go with "captcha.verify"'],
+    [{ ...base, cookie: { sameSite: 'none', secure: false } }, 'option "cookie.secure" must be true with sameSite \'none\' (browsers refuse such cookies otherwise) (got false)'],
+    // With two mistakes, the unknown name is reported first, then the schema's order.
+    [{ ...base, codeLength: 4, colour: 'red' }, 'unknown option "colour"'],
+    [{ jwt: base.jwt, prefix: 'api' }, 'option "prefix" must be "" or a path like "/api/auth" (leading slash, no trailing slash) (got "api")']
+  ]
+  for (const [options, message] of cases) {
+    const error = await readyWith(options).catch((err: Error) => err)
+    t.equal(error instanceof Error ? error.message : error, `fastify-otp-login: ${message}`)
+  }
+  await t.resolves(readyWith({ ...base, logLevel: 'warn' }), "Fastify's own plugin options are not the plugin's")
+})
+
+t.test('defaults come from the schema, durations in seconds', async (t) => {
+  const send = (): void => {}
+  const settings = ensureDefaults({ send, rateLimit: { login: { max: 3, timeWindow: 1000 } }, trustedDevices: {}, sessionCache: { ttl: 50 } })
+  t.match(settings, {
+    prefix: '',
+    identifierKinds: new Set(['phone']),
+    keyPrefix: 'otp:',
+    accessTokenTtl: 900,
+    refreshTokenTtl: 30 * 86400,
+    codeLength: 6,
+    codeTtl: 600,
+    maxSends: 3,
+    lockout: 3600,
+    resendInterval: 30,
+    maxAttempts: 5,
+    maxFailures: 10,
+    sendTimeout: 10_000,
+    storeTimeout: 2000,
+    freshAuthAge: 300,
+    maxSessions: 50,
+    trustedDevices: { ttl: 90 * 86400 },
+    cookie: false,
+    captcha: undefined,
+    totp: undefined,
+    sessionCache: { max: 10_000, ttl: 50 }
+  })
+  t.same(settings.rateLimit, {
+    login: { max: 3, timeWindow: 1000 },
+    verify: { max: 30, timeWindow: '1 minute' },
+    refresh: { max: 30, timeWindow: '1 minute' },
+    account: { max: 30, timeWindow: '1 minute' }
+  }, 'a route left out keeps its default')
+  t.equal(settings.codeSecret.length, 43, 'a random key per process without redis or store')
+  t.match(ensureDefaults({ send, cookie: { name: 'sid' }, prefix: '/auth' }).cookie, { refreshName: 'sid', deviceName: 'sid_device', path: '/auth', sameSite: 'strict', secure: true })
 })

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { OriginNotAllowedError } from '../errors.js'
-import type { ResolvedCookie } from '../options-browser.js'
+import type { ResolvedCookie } from '../options.js'
 import type { TokenBody } from '../tokens.js'
 
 /**

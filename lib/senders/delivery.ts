@@ -1,4 +1,20 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import type { FastifyRequest } from 'fastify'
 import type { Channel } from '../identity.js'
+import { schemaChecker } from '../schema-check.js'
+
+/** What `send` is given for one code. */
+export interface SendArgs {
+  channel: Channel
+  /** The E.164 phone number (channel 'sms') or the lower-cased e-mail address (channel 'email'). */
+  to: string
+  code: string
+  /** Seconds the code stays valid. */
+  expiresIn: number
+  request: FastifyRequest
+}
+
+export type SendFn = (args: SendArgs) => Promise<void> | void
 
 /** How long a sender waits for its provider by default, in milliseconds. */
 export const DEFAULT_TIMEOUT = 5000
@@ -122,61 +138,44 @@ export function checkChannel (sender: string, channel: Channel, supported: Chann
   }
 }
 
-/** Checks a sender's options when the factory is called, so a mistake fails at startup, not at the first login. */
-export class SenderOptions {
-  private readonly opts: Record<string, unknown>
+/** How a sender says that one of its options is wrong. */
+export type Fail = (name: string, rule: string) => never
 
-  /** Refuses unknown option names, so a typo cannot silently drop a setting. */
-  constructor (private readonly sender: string, opts: unknown, known: readonly string[]) {
-    if (opts === null || typeof opts !== 'object') throw new Error(`fastify-otp-login: ${sender} needs an options object`)
-    this.opts = opts as Record<string, unknown>
-    for (const key of Object.keys(opts)) {
-      if (!known.includes(key)) throw new Error(`fastify-otp-login: ${sender} has no option "${key}"`)
-    }
-  }
+export const senderFail = (sender: string): Fail => (name, rule) => {
+  throw new Error(`fastify-otp-login: ${sender} option "${name}" ${rule}`)
+}
 
-  fail (name: string, rule: string): never {
-    throw new Error(`fastify-otp-login: ${this.sender} option "${name}" ${rule}`)
-  }
-
-  value (name: string): unknown {
-    return this.opts[name]
-  }
-
-  string (name: string): string {
-    const value = this.opts[name]
-    if (typeof value !== 'string' || value === '') this.fail(name, 'is required and must be a non-empty string')
-    return value
-  }
-
-  optionalString (name: string): string | undefined {
-    return this.opts[name] === undefined ? undefined : this.string(name)
-  }
-
-  boolean (name: string, fallback: boolean): boolean {
-    const value = this.opts[name] ?? fallback
-    if (typeof value !== 'boolean') this.fail(name, 'must be true or false')
-    return value
-  }
-
-  /** An http(s) URL without a trailing slash. */
-  url (name: string, fallback?: string): string {
-    const value = this.opts[name] ?? fallback
-    let url: URL | undefined
-    try {
-      url = new URL(String(value))
-    } catch {}
-    if (typeof value !== 'string' || (url?.protocol !== 'https:' && url?.protocol !== 'http:')) {
-      this.fail(name, 'must be an http or https URL')
-    }
-    return value.replace(/\/+$/, '')
-  }
-
-  timeout (): number {
-    const value = this.opts.timeout ?? DEFAULT_TIMEOUT
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 120_000) {
-      this.fail('timeout', 'must be a whole number of milliseconds from 1 to 120000')
-    }
-    return value
+const isHttpUrl = (value: unknown): boolean => {
+  try {
+    const { protocol } = new URL(String(value))
+    return typeof value === 'string' && (protocol === 'https:' || protocol === 'http:')
+  } catch {
+    return false
   }
 }
+
+/**
+ * Checks a sender's options when the factory is called, so a mistake fails at startup, not at the first login;
+ * unknown option names are refused, so a typo cannot silently drop a setting.
+ */
+export function senderOptions<T extends TSchema> (sender: string, schema: T): (opts: unknown) => Static<T> {
+  return schemaChecker(schema, {
+    invalid: (name, rule) => `fastify-otp-login: ${sender} option "${name}" ${rule}`,
+    unknown: (name, key) => `fastify-otp-login: ${sender} has no option "${key}"`,
+    notObject: `fastify-otp-login: ${sender} needs an options object`
+  }, { httpUrl: isHttpUrl, function: (value) => typeof value === 'function' })
+}
+
+/** The options most senders share. */
+export const senderOption = {
+  text: (rule = 'is required and must be a non-empty string') => Type.String({ minLength: 1, rule }),
+  /** An http(s) URL; a trailing slash is dropped where it is read. */
+  url: () => Type.String({ check: 'httpUrl', rule: 'must be an http or https URL' }),
+  /** Milliseconds; default DEFAULT_TIMEOUT. */
+  timeout: () => Type.Optional(Type.Integer({ minimum: 1, maximum: 120_000, rule: 'must be a whole number of milliseconds from 1 to 120000' })),
+  /** Used by the default texts: "Your <appName> code is …". */
+  appName: () => Type.Optional(Type.String({ minLength: 1, rule: 'is required and must be a non-empty string' })),
+  flag: () => Type.Optional(Type.Boolean({ rule: 'must be true or false' }))
+}
+
+export const withoutSlash = (url: string): string => url.replace(/\/+$/, '')

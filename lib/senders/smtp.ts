@@ -1,53 +1,47 @@
 import type { ConnectionOptions } from 'node:tls'
 import type * as Nodemailer from 'nodemailer'
-import type { SendArgs } from '../options.js'
-import { checkChannel, excerpt, SenderOptions, SendError, withTimeout } from './delivery.js'
-import { messageRenderers, type EmailTemplate } from './template.js'
+import { Type, type Static } from '@sinclair/typebox'
+import {
+  DEFAULT_TIMEOUT, checkChannel, excerpt, senderFail, senderOption, senderOptions, SendError, withTimeout, type SendArgs
+} from './delivery.js'
+import { messageRenderers, templatesOption } from './template.js'
 
-export interface SmtpSenderOptions {
-  host: string
+const smtpOptions = Type.Object({
+  host: senderOption.text(),
   /** Default 465 with `secure`, otherwise 587. */
-  port?: number
+  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, rule: 'must be a port number' })),
   /** TLS from the first byte (port 465); default false: the connection is upgraded with STARTTLS. */
-  secure?: boolean
+  secure: senderOption.flag(),
   /**
    * Refuse to send unless the connection is encrypted (STARTTLS is required when not `secure`). Default true;
    * set false only for a relay on the same host or network that has no TLS.
    */
-  requireTLS?: boolean
-  auth?: { user: string, pass: string }
+  requireTLS: senderOption.flag(),
+  auth: Type.Optional(Type.Object({ user: Type.String({ minLength: 1 }), pass: Type.String() }, { rule: 'must be { user, pass } with strings' })),
   /** The sender: `'no-reply@example.com'` or `'"Example" <no-reply@example.com>'`. */
-  from: string
+  from: senderOption.text(),
   /** Node TLS options, such as `servername` or a private CA. */
-  tls?: ConnectionOptions
+  tls: Type.Optional(Type.Unsafe<ConnectionOptions>({ type: 'object', rule: 'must be an object of Node TLS options' })),
   /** Milliseconds for the whole send (connect, greeting, authentication, message); default 5000. */
-  timeout?: number
+  timeout: senderOption.timeout(),
   /** Used by the default e-mail: "Your <appName> code is …". */
-  appName?: string
-  templates?: { email?: EmailTemplate }
-}
+  appName: senderOption.appName(),
+  templates: templatesOption(['email'])
+}, { additionalProperties: false })
+
+export type SmtpSenderOptions = Static<typeof smtpOptions>
 
 const provider = 'SMTP'
+const checkOptions = senderOptions('smtpSender', smtpOptions)
 
 /**
  * Sends codes by e-mail over SMTP with nodemailer, a text and an HTML body. nodemailer is an optional peer
  * dependency, loaded when this factory is first called.
  */
 export function smtpSender (opts: SmtpSenderOptions): (args: SendArgs) => Promise<void> {
-  const options: SenderOptions = new SenderOptions('smtpSender', opts, [
-    'host', 'port', 'secure', 'requireTLS', 'auth', 'from', 'tls', 'timeout', 'appName', 'templates'
-  ])
-  const host = options.string('host')
-  const secure = options.boolean('secure', false)
-  const port = options.value('port') ?? (secure ? 465 : 587)
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) options.fail('port', 'must be a port number')
-  const requireTLS = options.boolean('requireTLS', true)
-  const auth = checkAuth(options, options.value('auth'))
-  const from = options.string('from')
-  const tls = options.value('tls')
-  if (tls !== undefined && (tls === null || typeof tls !== 'object')) options.fail('tls', 'must be an object of Node TLS options')
-  const timeout = options.timeout()
-  const render = messageRenderers(options, ['email'])
+  const { host, secure = false, requireTLS = true, auth, from, tls, timeout = DEFAULT_TIMEOUT, ...rest } = checkOptions(opts)
+  const port = rest.port ?? (secure ? 465 : 587)
+  const render = messageRenderers(senderFail('smtpSender'), rest)
   const socketTimeout = timeout + 1000
 
   const transporter = loadNodemailer().createTransport({
@@ -55,8 +49,8 @@ export function smtpSender (opts: SmtpSenderOptions): (args: SendArgs) => Promis
     port,
     secure,
     requireTLS: !secure && requireTLS,
-    ...(auth === undefined ? {} : { auth }),
-    ...(tls === undefined ? {} : { tls: tls as ConnectionOptions }),
+    ...(auth === undefined ? {} : { auth: { user: auth.user, pass: auth.pass } }),
+    ...(tls === undefined ? {} : { tls }),
     // withTimeout bounds the whole send and decides the failure; these only let nodemailer drop the socket
     // of a send that was given up (a little later, so the timeout reads the same whichever step hung).
     connectionTimeout: socketTimeout,
@@ -77,13 +71,6 @@ export function smtpSender (opts: SmtpSenderOptions): (args: SendArgs) => Promis
       throw smtpError(err, args.code)
     }
   }
-}
-
-function checkAuth (options: SenderOptions, auth: unknown): { user: string, pass: string } | undefined {
-  if (auth === undefined) return undefined
-  const { user, pass } = (auth ?? {}) as Record<string, unknown>
-  if (typeof user !== 'string' || user === '' || typeof pass !== 'string') options.fail('auth', 'must be { user, pass } with strings')
-  return { user, pass }
 }
 
 // nodemailer's errors carry a code (EAUTH, ECONNECTION, EENVELOPE, …) and the server's reply line.

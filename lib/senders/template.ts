@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
-import type { SendArgs } from '../options.js'
-import type { SenderOptions } from './delivery.js'
+import { Type } from '@sinclair/typebox'
+import type { Fail, SendArgs } from './delivery.js'
 
 /** What a message template is given. */
 export interface MessageContext {
@@ -97,17 +97,17 @@ const defaultEmail = (context: MessageContext): EmailMessage => {
 }
 
 /** Turns a template string into a function, refusing unknown placeholders and a missing `{code}` at startup. */
-function compile (options: SenderOptions, name: string, template: unknown, appName: string | undefined, { needsCode, html }: { needsCode: boolean, html: boolean }): (context: MessageContext) => string {
-  if (typeof template !== 'string' || template === '') options.fail(name, 'must be a non-empty string')
+function compile (fail: Fail, name: string, template: unknown, appName: string | undefined, { needsCode, html }: { needsCode: boolean, html: boolean }): (context: MessageContext) => string {
+  if (typeof template !== 'string' || template === '') fail(name, 'must be a non-empty string')
   const used = new Set<string>()
   for (const [, placeholder = ''] of template.matchAll(placeholderPattern)) {
     if (!(placeholders as readonly string[]).includes(placeholder)) {
-      options.fail(name, `has an unknown placeholder {${placeholder}}; known: ${placeholders.map((p) => `{${p}}`).join(', ')}`)
+      fail(name, `has an unknown placeholder {${placeholder}}; known: ${placeholders.map((p) => `{${p}}`).join(', ')}`)
     }
     used.add(placeholder)
   }
-  if (needsCode && !used.has('code')) options.fail(name, 'must contain {code}')
-  if (used.has('appName') && appName === undefined) options.fail(name, 'uses {appName}, so the option "appName" is required')
+  if (needsCode && !used.has('code')) fail(name, 'must contain {code}')
+  if (used.has('appName') && appName === undefined) fail(name, 'uses {appName}, so the option "appName" is required')
   return (context) => template.replace(placeholderPattern, (_, placeholder: Placeholder) => {
     const value = String(context[placeholder])
     return html ? escapeHtml(value) : value
@@ -121,16 +121,16 @@ function checkHasCode (where: string, text: unknown, code: string): string {
   return text
 }
 
-function smsRenderer (options: SenderOptions, template: unknown, appName: string | undefined): (context: MessageContext) => string {
+function smsRenderer (fail: Fail, template: unknown, appName: string | undefined): (context: MessageContext) => string {
   if (template === undefined) return defaultSms
   if (typeof template === 'function') {
     const render = template as (context: MessageContext) => unknown
     return (context) => checkHasCode('sms', render(context), context.code)
   }
-  return compile(options, 'templates.sms', template, appName, { needsCode: true, html: false })
+  return compile(fail, 'templates.sms', template, appName, { needsCode: true, html: false })
 }
 
-function emailRenderer (options: SenderOptions, template: unknown, appName: string | undefined): (context: MessageContext) => EmailMessage {
+function emailRenderer (fail: Fail, template: unknown, appName: string | undefined): (context: MessageContext) => EmailMessage {
   if (template === undefined) return defaultEmail
   if (typeof template === 'function') {
     const render = template as (context: MessageContext) => Partial<EmailMessage> | null | undefined
@@ -146,13 +146,13 @@ function emailRenderer (options: SenderOptions, template: unknown, appName: stri
     }
   }
   if (template === null || typeof template !== 'object') {
-    options.fail('templates.email', 'must be { subject, text, html? } or a function returning one')
+    fail('templates.email', 'must be { subject, text, html? } or a function returning one')
   }
   const { subject, text, html, ...rest } = template as Record<string, unknown>
-  for (const key of Object.keys(rest)) options.fail(`templates.email.${key}`, 'is not a part of an e-mail (subject, text, html)')
-  const renderSubject = compile(options, 'templates.email.subject', subject, appName, { needsCode: false, html: false })
-  const renderText = compile(options, 'templates.email.text', text, appName, { needsCode: true, html: false })
-  const renderHtml = html === undefined ? undefined : compile(options, 'templates.email.html', html, appName, { needsCode: true, html: true })
+  for (const key of Object.keys(rest)) fail(`templates.email.${key}`, 'is not a part of an e-mail (subject, text, html)')
+  const renderSubject = compile(fail, 'templates.email.subject', subject, appName, { needsCode: false, html: false })
+  const renderText = compile(fail, 'templates.email.text', text, appName, { needsCode: true, html: false })
+  const renderHtml = html === undefined ? undefined : compile(fail, 'templates.email.html', html, appName, { needsCode: true, html: true })
   return (context) => ({
     subject: renderSubject(context),
     text: renderText(context),
@@ -166,19 +166,25 @@ export interface MessageRenderers {
 }
 
 /**
- * Reads the options `appName` and `templates` (only the channels this sender delivers) once, at startup,
- * and gives the functions that write the message for one code.
+ * The `templates` option of a sender that delivers `channels`: an object with a template for each, checked by
+ * the sender's schema; the templates themselves are read by `messageRenderers`.
  */
-export function messageRenderers (options: SenderOptions, channels: ReadonlyArray<keyof MessageTemplates>): MessageRenderers {
-  const appName = options.optionalString('appName')
-  const templates = options.value('templates') ?? {}
-  if (templates === null || typeof templates !== 'object') options.fail('templates', `must be an object { ${channels.join(', ')} }`)
-  for (const key of Object.keys(templates)) {
-    if (!(channels as readonly string[]).includes(key)) options.fail('templates', `has no channel "${key}" for this sender (it has ${channels.join(', ')})`)
-  }
-  const { sms, email } = templates as Record<string, unknown>
-  const renderSms = smsRenderer(options, sms, appName)
-  const renderEmail = emailRenderer(options, email, appName)
+export function templatesOption<C extends keyof MessageTemplates> (channels: readonly C[]) {
+  const own = Object.fromEntries(channels.map((channel) => [channel, Type.Optional(Type.Unsafe<MessageTemplates[C]>({}))]))
+  return Type.Optional(Type.Unsafe<Pick<MessageTemplates, C>>(Type.Object(own, {
+    additionalProperties: false,
+    rule: `must be an object { ${channels.join(', ')} }`,
+    unknown: `has no channel "{key}" for this sender (it has ${channels.join(', ')})`
+  })))
+}
+
+/**
+ * Reads the options `appName` and `templates` (already checked as values) once, at startup, and gives the
+ * functions that write the message for one code; a template that cannot work is refused through `fail`.
+ */
+export function messageRenderers (fail: Fail, { appName, templates = {} }: { appName?: string | undefined, templates?: MessageTemplates | undefined }): MessageRenderers {
+  const renderSms = smsRenderer(fail, templates.sms, appName)
+  const renderEmail = emailRenderer(fail, templates.email, appName)
   return {
     sms: (args) => renderSms(messageContext(args, appName)),
     email: (args) => renderEmail(messageContext(args, appName))

@@ -1,41 +1,38 @@
-import type { SendArgs } from '../options.js'
-import { callProvider, checkChannel, SenderOptions } from './delivery.js'
-import { messageRenderers, type SmsTemplate } from './template.js'
+import { Type, type Static } from '@sinclair/typebox'
+import { DEFAULT_TIMEOUT, callProvider, checkChannel, senderFail, senderOption, senderOptions, withoutSlash, type Fail, type SendArgs } from './delivery.js'
+import { messageRenderers, templatesOption } from './template.js'
 
-export interface TwilioSenderOptions {
+const twilioOptions = Type.Object({
   /** `AC…`: the account the message is sent from, and the user name of HTTP Basic auth. */
-  accountSid: string
-  authToken: string
+  accountSid: senderOption.text(),
+  authToken: senderOption.text(),
   /** A Twilio number in E.164 or an alphanumeric sender ID; exactly one of `from` and `messagingServiceSid`. */
-  from?: string
+  from: Type.Optional(senderOption.text()),
   /** `MG…`: let a Messaging Service pick the sender. */
-  messagingServiceSid?: string
+  messagingServiceSid: Type.Optional(senderOption.text()),
   /** Default `'https://api.twilio.com'`; tests point it at a local fake. */
-  baseUrl?: string
+  baseUrl: Type.Optional(senderOption.url()),
   /** Milliseconds to wait for Twilio's answer; default 5000. */
-  timeout?: number
+  timeout: senderOption.timeout(),
   /** Used by the default text: "Your <appName> code is …". */
-  appName?: string
-  templates?: { sms?: SmsTemplate }
-}
+  appName: senderOption.appName(),
+  templates: templatesOption(['sms'])
+}, { additionalProperties: false })
+
+export type TwilioSenderOptions = Static<typeof twilioOptions>
 
 const provider = 'Twilio'
+const checkOptions = senderOptions('twilioSender', twilioOptions)
+const fail: Fail = senderFail('twilioSender')
 
 /** Sends codes by SMS through Twilio's Messages API (one POST, no SDK, no retry). */
 export function twilioSender (opts: TwilioSenderOptions): (args: SendArgs) => Promise<void> {
-  const options: SenderOptions = new SenderOptions('twilioSender', opts, [
-    'accountSid', 'authToken', 'from', 'messagingServiceSid', 'baseUrl', 'timeout', 'appName', 'templates'
-  ])
-  const accountSid = options.string('accountSid')
-  const authToken = options.string('authToken')
-  const from = options.optionalString('from')
-  const messagingServiceSid = options.optionalString('messagingServiceSid')
+  const { accountSid, authToken, from, messagingServiceSid, baseUrl = 'https://api.twilio.com', timeout = DEFAULT_TIMEOUT, ...texts } = checkOptions(opts)
   if ((from === undefined) === (messagingServiceSid === undefined)) {
-    options.fail('from', 'or "messagingServiceSid" is required, and only one of them')
+    fail('from', 'or "messagingServiceSid" is required, and only one of them')
   }
-  const url = `${options.url('baseUrl', 'https://api.twilio.com')}/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`
-  const timeout = options.timeout()
-  const render = messageRenderers(options, ['sms'])
+  const url = `${withoutSlash(baseUrl)}/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`
+  const render = messageRenderers(fail, texts)
   const authorization = 'Basic ' + Buffer.from(`${accountSid}:${authToken}`).toString('base64')
 
   return async function sendWithTwilio (args) {

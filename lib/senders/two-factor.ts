@@ -1,31 +1,31 @@
-import type { SendArgs } from '../options.js'
-import { callProvider, checkChannel, excerpt, SenderOptions, SendError } from './delivery.js'
+import { Type, type Static } from '@sinclair/typebox'
+import { DEFAULT_TIMEOUT, callProvider, checkChannel, excerpt, senderOption, senderOptions, SendError, withoutSlash, type SendArgs } from './delivery.js'
 
-export interface TwoFactorSenderOptions {
-  apiKey: string
+const twoFactorOptions = Type.Object({
+  apiKey: senderOption.text(),
   /**
    * The name of an SMS template registered with 2Factor (in India, the DLT-approved text). 2Factor writes the
    * message, so this sender has no `templates` option; without a name, 2Factor's default OTP template is used.
    */
-  templateName?: string
+  templateName: Type.Optional(senderOption.text()),
   /** Default `'https://2factor.in'`; tests point it at a local fake. */
-  baseUrl?: string
+  baseUrl: Type.Optional(senderOption.url()),
   /** Milliseconds to wait for 2Factor's answer; default 5000. */
-  timeout?: number
-}
+  timeout: senderOption.timeout()
+}, { additionalProperties: false })
+
+export type TwoFactorSenderOptions = Static<typeof twoFactorOptions>
 
 const provider = '2Factor'
+const checkOptions = senderOptions('twoFactorSender', twoFactorOptions)
 
 /**
  * Sends codes by SMS through 2Factor.in's OTP API: `GET /API/V1/{apiKey}/SMS/{number}/{code}[/{templateName}]`,
  * the number as digits with the country code and no `+`. A 200 answer counts only with `"Status": "Success"`.
  */
 export function twoFactorSender (opts: TwoFactorSenderOptions): (args: SendArgs) => Promise<void> {
-  const options: SenderOptions = new SenderOptions('twoFactorSender', opts, ['apiKey', 'templateName', 'baseUrl', 'timeout'])
-  const apiKey = options.string('apiKey')
-  const templateName = options.optionalString('templateName')
-  const base = `${options.url('baseUrl', 'https://2factor.in')}/API/V1/${encodeURIComponent(apiKey)}/SMS`
-  const timeout = options.timeout()
+  const { apiKey, templateName, baseUrl = 'https://2factor.in', timeout = DEFAULT_TIMEOUT } = checkOptions(opts)
+  const base = `${withoutSlash(baseUrl)}/API/V1/${encodeURIComponent(apiKey)}/SMS`
 
   return async function sendWithTwoFactor ({ channel, to, code }) {
     checkChannel('twoFactorSender', channel, 'sms')

@@ -1,23 +1,28 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
+import { Type, type Static } from '@sinclair/typebox'
 import type { Channel } from '../identity.js'
-import type { SendArgs } from '../options.js'
 import { randomId } from '../fast-paths/random-pool.js'
-import { callProvider, SenderOptions } from './delivery.js'
-import { messageRenderers, requestLocale, type EmailMessage, type MessageTemplates } from './template.js'
+import { DEFAULT_TIMEOUT, callProvider, senderFail, senderOption, senderOptions, withoutSlash, type Fail, type SendArgs } from './delivery.js'
+import { messageRenderers, requestLocale, templatesOption, type EmailMessage } from './template.js'
 
-export interface WebhookSenderOptions {
+const secretRule = 'must be a Standard Webhooks secret, "whsec_" and the base64 of 24 to 64 random bytes ' +
+  '("whsec_" + crypto.randomBytes(32).toString(\'base64\') makes one)'
+
+const webhookOptions = Type.Object({
   /** Where the JSON is POSTed; use https unless the receiver is on the same host or a private network. */
-  url: string
+  url: senderOption.url(),
   /** A Standard Webhooks secret shared with the receiver: `whsec_` and the base64 of 24 to 64 random bytes. */
-  secret: string
+  secret: Type.String({ rule: `${secretRule}; got no string` }),
   /** Extra request headers, such as an API gateway's key. */
-  headers?: Record<string, string>
+  headers: Type.Optional(Type.Record(Type.String(), Type.String({ rule: 'must be a string' }), { rule: 'must be an object of header names and string values' })),
   /** Milliseconds to wait for the receiver's answer; default 5000. */
-  timeout?: number
+  timeout: senderOption.timeout(),
   /** Used by the default texts: "Your <appName> code is …". */
-  appName?: string
-  templates?: MessageTemplates
-}
+  appName: senderOption.appName(),
+  templates: templatesOption(['sms', 'email'])
+}, { additionalProperties: false })
+
+export type WebhookSenderOptions = Static<typeof webhookOptions>
 
 /** The JSON body of a webhook request. */
 export type WebhookPayload = {
@@ -34,6 +39,8 @@ export const timestampHeader = 'webhook-timestamp'
 export const signatureHeader = 'webhook-signature'
 const provider = 'webhook'
 const reservedHeaders = new Set(['content-type', 'content-length', 'host', idHeader, timestampHeader, signatureHeader])
+const checkOptions = senderOptions('webhookSender', webhookOptions)
+const fail: Fail = senderFail('webhookSender')
 
 /**
  * The key in a Standard Webhooks secret, `whsec_` and the base64 of 24 to 64 random bytes, or what is wrong
@@ -62,16 +69,15 @@ function sign (key: Buffer, id: string, timestamp: string, body: string | Buffer
  * bytes the `whsec_` secret encodes. Any 2xx answer is a success.
  */
 export function webhookSender (opts: WebhookSenderOptions): (args: SendArgs) => Promise<void> {
-  const options: SenderOptions = new SenderOptions('webhookSender', opts, ['url', 'secret', 'headers', 'timeout', 'appName', 'templates'])
-  const url = options.url('url')
-  const key = webhookKey(options.value('secret'))
-  if (typeof key === 'string') {
-    options.fail('secret', 'must be a Standard Webhooks secret, "whsec_" and the base64 of 24 to 64 random bytes ' +
-      `("whsec_" + crypto.randomBytes(32).toString('base64') makes one); ${key}`)
+  const { secret, headers: given = {}, timeout = DEFAULT_TIMEOUT, ...texts } = checkOptions(opts)
+  const url = withoutSlash(texts.url)
+  const headers = { ...given }
+  const key = webhookKey(secret)
+  if (typeof key === 'string') fail('secret', `${secretRule}; ${key}`)
+  for (const name of Object.keys(headers)) {
+    if (reservedHeaders.has(name.toLowerCase())) fail(`headers.${name}`, 'is set by the sender itself')
   }
-  const headers = checkHeaders(options, options.value('headers'))
-  const timeout = options.timeout()
-  const render = messageRenderers(options, ['sms', 'email'])
+  const render = messageRenderers(fail, texts)
 
   return async function sendWithWebhook (args) {
     const base = { to: args.to, code: args.code, expiresIn: args.expiresIn, locale: requestLocale(args.request) ?? null }
@@ -100,16 +106,6 @@ export function webhookSender (opts: WebhookSenderOptions): (args: SendArgs) => 
 function checkKnown (channel: Channel): 'sms' {
   if (channel !== 'sms') throw new Error(`fastify-otp-login: webhookSender does not know the channel "${String(channel)}"`)
   return channel
-}
-
-function checkHeaders (options: SenderOptions, headers: unknown): Record<string, string> {
-  if (headers === undefined) return {}
-  if (headers === null || typeof headers !== 'object') options.fail('headers', 'must be an object of header names and string values')
-  for (const [name, value] of Object.entries(headers)) {
-    if (typeof value !== 'string') options.fail(`headers.${name}`, 'must be a string')
-    if (reservedHeaders.has(name.toLowerCase())) options.fail(`headers.${name}`, 'is set by the sender itself')
-  }
-  return { ...headers as Record<string, string> }
 }
 
 export interface WebhookSignatureInput {

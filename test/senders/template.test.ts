@@ -1,6 +1,6 @@
 import t from 'tap'
-import { SenderOptions } from '../../lib/senders/delivery.js'
-import { escapeHtml, messageRenderers, preferredLocale, type MessageContext } from '../../lib/senders/template.js'
+import { senderFail } from '../../lib/senders/delivery.js'
+import { escapeHtml, messageRenderers, preferredLocale, type EmailTemplate, type MessageContext } from '../../lib/senders/template.js'
 import { sendArgs } from '../helpers/fake-request.js'
 
 t.test('preferredLocale: the highest q, the first of equals, canonical, never a malformed tag', async (t) => {
@@ -29,7 +29,7 @@ t.test('escapeHtml escapes the five characters that matter', async (t) => {
 })
 
 t.test('default texts: minutes rounded and at least 1, singular for one; appName optional', async (t) => {
-  const render = (appName?: string) => messageRenderers(new SenderOptions('test', appName === undefined ? {} : { appName }, ['appName']), ['sms', 'email'])
+  const render = (appName?: string) => messageRenderers(senderFail('test'), appName === undefined ? {} : { appName })
   const sms = (expiresIn: number, appName?: string) => render(appName).sms(sendArgs('sms', '+15550000000', {}, '4711000', expiresIn))
   t.equal(sms(600), 'Your code is 4711000. It expires in 10 minutes.')
   t.equal(sms(600, 'Acme'), 'Your Acme code is 4711000. It expires in 10 minutes.')
@@ -41,16 +41,16 @@ t.test('default texts: minutes rounded and at least 1, singular for one; appName
 
 t.test('a template function gets the whole context', async (t) => {
   const seen: MessageContext[] = []
-  const render = messageRenderers(new SenderOptions('test', {
+  const render = messageRenderers(senderFail('test'), {
     appName: 'Acme',
     templates: { sms: (context: MessageContext) => { seen.push(context); return `${context.code}` } }
-  }, ['appName', 'templates']), ['sms'])
+  })
   t.equal(render.sms(sendArgs('sms', '+15550000000', { 'accept-language': 'hi' }, '123456', 300)), '123456')
   t.same(seen, [{ code: '123456', expiresIn: 300, minutes: 5, appName: 'Acme', locale: 'hi' }])
 })
 
 t.test('an e-mail template function must give a subject and the code in the text and HTML', async (t) => {
-  const renderWith = (email: unknown) => messageRenderers(new SenderOptions('test', { templates: { email } }, ['templates']), ['email'])
+  const renderWith = (email: unknown) => messageRenderers(senderFail('test'), { templates: { email: email as EmailTemplate } })
   const args = sendArgs('email', 'ana@example.com')
   t.throws(() => renderWith(() => ({ text: '123456' })).email(args), /returned no subject/)
   t.throws(() => renderWith(() => ({ subject: 's', text: 'no code' })).email(args), /email text template returned a text without the code/)

@@ -1,17 +1,19 @@
+import type { FastifyJWTOptions } from '@fastify/jwt'
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
-import { Redis } from 'ioredis'
+import { Redis, type Cluster } from 'ioredis'
 import { describe, expect, test } from 'tstyche'
 import otpLogin, {
-  MemoryStore, RedisStore, consoleSender, fastifyOtpLogin, type OtpEvent, type OtpLoginOptions, type OtpStore,
-  type OtpSessions, type OtpUser, type SendArgs, type SendFn, type SessionView
+  MemoryStore, RedisStore, consoleSender, fastifyOtpLogin, smtpSender, twilioSender, webhookSender, type FindOrCreateUser,
+  type OtpEvent, type OtpEventHandler, type OtpLoginOptions, type OtpStore, type OtpSessions, type OtpUser, type SendArgs, type SendFn,
+  type SessionView, type TotpStore
 } from '../../lib/index.js'
-import { optionNames } from '../../lib/options.js'
+import type { optionsSchema } from '../../lib/options-schema.js'
 
 const app = Fastify()
 
 describe('options', () => {
-  test('the run-time list of option names is the interface', () => {
-    expect<keyof OtpLoginOptions>().type.toBe<typeof optionNames[number]>()
+  test('the schema is the interface', () => {
+    expect<keyof OtpLoginOptions>().type.toBe<keyof typeof optionsSchema.properties>()
   })
 
   test('the minimal registration and every option', () => {
@@ -52,6 +54,19 @@ describe('options', () => {
     expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), defaultCountry: 'India' })
     expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), rateLimit: true })
     expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), findOrCreateUser: () => ({ name: 'no id' }) })
+  })
+
+  test('callbacks, clients and stores keep their precise types', () => {
+    expect<OtpLoginOptions['send']>().type.toBe<SendFn>()
+    expect<OtpLoginOptions['redis']>().type.toBe<Redis | Cluster | undefined>()
+    expect<OtpLoginOptions['store']>().type.toBe<OtpStore | undefined>()
+    expect<OtpLoginOptions['totpStore']>().type.toBe<TotpStore | undefined>()
+    expect<OtpLoginOptions['jwt']>().type.toBe<FastifyJWTOptions | undefined>()
+    expect<OtpLoginOptions['onEvent']>().type.toBe<OtpEventHandler | undefined>()
+    expect<OtpLoginOptions['findOrCreateUser']>().type.toBe<FindOrCreateUser | undefined>()
+    expect<OtpLoginOptions['totpClock']>().type.toBe<(() => number) | undefined>()
+    expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), captcha: { verify: (token: number) => token > 0 } })
+    expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), store: { issueCode: async () => ({ status: 'issued' as const }) } })
   })
 
   test('findOrCreateUser gets a phone or an e-mail address, never both', () => {
@@ -128,6 +143,16 @@ describe('senders, stores and events', () => {
     expect(consoleSender()).type.toBe<SendFn>()
     expect(consoleSender).type.toBeCallableWith({ write: (line: string) => { console.log(line) } })
     expect(consoleSender).type.not.toBeCallableWith({ write: 'stdout' })
+  })
+
+  test("the senders' options are typed from their schemas", () => {
+    expect(twilioSender).type.toBeCallableWith({ accountSid: 'AC1', authToken: 't', from: '+15550000000', templates: { sms: 'Code {code}' } })
+    expect(twilioSender).type.not.toBeCallableWith({ accountSid: 'AC1' })
+    expect(twilioSender).type.not.toBeCallableWith({ accountSid: 'AC1', authToken: 't', from: '+1', templates: { email: { subject: 's', text: '{code}' } } })
+    expect(smtpSender).type.toBeCallableWith({ host: 'smtp.example.com', from: 'a@example.com', auth: { user: 'u', pass: 'p' }, tls: { servername: 'x' } })
+    expect(smtpSender).type.not.toBeCallableWith({ host: 'smtp.example.com', from: 'a@example.com', port: '587' })
+    expect(webhookSender).type.toBeCallableWith({ url: 'https://example.com', secret: 'whsec_x', headers: { 'x-key': 'k' } })
+    expect(webhookSender).type.not.toBeCallableWith({ url: 'https://example.com', secret: 'whsec_x', headers: { 'x-key': 1 } })
   })
 
   test('both stores implement OtpStore', () => {
