@@ -58,6 +58,9 @@ export interface SessionCaching {
   channel: InvalidationChannel
 }
 
+/** What the token issuer reads of the options. */
+export type TokenSettings = Pick<ResolvedOptions, 'refreshTokenTtl' | 'accessTokenTtl' | 'maxSessions' | 'codeSecret'>
+
 /**
  * Issues access tokens and, unless `refreshTokenTtl` is false, sessions: opaque refresh tokens whose hashes live
  * in the store, grouped by user. An access token is accepted only while its session lives (an allow-list): a
@@ -71,7 +74,7 @@ export class TokenIssuer {
   private readonly userKey: (userId: string) => string
 
   constructor (
-    settings: ResolvedOptions, private readonly store: OtpStore, private readonly sign: SignAccessToken,
+    settings: TokenSettings, private readonly store: OtpStore, private readonly sign: SignAccessToken,
     private readonly caching?: SessionCaching
   ) {
     this.sessions = settings.refreshTokenTtl !== false

@@ -6,7 +6,7 @@ import { RedisTotpStore } from '../store/credentials/redis.js'
 import { TotpService } from './service.js'
 
 /** Authenticator apps when `totpEncryptionKey` is given: on the host's `totpStore`, else beside the OTP state. */
-export function createTotp (settings: ResolvedOptions, log: FastifyBaseLogger): TotpService | undefined {
+export function createTotp (settings: Pick<ResolvedOptions, 'totp' | 'redis' | 'keyPrefix' | 'storeTimeout'>, log: FastifyBaseLogger): TotpService | undefined {
   if (settings.totp === undefined) return undefined
   let store = settings.totp.store
   if (store === undefined && settings.redis) {
