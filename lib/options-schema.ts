@@ -28,9 +28,6 @@ export type FindOrCreateUserArgs =
 
 export type FindOrCreateUser = (args: FindOrCreateUserArgs) => Promise<OtpUserRecord> | OtpUserRecord
 
-/** How an authenticator app counts: a second factor after the code (default), or another way to log in. */
-export type TotpMode = 'second-factor' | 'alternative'
-
 const durationRule = 'must be a number of seconds or a duration like "15m", of at least one second'
 const fn = <F>(rule: string, more: Record<string, unknown> = {}) => Type.Unsafe<F>({ check: 'function', rule, ...more })
 const int = (minimum: number, maximum: number) => Type.Integer({ minimum, maximum, rule: `must be an integer from ${minimum} to ${maximum}` })

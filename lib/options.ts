@@ -8,36 +8,26 @@ import type { OtpEventHandler } from './events.js'
 import type { Channel, IdentifierKind } from './identity.js'
 import {
   checkOptionValues, optionsSchema, seconds, testIdentityKey, type CaptchaOptions, type CookieOptions,
-  type FindOrCreateUser, type OptionsInput, type RouteRateLimit, type TotpMode
+  type FindOrCreateUser, type OptionsInput, type RouteRateLimit
 } from './options-schema.js'
 import { describe } from './schema-check.js'
 import type { SendFn } from './senders/delivery.js'
-import type { TotpStore } from './store/credentials/types.js'
 import type { OtpStore } from './store/types.js'
+import type { TotpMode, TotpSettings } from './totp/create.js'
 import { parseEncryptionKey } from './totp/keys.js'
 
 export type { Channel, IdentifierKind }
 export type { SendArgs, SendFn } from './senders/delivery.js'
 export type {
-  CaptchaOptions, CookieOptions, FindOrCreateUser, FindOrCreateUserArgs, OtpUserRecord, RateLimitOptions, RouteRateLimit, TotpMode,
+  CaptchaOptions, CookieOptions, FindOrCreateUser, FindOrCreateUserArgs, OtpUserRecord, RateLimitOptions, RouteRateLimit,
   TrustedDevicesOptions
 } from './options-schema.js'
-// The store helper moves these beside the stores; lib/store/deadline.ts reads them from here until then.
+export type { TotpMode, TotpSettings }
 
 /** The plugin's options, as lib/options-schema.ts describes them. */
 export type OtpLoginOptions = Omit<OptionsInput, 'channels'> & {
   /** @deprecated Renamed `identifierKinds`; goes in 0.3. */
   channels?: readonly IdentifierKind[]
-}
-
-/** Authenticator apps, on when `totpEncryptionKey` is given. */
-export interface TotpSettings {
-  /** The 32 bytes of `totpEncryptionKey`. */
-  key: Buffer
-  store: TotpStore | undefined
-  issuer: string
-  clock: () => number
-  mode: TotpMode
 }
 
 export interface ResolvedCookie {
