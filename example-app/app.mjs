@@ -5,7 +5,9 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
-import otpLogin, { consoleSender, securitySchemeName, securitySchemes } from 'fastify-otp-login'
+import otpLogin, {
+  MemoryTotpStore, RedisTotpStore, StoreUnavailableError, consoleSender, securitySchemeName, securitySchemes
+} from 'fastify-otp-login'
 
 const page = await readFile(new URL('./index.html', import.meta.url), 'utf8')
 
@@ -53,6 +55,8 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
   app.addHook('onSend', async (request, reply) => { if (closing) reply.header('connection', 'close') })
 
   let storeOptions = {}
+  // The authenticators' store, the one the plugin would make itself, passed in so GET /api/account can read it.
+  let totpStore = new MemoryTotpStore()
   if (redisUrl) {
     if (!process.env.OTP_CODE_SECRET) throw new Error('Set OTP_CODE_SECRET (32+ characters) when REDIS_URL is set')
     const redis = new Redis(redisUrl, { ...redisOptions, lazyConnect: true })
@@ -65,6 +69,7 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
     }
     app.addHook('onClose', async () => { await redis.quit() })
     storeOptions = { redis, codeSecret: process.env.OTP_CODE_SECRET }
+    totpStore = new RedisTotpStore({ client: redis })
   }
 
   // Authenticator secrets are encrypted under this key: a random one means every authenticator set up is
@@ -99,6 +104,7 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
     jwt: { secret: jwtSecret },
     send,
     totpEncryptionKey,
+    totpStore,
     totpIssuer: 'fastify-otp-login example',
     // Cookie mode: the refresh and device tokens live in HttpOnly cookies under /api/auth, out of the page's reach.
     cookie: {},
@@ -128,5 +134,37 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
       }
     }
   }, async (request) => ({ user: request.user }))
+  // Whether the signed-in user has an authenticator on, read from the store as a host can today. This route
+  // goes away when the plugin has app.otpCredentials.get(userId) to answer it.
+  app.get('/api/account', {
+    onRequest: [app.authenticate],
+    schema: {
+      operationId: 'getAccount',
+      summary: 'The logged-in user\'s account: whether an authenticator app is on',
+      security: [{ [securitySchemeName]: [] }],
+      response: {
+        200: {
+          description: 'The account',
+          type: 'object',
+          required: ['authenticator'],
+          properties: {
+            authenticator: { type: 'object', required: ['enabled'], properties: { enabled: { type: 'boolean' } } }
+          }
+        },
+        401: { description: '`FST_JWT_…`: no, bad, expired or revoked access token', ...errorBody },
+        503: { description: '`OTP_STORE_UNAVAILABLE`: the store cannot be reached', ...errorBody }
+      }
+    }
+  }, async (request) => {
+    let record
+    try {
+      // In second-factor mode an authenticator belongs to `user:<sub>` (docs/authenticators.md).
+      record = await totpStore.get(`user:${request.user.sub}`)
+    } catch (err) {
+      request.log.warn({ err: err.message }, 'authenticator store error')
+      throw new StoreUnavailableError()
+    }
+    return { authenticator: { enabled: record?.enabled === true } }
+  })
   return app
 }

@@ -52,7 +52,8 @@ async function openPage (t: Test, browser: Browser, origin: string): Promise<Ope
 async function requestCode (page: Page, identifier: string): Promise<void> {
   await page.locator('#identifier').fill(identifier)
   await page.locator('#identifier-form button').click()
-  await page.locator('#code-form').waitFor({ state: 'visible' })
+  await page.locator('#code-form:visible, #identifier-msg.error').first().waitFor()
+  if (!await page.locator('#code-form').isVisible()) throw new Error(`no code sent: ${await page.locator('#identifier-msg').innerText()}`)
 }
 
 async function enterCode (page: Page, code: string): Promise<void> {
@@ -60,12 +61,36 @@ async function enterCode (page: Page, code: string): Promise<void> {
   await page.locator('#code-form button').click()
 }
 
-/** Waits for the signed-in view with /me's answer in it, and returns that answer. */
-async function signedInView (page: Page): Promise<{ user: Record<string, unknown> }> {
+/**
+ * Waits for the signed-in view of this sign-in: /me's answer with these `amr`, the sessions and the
+ * authenticator's state, and returns /me's answer. Waiting on the amr, not on any claims, never takes an
+ * earlier sign-in's text for this one's.
+ */
+async function signedInView (page: Page, amr: string[]): Promise<{ user: Record<string, unknown> }> {
   await page.locator('#signed-in').waitFor({ state: 'visible' })
-  await page.locator('#me').filter({ hasText: '"user"' }).waitFor()
+  await page.locator('#me').filter({ hasText: new RegExp(`"amr": \\[\\s*${amr.map((m) => `"${m}"`).join(',\\s*')}\\s*\\]`) }).waitFor()
   await page.locator('#sessions li').first().waitFor()
+  await page.locator('#authenticator-state[data-enabled]').waitFor()
   return JSON.parse(await page.locator('#me').innerText())
+}
+
+/** Waits until the authenticator's state reads `enabled`, and returns its text. */
+async function authenticatorState (page: Page, enabled: boolean): Promise<string> {
+  const state = page.locator(`#authenticator-state[data-enabled="${String(enabled)}"]`)
+  await state.waitFor()
+  return await state.innerText()
+}
+
+/** Asserts that nothing of a sign-in is left in the page's DOM, shown or hidden. */
+async function nothingLeft (t: Test, page: Page): Promise<void> {
+  t.equal(await page.locator('#signed-in').isVisible(), false, 'the signed-in view is gone')
+  t.equal(await page.locator('#me').textContent(), '', 'the claims are gone')
+  t.equal(await page.locator('#who').textContent(), '', 'and the identifier')
+  t.equal(await page.locator('#sessions li').count(), 0, 'the sessions list is empty')
+  t.equal(await page.locator('#authenticator-state').textContent(), '', 'the authenticator\'s state is gone')
+  t.equal(await page.locator('#recovery-codes li').count(), 0, 'no recovery codes are left')
+  t.equal(await page.locator('#totp-secret').textContent(), '', 'nor an authenticator key')
+  t.equal(await page.evaluate<boolean>('access === null'), true, 'no access token in memory')
 }
 
 async function screenshot (t: Test, page: Page, name: string): Promise<void> {
@@ -100,13 +125,17 @@ if (missing !== undefined && inCI) {
       if (code === undefined) throw new Error(`no code was sent to ${to}`)
       return code
     }
-    // Another device of the same user, through the API (no Origin header, as a native app): its access token.
+    // Another device of the same user, through the API (no Origin header, as a native app), from an address of
+    // its own (so its requests do not count toward the page's rate limits): its access token.
+    const remoteAddress = '192.0.2.7'
     const signInElsewhere = async (phone: string, recoveryCode?: string): Promise<string> => {
-      await app.inject({ method: 'POST', url: '/api/auth/login', payload: { phone } })
-      const first = (await app.inject({ method: 'POST', url: '/api/auth/verify-otp', payload: { phone, otp: codeFor(phone) } })).json()
+      await app.inject({ method: 'POST', url: '/api/auth/login', remoteAddress, payload: { phone } })
+      const first = (await app.inject({ method: 'POST', url: '/api/auth/verify-otp', remoteAddress, payload: { phone, otp: codeFor(phone) } })).json()
       if (recoveryCode === undefined) return first.access
-      return (await app.inject({ method: 'POST', url: '/api/auth/verify-recovery', payload: { mfaToken: first.mfaToken, code: recoveryCode } })).json().access
+      return (await app.inject({ method: 'POST', url: '/api/auth/verify-recovery', remoteAddress, payload: { mfaToken: first.mfaToken, code: recoveryCode } })).json().access
     }
+    const logOutEverywhereElsewhere = async (access: string): Promise<number> =>
+      (await app.inject({ method: 'POST', url: '/api/auth/logout', remoteAddress, headers: { authorization: `Bearer ${access}` }, payload: { scope: 'all' } })).statusCode
     const meStatus = async (access: string): Promise<number> =>
       (await app.inject({ url: '/me', headers: { authorization: `Bearer ${access}` } })).statusCode
 
@@ -126,8 +155,9 @@ if (missing !== undefined && inCI) {
       await requestCode(page, phone)
       t.equal(await page.locator('#identifier-msg').innerText(), 'Code sent; it expires in 600 seconds.', 'the message is next to the identifier')
       await enterCode(page, codeFor(phone))
-      let me = await signedInView(page)
+      let me = await signedInView(page, ['sms'])
       t.match(me, { user: { sub: phone, phone, amr: ['sms'] } }, '/me answers with the phone the code was sent to')
+      t.equal(await authenticatorState(page, false), 'Authenticator app: off.', 'no authenticator yet')
       t.equal(await page.locator('#signed-out').isVisible(), false, 'the sign-in forms are gone')
       t.equal(await page.locator('#who').innerText(), phone)
 
@@ -145,7 +175,7 @@ if (missing !== undefined && inCI) {
       const refreshed = page.waitForResponse(`${origin}/api/auth/refresh`)
       await page.reload()
       t.equal((await refreshed).status(), 200, 'the reload refreshed')
-      me = await signedInView(page)
+      me = await signedInView(page, ['sms'])
       t.match(me, { user: { sub: phone, amr: ['sms'] } }, 'still signed in after the reload')
       t.not((await refreshCookie())?.value, cookie?.value, 'the refresh cookie was rotated')
 
@@ -174,12 +204,15 @@ if (missing !== undefined && inCI) {
       const recoveryCodes = await page.locator('#recovery-codes li').allInnerTexts()
       t.equal(recoveryCodes.length, 10, 'ten recovery codes are shown')
       t.match(await page.locator('#totp-msg').innerText(), /^Authenticator on/)
+      t.equal(await authenticatorState(page, true), 'Authenticator app: on.', 'the state says on')
       await screenshot(t, page, 'browser-authenticator.png')
 
-      // 6. Log out, then sign in again: the SMS code, then the authenticator's code.
+      // 6. Log out: nothing of this sign-in is left on the page. Then sign in again: the SMS code, then the
+      // authenticator's code.
       await page.locator('#logout').click()
       await page.locator('#signed-out').waitFor({ state: 'visible' })
-      t.equal(await page.locator('#identifier-msg').innerText(), 'Logged out.')
+      t.equal(await page.locator('#identifier-msg').innerText(), 'You logged out.')
+      await nothingLeft(t, page)
       await requestCode(page, phone)
       await enterCode(page, codeFor(phone))
       await page.locator('#mfa-step').waitFor({ state: 'visible' })
@@ -190,8 +223,9 @@ if (missing !== undefined && inCI) {
       const step = Math.max(Math.floor(Date.now() / STEP_MS), confirmStep + 1)
       await page.locator('#totp-otp').fill(codeAt(secret, step))
       await page.locator('#totp-form').getByRole('button', { name: 'Continue' }).click()
-      me = await signedInView(page)
+      me = await signedInView(page, ['sms', 'totp'])
       t.match(me, { user: { sub: phone, amr: ['sms', 'totp'] } }, 'signed in with both factors')
+      t.equal(await authenticatorState(page, true), 'Authenticator app: on.')
       t.match(await page.locator('#me').innerText(), /"amr": \[\s*"sms",\s*"totp"\s*\]/, 'the page shows amr ["sms","totp"]')
       await screenshot(t, page, 'browser-signed-in-2fa.png')
 
@@ -206,7 +240,8 @@ if (missing !== undefined && inCI) {
       })
       await page.locator('#totp-setup').click()
       await page.locator('#totp-msg.error').waitFor()
-      t.match(await page.locator('#totp-msg').innerText(), /sign in again/i, 'the message is next to the control')
+      t.equal(await page.locator('#totp-msg').innerText(), 'This needs a recent sign-in: sign in again, then try once more.', 'a sentence next to the control')
+      t.equal(await page.locator('#totp-msg').getAttribute('data-code'), 'OTP_FRESH_AUTH_REQUIRED', 'the code kept aside, for support')
       t.equal(await page.locator('#sign-in-again').isVisible(), true, 'with a button to sign in again')
       await page.unroute(`${origin}/api/auth/totp/setup`)
 
@@ -218,7 +253,7 @@ if (missing !== undefined && inCI) {
       t.not(lastRefresh, '', 'there is a refresh cookie before logging out')
       await page.locator('#logout').click()
       await page.locator('#signed-out').waitFor({ state: 'visible' })
-      t.equal(await page.locator('#signed-in').isVisible(), false, 'the signed-in view is gone')
+      await nothingLeft(t, page)
       t.equal(await meStatus(access), 401, 'the old access token gets 401 at /me')
       t.equal(await refreshCookie(), undefined, 'the refresh cookie is gone')
       const replay = await app.inject({ method: 'POST', url: '/api/auth/refresh', cookies: { otp_refresh: lastRefresh } })
@@ -227,34 +262,103 @@ if (missing !== undefined && inCI) {
       await page.reload()
       await page.locator('#signed-out').waitFor({ state: 'visible' })
 
-      // 9. A recovery code as the second factor, then "Log out everywhere" ends another device's session too.
+      // 9. A recovery code as the second factor; the authenticator turned off; then "Log out everywhere" ends
+      // another device's session too.
       await requestCode(page, phone)
       await enterCode(page, codeFor(phone))
       await page.locator('#mfa-step').waitFor({ state: 'visible' })
       await page.locator('#use-recovery').click()
       await page.locator('#recovery-code').fill(recoveryCodes[0] ?? '')
       await page.locator('#recovery-form').getByRole('button', { name: 'Continue' }).click()
-      me = await signedInView(page)
+      me = await signedInView(page, ['sms', 'recovery'])
       t.match(me, { user: { amr: ['sms', 'recovery'] } }, 'signed in with a recovery code')
       const elsewhere = await signInElsewhere(phone, recoveryCodes[1])
       t.equal(await meStatus(elsewhere), 200)
+      t.equal(await authenticatorState(page, true), 'Authenticator app: on.')
+      await page.locator('#totp-disable').click()
+      t.equal(await authenticatorState(page, false), 'Authenticator app: off.', 'the state says off once it is turned off')
+      t.equal(await page.locator('#totp-msg').innerText(), 'Authenticator off.')
       const pageAccess = lastBearer
       await page.locator('#logout-all').click()
       await page.locator('#signed-out').waitFor({ state: 'visible' })
-      t.equal(await page.locator('#identifier-msg').innerText(), 'Logged out everywhere.')
+      t.equal(await page.locator('#identifier-msg').innerText(), 'You logged out on every device.')
+      await nothingLeft(t, page)
       t.equal(await meStatus(elsewhere), 401, 'the other device is logged out')
       t.equal(await meStatus(pageAccess), 401, 'and this one')
       checkQuiet(t)
     })
 
-    t.test('a wrong code: the page shows OTP_INVALID next to the code, and no token', async (t) => {
+    t.test('a session ended on another device, and one that expired: the page says which, and keeps nothing of it', async (t) => {
+      const { page, checkQuiet } = await openPage(t, browser, origin)
+      const phone = '+919876543212'
+      const signIn = async (): Promise<void> => {
+        await requestCode(page, phone)
+        await enterCode(page, codeFor(phone))
+        await signedInView(page, ['sms'])
+      }
+
+      // On a fake clock, so the page's renewal a minute before its access token expires can be brought forward.
+      await page.clock.install()
+      // Another device logs out everywhere; the page finds out when it renews its token: the refresh is refused,
+      // and its access token, still in time, too.
+      await signIn()
+      t.equal(await logOutEverywhereElsewhere(await signInElsewhere(phone)), 204, 'the other device ended every session')
+      const renewal = page.waitForResponse(`${origin}/api/auth/refresh`)
+      await page.clock.fastForward('14:01')
+      t.equal((await renewal).status(), 401, 'the renewal is refused')
+      await page.locator('#signed-out').waitFor({ state: 'visible' })
+      t.equal(await page.locator('#identifier-msg').innerText(), 'This session was ended on another device. Sign in again.')
+      await nothingLeft(t, page)
+
+      // Another device logs out everywhere; the page finds out at its next call.
+      await signIn()
+      t.equal(await logOutEverywhereElsewhere(await signInElsewhere(phone)), 204, 'the other device ended every session')
+      await page.locator('#sessions-reload').click()
+      await page.locator('#signed-out').waitFor({ state: 'visible' })
+      t.equal(await page.locator('#identifier-msg').innerText(), 'This session was ended on another device. Sign in again.')
+      await nothingLeft(t, page)
+
+      // The access token ran out, then the refresh was refused: as it is once refreshTokenTtl has passed, or a
+      // spent token came back. Both answers are faked, to skip waiting 15 minutes and 30 days; the session
+      // itself lives on, so a reload signs the page in again for the second case.
+      await signIn()
+      for (const [code, why] of [
+        ['OTP_REFRESH_INVALID', 'Your session expired. Sign in again.'],
+        ['OTP_REFRESH_REUSED', 'This session was ended on another device. Sign in again.']
+      ]) {
+        if (code === 'OTP_REFRESH_REUSED') {
+          await page.reload()
+          await signedInView(page, ['sms'])
+        }
+        await page.route(`${origin}/api/auth/sessions`, async (route) => {
+          await route.fulfill({
+            status: 401,
+            contentType: 'application/json',
+            body: JSON.stringify({ statusCode: 401, code: 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED', error: 'Unauthorized', message: 'Authorization token expired' })
+          })
+        })
+        await page.route(`${origin}/api/auth/refresh`, async (route) => {
+          await route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ statusCode: 401, code, error: 'Unauthorized', message: 'refused' }) })
+        })
+        await page.locator('#sessions-reload').click()
+        await page.locator('#signed-out').waitFor({ state: 'visible' })
+        t.equal(await page.locator('#identifier-msg').innerText(), why, `${code}: the page says why`)
+        await nothingLeft(t, page)
+        await page.unroute(`${origin}/api/auth/sessions`)
+        await page.unroute(`${origin}/api/auth/refresh`)
+      }
+      checkQuiet(t)
+    })
+
+    t.test('a wrong code: the page says so in a sentence next to the code, and gives no token', async (t) => {
       const { page, context, checkQuiet } = await openPage(t, browser, origin)
       const phone = '+919876543211'
       await requestCode(page, phone)
 
       await enterCode(page, wrongCode(codeFor(phone)))
       await page.locator('#code-msg.error').waitFor({ state: 'visible' })
-      t.equal(await page.locator('#code-msg').innerText(), 'OTP_INVALID: The code is wrong, expired or already used')
+      t.equal(await page.locator('#code-msg').innerText(), 'That code is wrong, expired or already used. Check it and try again.')
+      t.equal(await page.locator('#code-msg').getAttribute('data-code'), 'OTP_INVALID', 'the code only in data-code, for support')
       t.equal(await page.locator('#code-form').isVisible(), true, 'the code form stays for another try')
       t.equal(await page.locator('#signed-in').isVisible(), false, 'not signed in')
       t.same((await context.cookies()).map((c) => c.name), [], 'no cookie set')

@@ -28,11 +28,20 @@ t.test('the example app: set up an authenticator, then sign in with SMS code + a
     return verified.json()
   }
 
+  // The host's GET /api/account tells whether the user's authenticator is on, to a signed-in user only.
+  const account = async (authorization?: string): Promise<{ statusCode: number, body: unknown }> => {
+    const res = await app.inject({ url: '/api/account', headers: authorization === undefined ? {} : { authorization } })
+    return { statusCode: res.statusCode, body: res.json() }
+  }
+  t.match(await account(), { statusCode: 401, body: { code: /^FST_JWT_/ } }, 'no token: 401')
+
   // A fresh sign-in sets up and confirms the authenticator.
   const { access } = await firstFactor()
   const authorization = `Bearer ${String(access)}`
+  t.same(await account(authorization), { statusCode: 200, body: { authenticator: { enabled: false } } }, 'off before the setup')
   const setup = await app.inject({ method: 'POST', url: '/api/auth/totp/setup', headers: { authorization } })
   t.equal(setup.statusCode, 200)
+  t.same((await account(authorization)).body, { authenticator: { enabled: false } }, 'still off while the setup waits for its code')
   const { secret, otpauthUrl } = setup.json()
   t.match(otpauthUrl, /^otpauth:\/\/totp\/fastify-otp-login%20example:/)
   const step = Math.floor(Date.now() / STEP_MS)
@@ -40,6 +49,7 @@ t.test('the example app: set up an authenticator, then sign in with SMS code + a
   t.equal(confirmed.statusCode, 200)
   const { recoveryCodes } = confirmed.json()
   t.equal(recoveryCodes.length, 10)
+  t.same((await account(authorization)).body, { authenticator: { enabled: true } }, 'on once confirmed')
 
   // The SMS code alone now gives no tokens; the authenticator's code with the mfaToken does.
   const first = await firstFactor()
@@ -64,6 +74,7 @@ t.test('the example app: set up an authenticator, then sign in with SMS code + a
 
   // Turning it off, with the fresh token of the recovery sign-in; then the SMS code alone signs in again.
   t.equal((await app.inject({ method: 'DELETE', url: '/api/auth/totp', headers: { authorization: `Bearer ${recovery.json().access}` } })).statusCode, 204)
+  t.same((await account(`Bearer ${recovery.json().access}`)).body, { authenticator: { enabled: false } }, 'off once turned off')
   const plain = await firstFactor()
   t.ok(plain.access, 'without an authenticator, /verify-otp gives tokens')
 })

@@ -2,6 +2,7 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import type { SendArgs } from '../lib/index.js'
 import { restoreEnv, sharedRedis } from './helpers/app.js'
+import { STEP_MS, codeAt } from './helpers/totp.js'
 
 // The example app as `npm start` builds it (it imports the package by name, so dist/ must be built).
 t.test('the example app: page, login, verify, /me, in cookie mode', async (t) => {
@@ -71,6 +72,18 @@ t.test('the example app on Redis when REDIS_URL is set', async (t) => {
   t.ok((await redis.keys(`otp:{${phone}}:*`)).length > 0, 'the code lives in Redis')
   const verified = await app.inject({ method: 'POST', url: '/api/auth/verify-otp', payload: { phone, otp: codes[0] } })
   t.equal(verified.statusCode, 200)
+
+  // GET /api/account reads the authenticator from the RedisTotpStore the app passed the plugin: the same keys.
+  const authorization = `Bearer ${String(verified.json().access)}`
+  const enabled = async (): Promise<unknown> => (await app.inject({ url: '/api/account', headers: { authorization } })).json()
+  t.same(await enabled(), { authenticator: { enabled: false } }, 'off at first')
+  const { secret: totpSecret } = (await app.inject({ method: 'POST', url: '/api/auth/totp/setup', headers: { authorization } })).json()
+  const confirmed = await app.inject({
+    method: 'POST', url: '/api/auth/totp/confirm', headers: { authorization }, payload: { otp: codeAt(totpSecret, Math.floor(Date.now() / STEP_MS)) }
+  })
+  t.equal(confirmed.statusCode, 200)
+  t.same(await redis.keys('otp:{user:*}:totp'), [`otp:{user:${phone}}:totp`], 'the authenticator lives in Redis')
+  t.same(await enabled(), { authenticator: { enabled: true } }, 'on once confirmed')
 })
 
 t.test('the example app refuses Redis without OTP_CODE_SECRET', async (t) => {

@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
@@ -142,4 +143,29 @@ t.test('the cache never grows past its bound', async (t) => {
   cache.distrust()
   cache.add('user.x', cache.version)
   t.equal(cache.size, 0, 'nothing is cached while untrusted')
+})
+
+t.test('ready() then close() at once logs nothing above info, and the channel\'s connection has ended by then', async (t) => {
+  const redis = await freshRedis()
+  // The subscriber connections the plugin makes, to wait for their end: a late error would be logged before it.
+  const subscribers: Redis[] = []
+  const duplicate = redis.duplicate.bind(redis)
+  redis.duplicate = (...args) => {
+    const subscriber = duplicate(...args)
+    subscribers.push(subscriber)
+    return subscriber
+  }
+  const lines: Array<{ level: number, msg?: string }> = []
+  for (let i = 0; i < 5; i++) {
+    const app = Fastify({ logger: { level: 'trace', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } })
+    await app.register(otpLogin, { jwt: { secret: JWT_SECRET }, redis, codeSecret: CODE_SECRET, send: () => {} })
+    await app.ready()
+    app.log.trace('about to close')
+    await app.close()
+    t.equal(subscribers.at(-1)?.status, 'end', `close ${i + 1}: the subscriber connection has ended`)
+  }
+  t.equal(subscribers.length, 5, 'one subscriber per app')
+  await Promise.all(subscribers.map(async (subscriber) => { if (subscriber.status !== 'end') await once(subscriber, 'end') }))
+  t.equal(lines.filter((line) => line.msg === 'about to close').length, 5, 'the logger collects lines of every level')
+  t.same(lines.filter((line) => line.level > 30), [], 'no line above info')
 })

@@ -65,6 +65,9 @@ export class LiveSessionCache {
   }
 }
 
+/** How long close() waits for the subscriber's connection to end before it returns anyway. */
+const endWaitMs = 1000
+
 export interface InvalidationChannel {
   close: () => Promise<void>
 }
@@ -78,7 +81,11 @@ export interface InvalidationChannel {
 export function invalidationChannel (client: Redis | Cluster, channel: string, cache: LiveSessionCache, log: FastifyBaseLogger): InvalidationChannel {
   const subscriber = client.duplicate()
   let closing = false
-  subscriber.on('error', (err: Error) => { log.warn({ err: err.message }, 'fastify-otp-login: session invalidation channel error; checking sessions in the store meanwhile') })
+  subscriber.on('error', (err: Error) => {
+    // A close while connecting fails the connection's first commands: expected, so not worth a warning.
+    if (closing) log.debug({ err: err.message }, 'fastify-otp-login: session invalidation channel error while closing')
+    else log.warn({ err: err.message }, 'fastify-otp-login: session invalidation channel error; checking sessions in the store meanwhile')
+  })
   for (const event of ['close', 'end', 'reconnecting', 'error', '+node', '-node', 'node error']) {
     subscriber.on(event, () => { cache.distrust() })
   }
@@ -107,7 +114,15 @@ export function invalidationChannel (client: Redis | Cluster, channel: string, c
     close: async () => {
       closing = true
       cache.distrust()
+      if (subscriber.status === 'end') return
+      // The app's close waits for the connection's end, so nothing of it (an error, a log line) comes after.
+      const ended = new Promise<void>((resolve) => {
+        const bound = setTimeout(resolve, endWaitMs)
+        bound.unref()
+        subscriber.once('end', () => { clearTimeout(bound); resolve() })
+      })
       subscriber.disconnect()
+      await ended
     }
   }
 }
