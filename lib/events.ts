@@ -2,8 +2,8 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { deprecations } from './deprecations.js'
 import type { Channel } from './identity.js'
 
-/** Something that happened in the login flow; for audit logs and metrics. Never carries a code or a token. */
-export interface OtpEvent {
+/** What every event says: something that happened in the login flow, for audit logs and metrics. Never a code or a token. */
+export interface OtpEventFields {
   type:
   | 'code-requested' // a valid identifier asked for a code
   | 'code-sent' // `send` delivered it
@@ -32,11 +32,35 @@ export interface OtpEvent {
   /** The token's `sub`, where one is known. */
   userId?: string
   reason?: string
+}
+
+/** An event of a request to one of the plugin's routes: no `by`, and the client's IP and the request's id. */
+export interface OtpRequestEvent extends OtpEventFields {
+  by?: undefined
   ip: string
   requestId: string
 }
 
-export type OtpEventHandler = (event: OtpEvent, request: FastifyRequest) => void | Promise<void>
+/**
+ * An event of a call by the host's own code (`app.otpSessions.revoke`, `revokeAll`): `by: 'host'`, and no IP or
+ * request id, since no request made it. The handler gets no request either.
+ */
+export interface OtpHostEvent extends OtpEventFields {
+  by: 'host'
+  ip?: undefined
+  requestId?: undefined
+}
+
+/** Something that happened in the login flow; `by` tells a host call's event from a request's. */
+export type OtpEvent = OtpRequestEvent | OtpHostEvent
+
+/**
+ * Called with each event and the request it is about. An event of a host call (`by: 'host'`) has no request:
+ * `request` is then undefined. Written as a method's type, whose parameters TypeScript compares both ways, so a
+ * handler declared before host events existed, with `request: FastifyRequest`, still compiles; it must not use
+ * `request` for a host event (a throw is logged, as any handler's).
+ */
+export type OtpEventHandler = { handle (event: OtpEvent, request: FastifyRequest | undefined): void | Promise<void> }['handle']
 
 /**
  * Masks an identifier for logs and events: a phone number keeps its first three and last four characters, an
@@ -49,25 +73,37 @@ export function maskIdentifier (identifier: string): string {
   return identifier.slice(0, 3) + '*'.repeat(identifier.length - 7) + identifier.slice(-4)
 }
 
-export type Emit = (request: FastifyRequest, event: Omit<OtpEvent, 'ip' | 'requestId' | 'identifier' | 'method'> & { identifier?: string }) => void
+/** What a part of the plugin tells about an event: the emitter adds the rest and masks the identifier. */
+export type EventInput = Omit<OtpEventFields, 'identifier' | 'method'> & { identifier?: string }
+export type Emit = (request: FastifyRequest, event: EventInput) => void
+/** Emits the event of a call by the host's own code, which has no request. */
+export type EmitHost = (event: EventInput) => void
 
 /** An emitter that masks the identifier and never lets a failing handler break a login. */
 export function eventEmitter (handler: OtpEventHandler | undefined, log: FastifyBaseLogger): Emit {
   if (handler === undefined) return () => {}
-  return (request, { identifier, ...rest }) => {
-    const event: OtpEvent = {
-      ...rest,
-      ...(identifier === undefined ? {} : { identifier: maskIdentifier(identifier) }),
-      ip: request.ip,
-      requestId: String(request.id)
-    }
-    if (event.factor !== undefined) withDeprecatedMethod(event, event.factor)
-    try {
-      const done = handler(event, request)
-      if (done && typeof done.catch === 'function') done.catch((err: unknown) => { logFailure(log, err) })
-    } catch (err) {
-      logFailure(log, err)
-    }
+  return (request, input) => {
+    deliver(handler, log, { ...fields(input), ip: request.ip, requestId: String(request.id) }, request)
+  }
+}
+
+/** The same for the host's calls: `by: 'host'`, no IP, request id or request. */
+export function hostEventEmitter (handler: OtpEventHandler | undefined, log: FastifyBaseLogger): EmitHost {
+  if (handler === undefined) return () => {}
+  return (input) => { deliver(handler, log, { ...fields(input), by: 'host' }, undefined) }
+}
+
+function fields ({ identifier, ...rest }: EventInput): OtpEventFields {
+  return { ...rest, ...(identifier === undefined ? {} : { identifier: maskIdentifier(identifier) }) }
+}
+
+function deliver (handler: OtpEventHandler, log: FastifyBaseLogger, event: OtpEvent, request: FastifyRequest | undefined): void {
+  if (event.factor !== undefined) withDeprecatedMethod(event, event.factor)
+  try {
+    const done = handler(event, request)
+    if (done && typeof done.catch === 'function') done.catch((err: unknown) => { logFailure(log, err) })
+  } catch (err) {
+    logFailure(log, err)
   }
 }
 

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import { captchaCheck } from './captcha.js'
 import { DeviceTokens } from './devices.js'
 import { FreshAuthRequiredError } from './errors.js'
-import { eventEmitter } from './events.js'
+import { eventEmitter, hostEventEmitter } from './events.js'
 import { checkOptions, ensureDefaults, type OtpLoginOptions, type ResolvedOptions } from './options.js'
 import { routes } from './routes/index.js'
 import { otpStoreWithDeadline } from './store/deadline.js'
@@ -92,10 +92,23 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
       if (typeof authTime !== 'number' || Math.floor(Date.now() / 1000) - authTime > maxAge) throw new FreshAuthRequiredError()
     }
   })
+  // The host's own calls are reported too (an admin's revocation belongs in the audit log), as `by: 'host'`.
+  const emitHost = hostEventEmitter(settings.onEvent, fastify.log)
+  const revokedByHost = (userId: string, sessionId: string): void => {
+    emitHost({ type: 'session-ended', reason: 'revoked', sessionId, userId })
+  }
   fastify.decorate('otpSessions', {
     list: async (userId: string) => await tokens.list(userId),
-    revoke: async (userId: string, sessionId: string) => await tokens.revoke(userId, sessionId),
-    revokeAll: async (userId: string) => (await tokens.revokeAll(userId)).length
+    revoke: async (userId: string, sessionId: string) => {
+      const ended = await tokens.revoke(userId, sessionId)
+      if (ended) revokedByHost(userId, sessionId)
+      return ended
+    },
+    revokeAll: async (userId: string) => {
+      const ended = await tokens.revokeAll(userId)
+      for (const sessionId of ended) revokedByHost(userId, sessionId)
+      return ended.length
+    }
   })
 
   const emit = eventEmitter(settings.onEvent, fastify.log)
@@ -134,7 +147,7 @@ export type {
   SendArgs, SendFn, TotpMode, TrustedDevicesOptions
 } from './options.js'
 export type { OtpSessions, OtpUser } from './types.js'
-export { maskIdentifier, type OtpEvent, type OtpEventHandler } from './events.js'
+export { maskIdentifier, type OtpEvent, type OtpEventHandler, type OtpHostEvent, type OtpRequestEvent } from './events.js'
 export { smtpSender, type SmtpSenderOptions } from './senders/smtp.js'
 export { twilioSender, type TwilioSenderOptions } from './senders/twilio.js'
 export { twoFactorSender, type TwoFactorSenderOptions } from './senders/two-factor.js'

@@ -15,7 +15,7 @@ export interface OtpUser {
   jti?: string
   /** The session the token belongs to; absent when refreshTokenTtl is false. */
   sid?: string
-  /** The sign-in methods, in order: `sms`, `email`, `totp`, `recovery` (e.g. `["sms","totp"]`). */
+  /** How the user signed in (RFC 8176 values where one exists): `sms`, `email`, `otp`, `recovery`, then `mfa` after two factors (e.g. `["sms","otp","mfa"]`). */
   amr?: string[]
   /** Seconds since the epoch when the sign-in completed; a refresh keeps it. */
   auth_time?: number

@@ -1,6 +1,7 @@
+import type { FastifyRequest } from 'fastify'
 import t from 'tap'
 import { maskIdentifier, type OtpEvent } from '../lib/index.js'
-import { buildApp, claims, wrongCode } from './helpers/app.js'
+import { buildApp, claims, storeKinds, wrongCode } from './helpers/app.js'
 import { buildTotpApp, codeAt } from './helpers/totp.js'
 
 const phone = '+919876543210'
@@ -29,7 +30,7 @@ t.test('every step of the flow is an event, with a masked identifier, the IP and
     }
   })
   const take = (): Array<Partial<OtpEvent>> => events.splice(0).map(({ requestId, ...rest }) => {
-    t.ok(requestId.length > 0, 'a request id')
+    t.ok(requestId !== undefined && requestId.length > 0, 'a request id')
     return rest
   })
   const masked = '+91******3210'
@@ -189,4 +190,50 @@ t.test('the old event field "method" still reads as "factor", with a deprecation
   t.notMatch(JSON.stringify(failed), /"method"/, 'logs show the new name only')
   await new Promise((resolve) => setImmediate(resolve))
   t.match(warnings, [{ name: 'DeprecationWarning', code: 'FOTPDEP002' }])
+})
+
+for (const kind of storeKinds) {
+  t.test(`${kind} store: app.otpSessions.revoke and revokeAll are events too, by the host, with no request`, async (t) => {
+    const seen: Array<{ event: OtpEvent, request: FastifyRequest | undefined }> = []
+    const { app, login, verify, codeFor } = await buildApp(t, kind, {
+      resendInterval: 0, maxSends: 100, findOrCreateUser: () => ({ id: 'u1' }), onEvent: (event, request) => { seen.push({ event, request }) }
+    })
+    const signIn = async (): Promise<string> => {
+      await login(phone)
+      return String(claims((await verify(phone, codeFor(phone))).json().access).sid)
+    }
+    const [a, b, c] = [await signIn(), await signIn(), await signIn()]
+    const ended = (sessionId: string): OtpEvent => ({ type: 'session-ended', reason: 'revoked', by: 'host', sessionId, userId: 'u1' })
+    seen.splice(0)
+
+    t.equal(await app.otpSessions.revoke('u1', a), true)
+    t.same(seen.map(({ event }) => event), [ended(a)], 'one session-ended event, by the host')
+    const [only] = seen
+    t.equal(only?.request, undefined, 'the handler gets no request')
+    t.notOk(only !== undefined && ('ip' in only.event || 'requestId' in only.event), 'and the event no IP or request id')
+
+    seen.splice(0)
+    t.equal(await app.otpSessions.revoke('u1', a), false, 'already ended')
+    t.equal(await app.otpSessions.revoke('u2', b), false, 'not a session of u2')
+    t.equal(await app.otpSessions.revokeAll('u2'), 0, 'u2 has none')
+    t.same(seen, [], 'nothing ended: no event')
+
+    t.equal(await app.otpSessions.revokeAll('u1'), 2)
+    const bySession = (x: OtpEvent, y: OtpEvent): number => String(x.sessionId).localeCompare(String(y.sessionId))
+    t.same(seen.map(({ event }) => event).sort(bySession), [ended(b), ended(c)].sort(bySession), 'one event for each session it ended')
+    t.ok(seen.every(({ request }) => request === undefined))
+  })
+}
+
+t.test('a failing handler never breaks a host call, and is logged', async (t) => {
+  const logs: string[] = []
+  const { app, login, verify, codeFor } = await buildApp(t, 'memory', {
+    findOrCreateUser: () => ({ id: 'u1' }),
+    onEvent: (event) => { if (event.by === 'host') throw new Error('audit log is down') }
+  }, logs)
+  await login(phone)
+  const { access } = (await verify(phone, codeFor(phone))).json()
+  t.equal(await app.otpSessions.revoke('u1', String(claims(access).sid)), true, 'the session ended all the same')
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(logs.filter((line) => line.includes('onEvent handler failed')).length, 1, 'the failure is logged')
 })

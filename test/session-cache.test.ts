@@ -87,10 +87,11 @@ t.test('a client made with lazyConnect (as the README shows) gets its channel to
   t.ok(await cacheTrusted(app, lazy, access), 'the cache is trusted: the duplicate connected and subscribed')
 })
 
-t.test('a session ended on one instance is refused on every instance within 1 s, and at once on its own', async (t) => {
+t.test('a session ended on one instance is refused on the others as soon as pub/sub tells them, and at once on its own', async (t) => {
   const redis = await freshRedis()
   const a = await instance(t, redis)
-  const b = await instance(t, (await (await sharedRedis()).client()))
+  // A cache that would trust a session for a minute: only the channel's message can make b refuse it sooner.
+  const b = await instance(t, (await (await sharedRedis()).client()), { sessionCache: { ttl: 60_000 } })
   for (const [how, end] of [
     ['logout', async (s: { access: string }) => await a.inject({ method: 'POST', url: '/logout', headers: { authorization: `Bearer ${s.access}` } })],
     ['revoke', async (s: { access: string }) => await a.otpSessions.revoke('+919876543210', JSON.parse(Buffer.from(s.access.split('.')[1] ?? '', 'base64url').toString()).sid)],
@@ -100,11 +101,13 @@ t.test('a session ended on one instance is refused on every instance within 1 s,
     }]
   ] as const) {
     const session = await signIn(a)
-    t.ok(await within(1000, async () => await me(a, session.access) === 200 && await me(b, session.access) === 200) !== undefined, 'both instances cached it')
+    t.equal(await me(a, session.access), 200)
+    t.ok(await cacheTrusted(b, redis, session.access), `${how}: b serves the session from its cache, asking Redis nothing`)
     await end(session as { access: string, refresh: string })
     t.equal(await me(a, session.access), 401, `${how}: refused at once on the instance that ended it`)
-    const took = await within(1000, async () => await me(b, session.access) === 401)
-    t.ok(took !== undefined, `${how}: refused on the other instance within 1 s (${String(took)} ms)`)
+    // The bound is for a loaded machine; the message comes in milliseconds, and the cache's ttl is 60 s.
+    const took = await within(2000, async () => await me(b, session.access) === 401)
+    t.ok(took !== undefined, `${how}: refused on the other instance once the channel told it (${String(took)} ms)`)
   }
 })
 

@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import t, { type Test } from 'tap'
 import otpLogin, { type OtpEvent } from '../lib/index.js'
-import { JWT_SECRET, buildApp, claims, everyStore, freshRedis, type StoreKind } from './helpers/app.js'
+import { CODE_SECRET, JWT_SECRET, buildApp, claims, everyStore, freshRedis, storeKinds, type StoreKind } from './helpers/app.js'
 import { TOTP_KEY } from './helpers/totp.js'
 
 const phone = '+919876543210'
@@ -205,3 +205,76 @@ t.test('app.requireFreshAuth(maxAge) for host routes', async (t) => {
   t.equal((await app.inject({ method: 'POST', url: '/email', headers: aged(0) })).statusCode, 401, 'an ended session is no sign-in')
   t.throws(() => app.requireFreshAuth(-1), /whole number of seconds/)
 })
+
+/**
+ * Date.now frozen for the test (put back in teardown): requireFreshAuth, the signer and /refresh all read it.
+ * It starts half way through the current second, so the second that auth_time records is known.
+ */
+function frozenClock (t: Test): { now: () => number, set: (ms: number) => void } {
+  const real = Date.now
+  let now = Math.floor(real() / 1000) * 1000 + 500
+  Date.now = () => now
+  t.teardown(() => { Date.now = real })
+  return { now: () => now, set: (ms) => { now = ms } }
+}
+
+/** An app with host routes behind requireFreshAuth(0), (30) and () with freshAuthAge 60. */
+async function freshAuthApp (t: Test, kind: StoreKind) {
+  const app = Fastify()
+  await app.register(otpLogin, {
+    jwt: { secret: JWT_SECRET },
+    rateLimit: false,
+    resendInterval: 0,
+    maxSends: 100,
+    freshAuthAge: 60,
+    send: () => {},
+    testIdentities: { [phone]: '123456' },
+    ...(kind === 'redis' ? { redis: await freshRedis(), codeSecret: CODE_SECRET } : {})
+  })
+  app.get('/fresh-0', { onRequest: [app.requireFreshAuth(0)] }, async () => ({ ok: true }))
+  app.get('/fresh-30', { onRequest: [app.requireFreshAuth(30)] }, async () => ({ ok: true }))
+  app.get('/fresh', { onRequest: [app.requireFreshAuth()] }, async () => ({ ok: true }))
+  t.teardown(() => app.close())
+  await app.ready()
+  const signIn = async (): Promise<{ access: string, refresh: string }> => {
+    await app.inject({ method: 'POST', url: '/login', payload: { phone } })
+    return (await app.inject({ method: 'POST', url: '/verify-otp', payload: { phone, otp: '123456' } })).json()
+  }
+  /** The status of `url` with `access`, and the error code of a 403. */
+  const call = async (url: string, access: string): Promise<string> => {
+    const res = await app.inject({ url, headers: { authorization: `Bearer ${access}` } })
+    return res.statusCode === 403 ? `403 ${String(res.json().code)}` : String(res.statusCode)
+  }
+  return { app, signIn, call }
+}
+
+for (const kind of storeKinds) {
+  t.test(`${kind} store: requireFreshAuth(maxAge) at the second: exactly maxAge old is fresh, a second more is not`, async (t) => {
+    const clock = frozenClock(t)
+    const { signIn, call } = await freshAuthApp(t, kind)
+    const { access } = await signIn()
+    const signedIn = Number(claims(access).auth_time)
+    t.equal(signedIn, Math.floor(clock.now() / 1000), 'auth_time is the second of the sign-in')
+    for (const [url, maxAge] of [['/fresh-0', 0], ['/fresh-30', 30], ['/fresh', 60]] as const) {
+      clock.set((signedIn + maxAge) * 1000 + 999)
+      t.equal(await call(url, access), '200', `${url}: a sign-in exactly ${maxAge} s old is fresh (at most maxAge)`)
+      clock.set((signedIn + maxAge + 1) * 1000)
+      t.equal(await call(url, access), '403 OTP_FRESH_AUTH_REQUIRED', `${url}: ${maxAge + 1} s old is not`)
+    }
+  })
+
+  t.test(`${kind} store: a refresh long after the sign-in keeps auth_time, so its token is no fresh sign-in`, async (t) => {
+    const clock = frozenClock(t)
+    const { app, signIn, call } = await freshAuthApp(t, kind)
+    const first = await signIn()
+    const signedIn = Number(claims(first.access).auth_time)
+    clock.set(clock.now() + 45_000)
+    const res = await app.inject({ method: 'POST', url: '/refresh', payload: { refresh: first.refresh } })
+    t.equal(res.statusCode, 200)
+    const refreshed = claims(res.json().access)
+    t.equal(refreshed.iat, signedIn + 45, 'a new token, 45 s after the sign-in')
+    t.equal(refreshed.auth_time, signedIn, 'with the auth_time of the sign-in: a refresh is not a sign-in')
+    t.equal(await call('/fresh-30', res.json().access), '403 OTP_FRESH_AUTH_REQUIRED', 'not fresh for requireFreshAuth(30)')
+    t.equal(await call('/fresh', res.json().access), '200', 'fresh for freshAuthAge 60')
+  })
+}

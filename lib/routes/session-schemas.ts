@@ -65,7 +65,7 @@ const session = Type.Object({
   createdAt: Type.Integer({ description: 'seconds since the epoch: the sign-in' }),
   lastUsedAt: Type.Integer({ description: 'seconds since the epoch: the sign-in or the last refresh' }),
   expiresAt: Type.Integer({ description: 'seconds since the epoch, unless refreshed before' }),
-  amr: Type.Array(Type.String(), { description: 'sign-in methods, e.g. ["sms","totp"]' }),
+  amr: Type.Array(Type.String(), { description: 'sign-in methods (the amr claim), e.g. ["sms","otp","mfa"]' }),
   current: Type.Boolean({ description: 'the session of the token that asked' })
 })
 

@@ -59,12 +59,27 @@ export function identityReader (policy: IdentityPolicy): IdentityReader {
   return { identify, identifyLater }
 }
 
+/** How one factor of a sign-in was proved: a code sent by SMS or e-mail, an authenticator's code, a recovery code. */
 export type AuthMethod = 'sms' | 'email' | 'totp' | 'recovery'
+
+/**
+ * A value of the `amr` claim: RFC 8176's where one exists (`sms`, `otp` for an authenticator's code, `mfa`), the
+ * plugin's own otherwise (`email`, `recovery`). docs/tokens.md lists them in one table.
+ */
+export type AmrValue = 'sms' | 'email' | 'otp' | 'recovery' | 'mfa'
+const amrValue: Record<AuthMethod, AmrValue> = { sms: 'sms', email: 'email', totp: 'otp', recovery: 'recovery' }
+
+/** The `amr` claim of a sign-in made of `methods`, in order; `mfa` after them when two factors were used. */
+export function amrClaim (methods: readonly AuthMethod[]): AmrValue[] {
+  const amr = methods.map((method) => amrValue[method])
+  return methods.length > 1 ? [...amr, 'mfa'] : amr
+}
 
 /** What a right first factor leaves for the second: the claims of the user `findOrCreateUser` named. */
 export interface ChallengeData {
   identity: Identity
   claims: UserClaims
+  /** The methods so far (the first factor's), not yet `amr` values: `finish` makes the claim. */
   amr: AuthMethod[]
 }
 
@@ -103,8 +118,8 @@ export interface SignIn {
   afterFirstFactor: (identity: Identity, method: AuthMethod, request: FastifyRequest, reply: FastifyReply, device?: string) => Promise<TokenBody | MfaBody>
   /** Whether a first factor may need a second: the counters then wait until the sign-in is done (`deferReset`). */
   secondFactor: boolean
-  /** Tokens (and a device token) for a sign-in that is complete. */
-  finish: (identity: Identity, claims: UserClaims, amr: AuthMethod[], request: FastifyRequest, reply: FastifyReply, device?: string) => Promise<TokenBody>
+  /** Tokens (and a device token) for a sign-in that is complete, made of `methods` (in order). */
+  finish: (identity: Identity, claims: UserClaims, methods: AuthMethod[], request: FastifyRequest, reply: FastifyReply, device?: string) => Promise<TokenBody>
 }
 
 /** What a sign-in takes: the host's user lookup, the parts that issue and count, and the second factor if any. */
@@ -127,13 +142,13 @@ export function signInFlow ({ findOrCreateUser, store, tokens, emit, devices, co
     return { ...extraClaims(user), sub: String(user.id), [identity.kind]: identity.value }
   }
 
-  const finish: SignIn['finish'] = async (identity, claims, amr, request, reply, device) => {
-    const { body, sessionId, ended } = await tokens.issue(reply, { ...claims, amr, auth_time: Math.floor(Date.now() / 1000) })
+  const finish: SignIn['finish'] = async (identity, claims, methods, request, reply, device) => {
+    const { body, sessionId, ended } = await tokens.issue(reply, { ...claims, amr: amrClaim(methods), auth_time: Math.floor(Date.now() / 1000) })
     if (devices !== undefined) body.deviceToken = devices.issue(identity.value, device)
     const about = { identifier: identity.value, userId: claims.sub }
     for (const id of ended) emit(request, { type: 'session-ended', reason: 'limit', sessionId: id, ...about })
     if (sessionId !== undefined) emit(request, { type: 'session-created', sessionId, ...about })
-    const last = amr.at(-1)
+    const last = methods.at(-1)
     emit(request, { type: 'verified', channel: identity.channel, factor: last === 'totp' || last === 'recovery' ? last : 'otp', ...about })
     return cookies === undefined ? body : cookies.store(reply, body)
   }

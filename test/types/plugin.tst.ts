@@ -47,6 +47,14 @@ describe('options', () => {
     })
   })
 
+  test('onEvent: a host call\'s event has no request; a handler written before host events still fits', () => {
+    expect<OtpEventHandler>().type.toBeAssignableFrom((event: OtpEvent, request: FastifyRequest) => { request.log.info(event.type) })
+    expect<Parameters<OtpEventHandler>[1]>().type.toBe<FastifyRequest | undefined>()
+    expect<Extract<OtpEvent, { by: 'host' }>['ip']>().type.toBe<undefined>()
+    expect<Exclude<OtpEvent, { by: 'host' }>['ip']>().type.toBe<string>()
+    expect<OtpEvent['by']>().type.toBe<'host' | undefined>()
+  })
+
   test('send is required, and option types are checked', () => {
     expect(app.register).type.not.toBeCallableWith(otpLogin, { jwt: { secret: 'x' } })
     expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), codeLength: '6' })
