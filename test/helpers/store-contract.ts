@@ -2,6 +2,7 @@ import type { Test } from 'tap'
 import type { IssuePolicy, OtpStore, SessionPolicy, VerifyPolicy } from '../../lib/index.js'
 import { SPENT_KEPT } from '../../lib/store/types.js'
 import type { TestClock, Timed } from './clock.js'
+import { graceContract } from './session-grace-contract.js'
 
 const issue: IssuePolicy = { codeTtlMs: 60_000, maxSends: 3, windowMs: 60_000, resendIntervalMs: 0 }
 const verify: VerifyPolicy = { maxAttempts: 3, maxFailures: 5, lockoutMs: 60_000 }
@@ -246,6 +247,7 @@ export function storeContract (t: Test, makeStore: () => Promise<Timed<OtpStore>
   })
 
   sessionContract(t, makeStore)
+  graceContract(t, makeStore)
   failureContract(t, makeStore)
 }
 
