@@ -125,10 +125,15 @@ for (const kind of ['memory', 'redis'] as const) {
     })
   }
 
-  t.test(`${kind}: a 503 from the SMS budget gives the code's send and resend wait back`, async (t) => {
+  /** A store of `kind` behind `holdable`, to hold one method alone. */
+  const heldStore = async (t: Test): Promise<ReturnType<typeof holdable>> => {
     const inner = kind === 'memory' ? new MemoryStore() : new RedisStore({ client: await freshRedis() })
     if (inner instanceof MemoryStore) t.teardown(() => inner.close())
-    const held = holdable(inner)
+    return holdable(inner)
+  }
+
+  t.test(`${kind}: a 503 from the SMS budget gives the code's send and resend wait back`, async (t) => {
+    const held = await heldStore(t)
     const { login, sent } = await buildApp(t, 'memory', { storeTimeout, store: held.store, codeSecret: CODE_SECRET, smsBudget: { 91: 100 } })
     held.hold(['consumeBudget'])
     let res
@@ -142,5 +147,28 @@ for (const kind of ['memory', 'redis'] as const) {
     const again = await login(phone)
     t.equal(again.statusCode, 200, 'no resend wait')
     t.equal(sent.length, 1)
+  })
+
+  t.test(`${kind}: a sign-in answered 503 leaves no session behind`, async (t) => {
+    const held = await heldStore(t)
+    const logs: string[] = []
+    const { app, login, verify, codeFor } = await buildApp(t, 'memory', {
+      storeTimeout, store: held.store, codeSecret: CODE_SECRET, resendInterval: 0, findOrCreateUser: () => ({ id: 'u1' })
+    }, logs)
+    await login(phone)
+    held.hold(['createSession'])
+    let res
+    try {
+      res = await verify(phone, codeFor(phone))
+    } finally {
+      held.release()
+    }
+    t.equal(res.statusCode, 503)
+    for (let i = 0; i < 1000 && !logs.some((line) => line.includes('createSession answered after storeTimeout')); i++) await sleep(10)
+    t.match(logs.join(''), /store\.createSession answered after storeTimeout \(the request got 503\): undone/)
+    await login(phone)
+    const signedIn = (await verify(phone, codeFor(phone))).json()
+    const list = await app.inject({ url: '/sessions', headers: { authorization: `Bearer ${signedIn.access as string}` } })
+    t.equal(list.json().sessions.length, 1, 'only the session whose tokens the user got')
   })
 }

@@ -100,7 +100,7 @@ export function graceContract (t: Test, makeStore: () => Promise<Timed<OtpStore>
     t.equal(await store.isSessionLive(user, sid), false)
   })
 
-  t.test('undo: a late rotation undone: the presented token is current again and not spent; the new one is refused', async (t) => {
+  t.test('undo: a late rotation undone: the presented token is current again; the new one is refused', async (t) => {
     const { store, clock, user, sid } = await session()
     await store.rotateSession(user, sid, 't1', 't2', policy(clock))
     t.equal(await store.undoRotation(user, sid, 't1', 't2'), true)
