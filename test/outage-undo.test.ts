@@ -125,6 +125,18 @@ for (const kind of ['memory', 'redis'] as const) {
     })
   }
 
+  t.test(`${kind}: two 503 refreshes in one freeze (a client that retried), then the retry works`, async (t) => {
+    const { login, verify, codeFor, refresh, frozen, undone } = await frozenApp(t, kind)
+    await login(phone)
+    const first = (await verify(phone, codeFor(phone))).json()
+    const timedOut = await frozen(async () => [await refresh(first.refresh), await refresh(first.refresh)])
+    t.same(timedOut.map((res) => res.statusCode), [503, 503])
+    await undone(2) // the rotation and the grace retry, both run when the store woke
+    const retry = await refresh(first.refresh)
+    t.equal(retry.statusCode, 200, 'the token the client holds still works')
+    t.equal((await refresh(retry.json().refresh)).statusCode, 200, 'and the session goes on')
+  })
+
   /** A store of `kind` behind `holdable`, to hold one method alone. */
   const heldStore = async (t: Test): Promise<ReturnType<typeof holdable>> => {
     const inner = kind === 'memory' ? new MemoryStore() : new RedisStore({ client: await freshRedis() })
