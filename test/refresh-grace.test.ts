@@ -113,7 +113,8 @@ t.test('cookie mode: a lost answer, then the old cookie again within the grace, 
   const cookie = (res: { headers: Record<string, unknown> }): string => {
     const header = res.headers['set-cookie']
     const all = Array.isArray(header) ? header as string[] : [String(header)]
-    return (all.find((c) => c.startsWith('otp_refresh=')) ?? '').split(';')[0] ?? ''
+    // The refresh cookie, whatever its prefix (`__Host-`), never the device cookie.
+    return (all.find((c) => /^(?:__Host-)?otp_refresh=/.test(c)) ?? '').split(';')[0] ?? ''
   }
   const first = cookie(signedIn)
   const refresh = async (value: string) => await app.inject({ method: 'POST', url: '/refresh', headers: { cookie: value } })
