@@ -68,7 +68,7 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     fastify.addHook('onClose', async () => { await memory.close() })
     store = memory
   }
-  store = otpStoreWithDeadline(store, settings.storeTimeout)
+  store = otpStoreWithDeadline(store, settings.storeTimeout, fastify.log)
 
   let caching: SessionCaching | undefined
   if (cachedSessions && settings.sessionCache && settings.redis) {

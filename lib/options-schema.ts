@@ -114,6 +114,7 @@ export const optionsSchema = Type.Object({
   jwt: Type.Optional(Type.Unsafe<FastifyJWTOptions>({ type: 'object', defaultText: 'none', description: "@fastify/jwt's options, unless the host registered @fastify/jwt (then `jwt.secret` is required, 32 characters or more)", rule: 'must be an object of @fastify/jwt options' })),
   accessTokenTtl: Type.Optional(duration({ default: '15m', description: "lifetime of an access token: seconds or a duration like `'2h'`" })),
   refreshTokenTtl: orFalse(duration(), '30d', 'lifetime of a session and its refresh token; `false`: [no sessions](docs/sessions.md#without-sessions), no `/refresh`, `/logout`, `/sessions`', durationRule),
+  refreshGrace: integer(0, 300, 10, 'seconds after a refresh during which the refresh token it spent may be presented once more for a working pair (a lost answer, two tabs); then it is reuse ([refresh grace](docs/sessions.md#the-refresh-grace)); `0` turns it off'),
   codeLength: integer(6, 10, 6, 'digits in a code, 6 to 10'),
   codeTtl: integer(1, 86400, 600, 'seconds a code stays valid'),
   maxSends: integer(1, 1000, 3, 'codes one identifier may be sent within `lockout` seconds'),

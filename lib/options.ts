@@ -55,6 +55,8 @@ export interface ResolvedOptions {
   accessTokenTtl: number
   /** Seconds, or false: no refresh tokens, no /refresh and /logout, no revocation check in `authenticate`. */
   refreshTokenTtl: number | false
+  /** Seconds after a refresh during which the token it spent may come back once; 0: never. */
+  refreshGrace: number
   codeLength: number
   codeTtl: number
   maxSends: number
@@ -177,6 +179,7 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedValues {
     jwt: opts.jwt,
     accessTokenTtl: duration(value('accessTokenTtl')),
     refreshTokenTtl: refreshTokenTtl === false ? false : duration(refreshTokenTtl),
+    refreshGrace: value('refreshGrace'),
     codeLength: value('codeLength'),
     codeTtl: value('codeTtl'),
     maxSends: value('maxSends'),

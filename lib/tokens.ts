@@ -59,7 +59,7 @@ export interface SessionCaching {
 }
 
 /** What the token issuer reads of the options. */
-export type TokenSettings = Pick<ResolvedOptions, 'refreshTokenTtl' | 'accessTokenTtl' | 'maxSessions' | 'codeSecret'>
+export type TokenSettings = Pick<ResolvedOptions, 'refreshTokenTtl' | 'refreshGrace' | 'accessTokenTtl' | 'maxSessions' | 'codeSecret'>
 
 /**
  * Issues access tokens and, unless `refreshTokenTtl` is false, sessions: opaque refresh tokens whose hashes live
@@ -71,6 +71,7 @@ export class TokenIssuer {
   private readonly refreshTtl: number
   private readonly accessTtl: number
   private readonly maxSessions: number
+  private readonly graceMs: number
   private readonly userKey: (userId: string) => string
 
   constructor (
@@ -81,6 +82,7 @@ export class TokenIssuer {
     this.refreshTtl = settings.refreshTokenTtl === false ? 0 : settings.refreshTokenTtl
     this.accessTtl = settings.accessTokenTtl
     this.maxSessions = settings.maxSessions
+    this.graceMs = settings.refreshGrace * 1000
     this.userKey = userKeyer(settings.codeSecret)
   }
 
@@ -118,14 +120,17 @@ export class TokenIssuer {
     return { body: await this.body(reply, claims, sessionId, refresh), sessionId, ended }
   }
 
-  /** Spends `refresh` for a new pair; a spent one ends its session (`OTP_REFRESH_REUSED`). */
+  /**
+   * Spends `refresh` for a new pair; a spent one ends its session (`OTP_REFRESH_REUSED`), but for the token the
+   * last refresh spent, presented once more within `refreshGrace` (a lost answer, two tabs): a pair of its own.
+   */
   async refresh (reply: FastifyReply, refresh: string): Promise<{ body: TokenBody, claims: Record<string, unknown>, sessionId: string }> {
     const match = refreshFormat.exec(refresh)
     if (match === null) throw new RefreshInvalidError()
     const [, key = '', sessionId = ''] = match
     const next = `${key}.${sessionId}.${randomId(32)}`
     const result = await reachStore(() => this.store.rotateSession(key, sessionId, sha256(refresh), sha256(next), {
-      ttlMs: this.refreshTtl * 1000, now: Date.now()
+      ttlMs: this.refreshTtl * 1000, now: Date.now(), graceMs: this.graceMs
     }))
     if (result.status === 'reused') {
       this.ended([sessionId])

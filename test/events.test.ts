@@ -21,6 +21,7 @@ t.test('every step of the flow is an event, with a masked identifier, the IP and
     maxSends: 3,
     maxAttempts: 2,
     maxFailures: 3,
+    refreshGrace: 0,
     smsBudget: { 44: 1 },
     findOrCreateUser: () => ({ id: 'u1' }),
     onEvent: (event) => { events.push(event) },

@@ -97,6 +97,7 @@ t.test('a session ended on one instance is refused on the others as soon as pub/
     ['revoke', async (s: { access: string }) => await a.otpSessions.revoke('+919876543210', JSON.parse(Buffer.from(s.access.split('.')[1] ?? '', 'base64url').toString()).sid)],
     ['refresh reuse', async (s: { refresh: string }) => {
       await a.inject({ method: 'POST', url: '/refresh', payload: { refresh: s.refresh } })
+      await a.inject({ method: 'POST', url: '/refresh', payload: { refresh: s.refresh } }) // within refreshGrace: a retry
       await a.inject({ method: 'POST', url: '/refresh', payload: { refresh: s.refresh } })
     }]
   ] as const) {

@@ -84,7 +84,11 @@ export function otpRoutes (input: OtpRoutesInput): void {
 
     const limit = identity.channel === 'sms' ? smsLimit(identity.callingCode) : undefined
     if (limit !== undefined) {
-      const budget = await reachStore(() => store.consumeBudget(`sms:${identity.callingCode ?? ''}`, limit, hourMs))
+      const budget = await reachStore(() => store.consumeBudget(`sms:${identity.callingCode ?? ''}`, limit, hourMs)).catch((err: unknown) => {
+        // A 503 sends nothing: the code goes, with its send and the resend wait (not awaited: the store is slow).
+        revoke(identity.value, codeHash, true).catch(() => {}) // revoke logs its own failure
+        throw err
+      })
       if (budget.status === 'exceeded') {
         emit(request, { type: 'code-refused', reason: 'send-budget', ...about })
         request.log.warn({ callingCode: identity.callingCode, limit }, 'fastify-otp-login: OTP_SEND_BUDGET_EXCEEDED: SMS budget for this country calling code is used up for this hour')

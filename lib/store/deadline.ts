@@ -1,3 +1,4 @@
+import { plainError } from '../errors.js'
 import { totpStoreMethods, type TotpStore } from './credentials/types.js'
 import { otpStoreMethods, type AsyncMethodName, type OtpStore } from './types.js'
 
@@ -13,17 +14,51 @@ class StoreTimeoutError extends Error {
 /**
  * `pending`, or a rejection with `timeoutError()` once `timeoutMs` have passed, whichever comes first. The
  * timer is cleared when `pending` settles. The work itself goes on: a command sent to a frozen Redis still
- * runs when it wakes, which is why nothing is ever issued on a call that timed out.
+ * runs when it wakes, which is why nothing is ever issued on a call that timed out, and why `late` gets the
+ * value of a call that succeeded after its deadline (to undo what the client was told did not happen).
  */
-function settleWithin<T> (pending: Promise<T>, timeoutMs: number, timeoutError: () => Error): Promise<T> {
+function settleWithin<T> (pending: Promise<T>, timeoutMs: number, timeoutError: () => Error, late?: (value: T) => void): Promise<T> {
   // One promise and one timer per call, no race: this wraps every store call of every request.
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(timeoutError()) }, timeoutMs)
+    let expired = false
+    const timer = setTimeout(() => { expired = true; reject(timeoutError()) }, timeoutMs)
     Promise.resolve(pending).then(
-      (value) => { clearTimeout(timer); resolve(value) },
+      (value) => { clearTimeout(timer); if (expired) late?.(value); else resolve(value) },
       (err: unknown) => { clearTimeout(timer); reject(err) }
     )
   })
+}
+
+type Call<S, K extends keyof S> = S[K] extends (...args: infer A) => Promise<infer R> ? { args: A, result: R } : never
+
+/**
+ * Per method, what undoes a call that succeeded after its deadline: the request was answered 503, so its effect
+ * must not last. Undefined when there is nothing to undo (the call changed nothing).
+ */
+export type Undos<S> = {
+  [K in AsyncMethodName<S>]?: (store: S, args: Call<S, K>['args'], result: Call<S, K>['result']) => Promise<unknown> | undefined
+}
+
+/** Where the deadline wrapper says that it undid a late call, or could not: the app's logger. */
+export interface LateCallLog {
+  warn: (details: object, message: string) => void
+  error: (details: object, message: string) => void
+}
+
+/**
+ * The undos of `OtpStore`. A rotation is undone rather than left to `refreshGrace`: the grace starts when the
+ * store runs the rotation (when Redis wakes), may be off or shorter than the client's wait before it retries, and
+ * would be used up by a rotation nobody saw; the undo puts back exactly what the client holds.
+ */
+export const otpStoreUndos: Undos<OtpStore> = {
+  // Nothing was sent: the code goes, with its send and the resend wait.
+  issueCode: (store, [identifier, codeHash, , device], result) =>
+    result.status === 'issued' ? store.revokeCode(identifier, codeHash, true, device) : undefined,
+  // The client still holds the token it presented; the new one was never handed out.
+  rotateSession: (store, [userKey, sessionId, tokenHash, newHash], result) =>
+    result.status === 'ok' ? store.undoRotation(userKey, sessionId, tokenHash, newHash) : undefined,
+  // A session whose tokens were never handed out: it would only show in the list and count against maxSessions.
+  createSession: (store, [userKey, sessionId]) => store.endSessions(userKey, 'one', sessionId)
 }
 
 /** The callback form: `callback` is called once, with a StoreTimeoutError if the answer takes over `timeoutMs`. */
@@ -43,12 +78,18 @@ export function callbackWithin<R> (
   }
 }
 
-/** `store` with every one of `methods` bounded by `timeoutMs` (see `settleWithin`); made once, at registration. */
-function withDeadline<S extends object> (store: S, methods: ReadonlyArray<AsyncMethodName<S>>, timeoutMs: number): S {
+/**
+ * `store` with every one of `methods` bounded by `timeoutMs` (see `settleWithin`); made once, at registration.
+ * A call that succeeds after its deadline is undone on `store` itself (no deadline: nobody waits for it).
+ */
+function withDeadline<S extends object> (
+  store: S, methods: ReadonlyArray<AsyncMethodName<S>>, timeoutMs: number, undos: Undos<S> = {}, log?: LateCallLog
+): S {
   const bounded: Record<string, unknown> = {}
   for (const name of methods) {
     const method = store[name] as (...args: unknown[]) => Promise<unknown>
     const timeoutError = (): Error => new StoreTimeoutError(`store.${name}`, timeoutMs)
+    const undo = undos[name] as ((store: S, args: unknown[], result: unknown) => Promise<unknown> | undefined) | undefined
     bounded[name] = (...args: unknown[]) => {
       let pending: Promise<unknown>
       try {
@@ -57,11 +98,31 @@ function withDeadline<S extends object> (store: S, methods: ReadonlyArray<AsyncM
         // A custom store's method that throws instead of rejecting: the same rejection as an async one's.
         return Promise.reject(err)
       }
-      return settleWithin(pending, timeoutMs, timeoutError)
+      const late = undo === undefined ? undefined : (result: unknown) => { undoLate(`store.${name}`, () => undo(store, args, result), log) }
+      return settleWithin(pending, timeoutMs, timeoutError, late)
     }
   }
   return bounded as S
 }
 
-export const otpStoreWithDeadline = (store: OtpStore, timeoutMs: number): OtpStore => withDeadline(store, otpStoreMethods, timeoutMs)
+function undoLate (call: string, undo: () => Promise<unknown> | undefined, log: LateCallLog | undefined): void {
+  let undoing: Promise<unknown> | undefined
+  try {
+    undoing = undo()
+  } catch (err) {
+    undoing = Promise.reject(err)
+  }
+  if (undoing === undefined) return
+  undoing.then(
+    (done) => {
+      log?.warn({ call }, `fastify-otp-login: ${call} answered after storeTimeout (the request got 503): ${done === false ? 'nothing left to undo' : 'undone'}`)
+    },
+    (err: unknown) => {
+      log?.error({ call, err: plainError(err) }, `fastify-otp-login: ${call} answered after storeTimeout (the request got 503) and could not be undone`)
+    }
+  )
+}
+
+export const otpStoreWithDeadline = (store: OtpStore, timeoutMs: number, log?: LateCallLog): OtpStore =>
+  withDeadline(store, otpStoreMethods, timeoutMs, otpStoreUndos, log)
 export const totpStoreWithDeadline = (store: TotpStore, timeoutMs: number): TotpStore => withDeadline(store, totpStoreMethods, timeoutMs)

@@ -2,6 +2,7 @@ import type { Test } from 'tap'
 import type { IssuePolicy, OtpStore, SessionPolicy, VerifyPolicy } from '../../lib/index.js'
 import { SPENT_KEPT } from '../../lib/store/types.js'
 import type { TestClock, Timed } from './clock.js'
+import { graceContract } from './session-grace-contract.js'
 
 const issue: IssuePolicy = { codeTtlMs: 60_000, maxSends: 3, windowMs: 60_000, resendIntervalMs: 0 }
 const verify: VerifyPolicy = { maxAttempts: 3, maxFailures: 5, lockoutMs: 60_000 }
@@ -204,6 +205,23 @@ export function storeContract (t: Test, makeStore: () => Promise<Timed<OtpStore>
     t.same(await store.verifyCode(a, 'c2', verify), { status: 'ok' })
   })
 
+  t.test('revoke of a replaced code still gives its send back; the newer code keeps its resend wait', async (t) => {
+    const { store } = await makeStore()
+    const a = id()
+    const twice = { ...issue, maxSends: 2 }
+    await store.issueCode(a, 'c1', twice)
+    await store.issueCode(a, 'c2', { ...twice, resendIntervalMs: 60_000 })
+    await store.revokeCode(a, 'c1', true)
+    t.equal((await store.issueCode(a, 'c3', twice)).status, 'too_soon', "c2's resend wait stays")
+    t.same(await store.verifyCode(a, 'c2', verify), { status: 'ok' }, 'and c2 works')
+    const b = id()
+    await store.issueCode(b, 'c1', twice)
+    await store.issueCode(b, 'c2', twice)
+    await store.revokeCode(b, 'c1', true)
+    t.same(await store.issueCode(b, 'c3', twice), { status: 'issued' }, "c1's send was given back: maxSends is not reached")
+    t.equal((await store.issueCode(b, 'c4', twice)).status, 'locked', 'but c2 still counts')
+  })
+
   t.test('50 parallel verifies of the right code: exactly one ok', async (t) => {
     const { store } = await makeStore()
     const a = id()
@@ -246,6 +264,7 @@ export function storeContract (t: Test, makeStore: () => Promise<Timed<OtpStore>
   })
 
   sessionContract(t, makeStore)
+  graceContract(t, makeStore)
   failureContract(t, makeStore)
 }
 

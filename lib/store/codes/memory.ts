@@ -78,10 +78,11 @@ export class MemoryCodeStore implements CodeStore {
 
   async revokeCode (identifier: string, codeHash: string, giveSendBack: boolean, device?: string): Promise<void> {
     const { state } = this.state(identifier, device, this.now())
-    if (!state.code || !equalHashes(state.code.hash, codeHash)) return
-    delete state.code
+    const current = state.code !== undefined && equalHashes(state.code.hash, codeHash)
+    if (current) delete state.code
     if (!giveSendBack) return
-    delete state.last
+    // A newer code keeps its own resend wait; the send of this one, never sent, is given back all the same.
+    if (current) delete state.last
     if (state.sends && state.sends.count > 1) state.sends.count--
     else delete state.sends
   }

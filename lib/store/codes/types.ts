@@ -12,8 +12,9 @@
 export interface CodeStore {
   issueCode (identifier: string, codeHash: string, policy: IssuePolicy, device?: string): Promise<IssueResult>
   /**
-   * Undoes an `issueCode` whose delivery failed: drops the code (if it is still the current one) and, with
-   * `giveSendBack`, its send (from `maxSends`) and the resend wait.
+   * Undoes an `issueCode` whose code was never sent (its delivery failed, or its request got 503): drops the code
+   * (if it is still the current one) and, with `giveSendBack`, its send (from `maxSends`), even when a newer code
+   * replaced it, and the resend wait, unless a newer code started its own.
    */
   revokeCode (identifier: string, codeHash: string, giveSendBack: boolean, device?: string): Promise<void>
   verifyCode (identifier: string, codeHash: string, policy: VerifyPolicy, device?: string): Promise<VerifyResult>

@@ -11,7 +11,7 @@ for i = 1, #entries, 2 do
   local id = entries[i]
   if redis.call('EXISTS', base .. id) == 0 then
     redis.call('ZREM', index, id)
-    redis.call('DEL', base .. id .. ':spent')
+    redis.call('DEL', base .. id .. ':spent', base .. id .. ':grace')
     count = count - 1
   else
     score = math.max(score, tonumber(entries[i + 1]) + 1)
@@ -20,7 +20,7 @@ end
 local ended = {}
 while count >= tonumber(ARGV[8]) do
   local oldest = redis.call('ZPOPMIN', index)
-  redis.call('DEL', base .. oldest[1], base .. oldest[1] .. ':spent')
+  redis.call('DEL', base .. oldest[1], base .. oldest[1] .. ':spent', base .. oldest[1] .. ':grace')
   table.insert(ended, oldest[1])
   count = count - 1
 end

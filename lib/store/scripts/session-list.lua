@@ -14,7 +14,7 @@ for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
     table.insert(result, fields[3] or '[]')
   else
     redis.call('ZREM', index, id)
-    redis.call('DEL', key .. ':spent')
+    redis.call('DEL', key .. ':spent', key .. ':grace')
   end
 end
 return result

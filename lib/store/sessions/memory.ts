@@ -4,6 +4,10 @@ import { SPENT_KEPT } from './types.js'
 
 interface Session extends Expiring {
   current: string
+  /** A second current token: the one a grace retry handed out beside `current`. */
+  alt?: string
+  /** The token the last rotation spent, while it may still come back once (`graceMs`). */
+  grace?: { hash: string, until: number }
   spent: Set<string>
   claims: string
   amr: string
@@ -64,24 +68,26 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async rotateSession (userKey: string, sessionId: string, tokenHash: string, newHash: string, policy: SessionPolicy): Promise<RotateResult> {
-    const sessions = this.sessionsOf(userKey, this.now())
+    const now = this.now()
+    const sessions = this.sessionsOf(userKey, now)
     const session = sessions.get(sessionId)
     if (!session) return { status: 'invalid' }
-    if (equalHashes(session.current, tokenHash)) {
-      session.spent.add(session.current)
-      // The newest SPENT_KEPT are remembered (a Set keeps insertion order): memory stays bounded.
-      for (const old of session.spent) {
-        if (session.spent.size <= SPENT_KEPT) break
-        session.spent.delete(old)
-      }
+    if (equalHashes(session.current, tokenHash) || (session.alt !== undefined && equalHashes(session.alt, tokenHash))) {
+      // Both current tokens are spent: of two, the first one rotated goes on and the other is now spent.
+      this.spend(session, session.current)
+      if (session.alt !== undefined) this.spend(session, session.alt)
+      delete session.alt
       session.current = newHash
-      session.lastUsedAt = policy.now
-      // The map's order is the order of last use: among sessions last used in the same millisecond, the
-      // least recently used is the first (maxSessions ends it).
-      sessions.delete(sessionId)
-      sessions.set(sessionId, session)
-      session.until = this.now() + policy.ttlMs
-      return { status: 'ok', claims: session.claims }
+      const graceMs = policy.graceMs ?? 0
+      if (graceMs > 0) session.grace = { hash: tokenHash, until: now + graceMs }
+      else delete session.grace
+      return this.used(sessions, sessionId, session, policy)
+    }
+    if (session.grace !== undefined && session.grace.until > now && equalHashes(session.grace.hash, tokenHash)) {
+      // The token the last rotation spent, once more within the grace: a second current token, once only.
+      delete session.grace
+      session.alt = newHash
+      return this.used(sessions, sessionId, session, policy)
     }
     if (session.spent.has(tokenHash)) {
       // A spent token came back: someone holds a copy. End the session, and with it its access tokens.
@@ -89,6 +95,39 @@ export class MemorySessionStore implements SessionStore {
       return { status: 'reused' }
     }
     return { status: 'invalid' }
+  }
+
+  /** Remembers a spent token; the newest SPENT_KEPT are kept (a Set keeps insertion order): memory stays bounded. */
+  private spend (session: Session, hash: string): void {
+    session.spent.delete(hash)
+    session.spent.add(hash)
+    for (const old of session.spent) {
+      if (session.spent.size <= SPENT_KEPT) break
+      session.spent.delete(old)
+    }
+  }
+
+  /** A rotation's last use: the session lives `ttlMs` from now and moves to the end of the order of use. */
+  private used (sessions: Map<string, Session>, sessionId: string, session: Session, policy: SessionPolicy): RotateResult {
+    session.lastUsedAt = policy.now
+    // The map's order is the order of last use: among sessions last used in the same millisecond, the
+    // least recently used is the first (maxSessions ends it).
+    sessions.delete(sessionId)
+    sessions.set(sessionId, session)
+    session.until = this.now() + policy.ttlMs
+    return { status: 'ok', claims: session.claims }
+  }
+
+  async undoRotation (userKey: string, sessionId: string, tokenHash: string, newHash: string): Promise<boolean> {
+    const session = this.sessionsOf(userKey, this.now()).get(sessionId)
+    if (!session) return false
+    if (equalHashes(session.current, newHash)) session.current = tokenHash
+    else if (session.alt !== undefined && equalHashes(session.alt, newHash)) session.alt = tokenHash
+    else return false
+    if (session.alt !== undefined && equalHashes(session.alt, session.current)) delete session.alt
+    session.spent.delete(tokenHash)
+    if (session.grace !== undefined && equalHashes(session.grace.hash, tokenHash)) delete session.grace
+    return true
   }
 
   async isSessionLive (userKey: string, sessionId: string): Promise<boolean> {

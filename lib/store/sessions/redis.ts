@@ -7,7 +7,8 @@ const scripts = {
   otpLoginSessionCreate: script('session-create', 1),
   otpLoginSessionRotate: script('session-rotate', 1),
   otpLoginSessionEnd: script('session-end', 1),
-  otpLoginSessionList: script('session-list', 1)
+  otpLoginSessionList: script('session-list', 1),
+  otpLoginSessionUndo: script('session-undo', 1)
 }
 
 // What each script answers, as its Lua says: a word first, then what goes with it.
@@ -21,6 +22,7 @@ interface ScriptedClient {
   otpLoginSessionEnd: ScriptCall<EndReply>
   /** Five entries a session: id, createdAt, lastUsedAt, ttlMs, amr. */
   otpLoginSessionList: ScriptCall<Array<string | number>>
+  otpLoginSessionUndo: ScriptCall<['undone'] | ['not-current']>
   exists: (key: string) => Promise<number>
 }
 
@@ -87,8 +89,13 @@ export class RedisSessionStore implements SessionStore {
   async rotateSession (userKey: string, sessionId: string, tokenHash: string, newHash: string, policy: SessionPolicy): Promise<RotateResult> {
     const k = this.userKeys(userKey)
     return rotateResult(await this.client.otpLoginSessionRotate(
-      k.index, k.base, sessionId, tokenHash, newHash, policy.now, policy.ttlMs, SPENT_KEPT, this.endedChannel
+      k.index, k.base, sessionId, tokenHash, newHash, policy.now, policy.ttlMs, SPENT_KEPT, this.endedChannel, policy.graceMs ?? 0
     ))
+  }
+
+  async undoRotation (userKey: string, sessionId: string, tokenHash: string, newHash: string): Promise<boolean> {
+    const [word] = await this.client.otpLoginSessionUndo(this.userKeys(userKey).base + sessionId, tokenHash, newHash)
+    return word === 'undone'
   }
 
   async isSessionLive (userKey: string, sessionId: string): Promise<boolean> {

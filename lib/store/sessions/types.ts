@@ -7,8 +7,19 @@
  */
 export interface SessionStore {
   createSession (userKey: string, sessionId: string, record: NewSession, policy: SessionPolicy): Promise<SessionEnd>
-  /** Swaps the current token for `newHash` if `tokenHash` is current; a spent one ends the session (`reused`). */
+  /**
+   * Swaps the current token for `newHash` if `tokenHash` is current; a spent one ends the session (`reused`).
+   * With `policy.graceMs`, the token a rotation spent may come back once within it (a lost answer, two tabs):
+   * then `newHash` becomes a second current token beside its successor, and whichever of the two is rotated first
+   * goes on while the other counts as spent. Presented again after that, or after the grace, it is reuse.
+   */
   rotateSession (userKey: string, sessionId: string, tokenHash: string, newHash: string, policy: SessionPolicy): Promise<RotateResult>
+  /**
+   * Undoes a `rotateSession` from `tokenHash` to `newHash` whose answer came after the plugin's deadline, so the
+   * client was told 503 and still holds `tokenHash`: if `newHash` is still current, `tokenHash` takes its place
+   * and is no longer spent. False, and nothing changes, when `newHash` is not current (or the session ended).
+   */
+  undoRotation (userKey: string, sessionId: string, tokenHash: string, newHash: string): Promise<boolean>
   isSessionLive (userKey: string, sessionId: string): Promise<boolean>
   /**
    * Ends sessions of one user: `one` ends `sessionId`; `others` every one but `sessionId`; `all` every one.
@@ -21,7 +32,7 @@ export interface SessionStore {
 }
 
 /** Every method of `SessionStore`. */
-export const sessionStoreMethods = ['createSession', 'rotateSession', 'isSessionLive', 'endSessions', 'listSessions'] as const
+export const sessionStoreMethods = ['createSession', 'rotateSession', 'isSessionLive', 'endSessions', 'listSessions', 'undoRotation'] as const
 
 /**
  * How many spent refresh tokens of a session a store remembers: presenting one of them is reuse (the session
@@ -36,6 +47,11 @@ export interface SessionPolicy {
   now: number
   /** `createSession` only: the most sessions a user keeps; the least recently used ones beyond it end. */
   maxSessions?: number
+  /**
+   * `rotateSession` only: how long after this rotation the token it spends may be presented once more for a
+   * token of its own (`refreshGrace`). 0 or absent: never, a spent token is reuse at once.
+   */
+  graceMs?: number
 }
 
 export interface NewSession {

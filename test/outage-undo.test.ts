@@ -1,0 +1,186 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import t, { type Test } from 'tap'
+import { MemoryStore, RedisStore, type OtpLoginOptions, type OtpStore } from '../lib/index.js'
+import { otpStoreMethods } from '../lib/store/types.js'
+import { buildApp, CODE_SECRET, freshRedis, sharedRedis } from './helpers/app.js'
+
+// Nothing changes behind a 503: a store call that answers after storeTimeout is undone.
+const storeTimeout = 300
+const phone = '+919876543210'
+
+/**
+ * A store whose calls wait while it is held, then run in the order they came: a frozen Redis, for any store.
+ * `only`: hold just these methods.
+ */
+function holdable (inner: OtpStore): { store: OtpStore, hold: (only?: string[]) => void, release: () => void } {
+  let gate: { held: Promise<void>, open: () => void, only: string[] | undefined } | undefined
+  const store: Record<string, unknown> = {}
+  for (const name of otpStoreMethods) {
+    const method = inner[name] as (...args: unknown[]) => Promise<unknown>
+    store[name] = async (...args: unknown[]): Promise<unknown> => {
+      if (gate !== undefined && (gate.only === undefined || gate.only.includes(name))) await gate.held
+      return await method.apply(inner, args)
+    }
+  }
+  return {
+    store: store as unknown as OtpStore,
+    hold: (only) => {
+      let open = (): void => {}
+      const held = new Promise<void>((resolve) => { open = resolve })
+      gate = { held, open, only }
+    },
+    release: () => {
+      gate?.open()
+      gate = undefined
+    }
+  }
+}
+
+type Kind = 'memory' | 'redis'
+
+/**
+ * An app on a store that the test can freeze: a MemoryStore behind `holdable`, or the file's redis-server
+ * (SIGSTOP). `logs` collects the log lines, where the plugin says what it undid.
+ */
+async function frozenApp (t: Test, kind: Kind, options: Partial<OtpLoginOptions> = {}) {
+  const logs: string[] = []
+  let freeze: () => void
+  let thaw: () => void
+  let storeOptions: Partial<OtpLoginOptions>
+  if (kind === 'memory') {
+    const memory = new MemoryStore()
+    t.teardown(() => memory.close())
+    const held = holdable(memory)
+    freeze = () => { held.hold() }
+    thaw = () => { held.release() }
+    storeOptions = { store: held.store, codeSecret: CODE_SECRET }
+  } else {
+    const server = await sharedRedis()
+    freeze = () => { server.pause() }
+    thaw = () => { server.resume() }
+    storeOptions = { redis: await freshRedis(), codeSecret: CODE_SECRET }
+  }
+  const built = await buildApp(t, 'memory', { storeTimeout, findOrCreateUser: () => ({ id: 'u1' }), ...storeOptions, ...options }, logs)
+  /** Runs `during` with the store frozen; thaws it in any case. */
+  const frozen = async <T>(during: () => Promise<T>): Promise<T> => {
+    freeze()
+    try {
+      return await during()
+    } finally {
+      thaw()
+    }
+  }
+  /** Waits (for real I/O: the late answers, then their undos) until `count` late calls were undone. */
+  const undone = async (count: number): Promise<void> => {
+    const seen = (): number => logs.filter((line) => line.includes('answered after storeTimeout')).length
+    for (let i = 0; i < 1000 && seen() < count; i++) await sleep(10)
+    t.equal(seen(), count, `${count} late call(s) undone`)
+    t.notMatch(logs.join(''), /could not be undone/)
+  }
+  const refresh = async (token: string) => await built.app.inject({ method: 'POST', url: '/refresh', payload: { refresh: token } })
+  return { ...built, logs, frozen, undone, refresh }
+}
+
+t.teardown(async () => { (await sharedRedis()).resume() })
+
+for (const kind of ['memory', 'redis'] as const) {
+  t.test(`${kind}: a frozen store, three 503 logins, then a code is sent at once`, async (t) => {
+    const { login, verify, codeFor, sent, frozen, undone } = await frozenApp(t, kind)
+    await frozen(async () => {
+      for (let i = 0; i < 3; i++) t.equal((await login(phone)).statusCode, 503, `login ${i + 1}: 503`)
+    })
+    await undone(1) // the first issued a code when the store woke; the resend wait refused the other two
+    t.equal(sent.length, 0, 'nothing was sent')
+    const res = await login(phone)
+    t.equal(res.statusCode, 200, 'no resend wait, no lockout')
+    t.equal(sent.length, 1, 'a code is sent at once')
+    t.equal((await verify(phone, codeFor(phone))).statusCode, 200, 'and signs in')
+  })
+
+  t.test(`${kind}: without a resend wait, three 503 logins use up none of maxSends`, async (t) => {
+    const { login, sent, frozen, undone } = await frozenApp(t, kind, { resendInterval: 0, maxSends: 3 })
+    await frozen(async () => {
+      for (let i = 0; i < 3; i++) t.equal((await login(phone)).statusCode, 503, `login ${i + 1}: 503`)
+    })
+    await undone(3)
+    for (let i = 0; i < 3; i++) t.equal((await login(phone)).statusCode, 200, `then login ${i + 1}: 200`)
+    t.equal(sent.length, 3)
+    t.equal((await login(phone)).json().code, 'OTP_LOCKED', 'maxSends counts the codes sent, no more, no fewer')
+  })
+
+  for (const refreshGrace of [0, 10]) {
+    t.test(`${kind}: a 503 refresh, then the retry with the same token works (refreshGrace ${refreshGrace})`, async (t) => {
+      const { login, verify, codeFor, refresh, frozen, undone, app } = await frozenApp(t, kind, { refreshGrace })
+      await login(phone)
+      const first = (await verify(phone, codeFor(phone))).json()
+      const timedOut = await frozen(async () => await refresh(first.refresh))
+      t.equal(timedOut.statusCode, 503)
+      await undone(1)
+      const retry = await refresh(first.refresh)
+      t.equal(retry.statusCode, 200, 'the token the client holds was not spent')
+      const me = await app.inject({ url: '/me', headers: { authorization: `Bearer ${retry.json().access as string}` } })
+      t.equal(me.statusCode, 200)
+      if (refreshGrace > 0) t.equal((await refresh(first.refresh)).statusCode, 200, 'and its grace is still whole')
+      t.equal((await refresh(first.refresh)).json().code, 'OTP_REFRESH_REUSED', 'then it is spent, as ever')
+    })
+  }
+
+  t.test(`${kind}: two 503 refreshes in one freeze (a client that retried), then the retry works`, async (t) => {
+    const { login, verify, codeFor, refresh, frozen, undone } = await frozenApp(t, kind)
+    await login(phone)
+    const first = (await verify(phone, codeFor(phone))).json()
+    const timedOut = await frozen(async () => [await refresh(first.refresh), await refresh(first.refresh)])
+    t.same(timedOut.map((res) => res.statusCode), [503, 503])
+    await undone(2) // the rotation and the grace retry, both run when the store woke
+    const retry = await refresh(first.refresh)
+    t.equal(retry.statusCode, 200, 'the token the client holds still works')
+    t.equal((await refresh(retry.json().refresh)).statusCode, 200, 'and the session goes on')
+  })
+
+  /** A store of `kind` behind `holdable`, to hold one method alone. */
+  const heldStore = async (t: Test): Promise<ReturnType<typeof holdable>> => {
+    const inner = kind === 'memory' ? new MemoryStore() : new RedisStore({ client: await freshRedis() })
+    if (inner instanceof MemoryStore) t.teardown(() => inner.close())
+    return holdable(inner)
+  }
+
+  t.test(`${kind}: a 503 from the SMS budget gives the code's send and resend wait back`, async (t) => {
+    const held = await heldStore(t)
+    const { login, sent } = await buildApp(t, 'memory', { storeTimeout, store: held.store, codeSecret: CODE_SECRET, smsBudget: { 91: 100 } })
+    held.hold(['consumeBudget'])
+    let res
+    try {
+      res = await login(phone)
+    } finally {
+      held.release()
+    }
+    t.equal(res.statusCode, 503)
+    t.equal(sent.length, 0)
+    const again = await login(phone)
+    t.equal(again.statusCode, 200, 'no resend wait')
+    t.equal(sent.length, 1)
+  })
+
+  t.test(`${kind}: a sign-in answered 503 leaves no session behind`, async (t) => {
+    const held = await heldStore(t)
+    const logs: string[] = []
+    const { app, login, verify, codeFor } = await buildApp(t, 'memory', {
+      storeTimeout, store: held.store, codeSecret: CODE_SECRET, resendInterval: 0, findOrCreateUser: () => ({ id: 'u1' })
+    }, logs)
+    await login(phone)
+    held.hold(['createSession'])
+    let res
+    try {
+      res = await verify(phone, codeFor(phone))
+    } finally {
+      held.release()
+    }
+    t.equal(res.statusCode, 503)
+    for (let i = 0; i < 1000 && !logs.some((line) => line.includes('createSession answered after storeTimeout')); i++) await sleep(10)
+    t.match(logs.join(''), /store\.createSession answered after storeTimeout \(the request got 503\): undone/)
+    await login(phone)
+    const signedIn = (await verify(phone, codeFor(phone))).json()
+    const list = await app.inject({ url: '/sessions', headers: { authorization: `Bearer ${signedIn.access as string}` } })
+    t.equal(list.json().sessions.length, 1, 'only the session whose tokens the user got')
+  })
+}
