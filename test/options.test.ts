@@ -151,3 +151,22 @@ t.test('defaults come from the schema, durations in seconds', async (t) => {
   t.equal(settings.codeSecret.length, 43, 'a random key per process without redis or store')
   t.match(ensureDefaults({ send, cookie: { name: 'sid' }, prefix: '/auth' }).cookie, { refreshName: 'sid', deviceName: 'sid_device', path: '/auth', sameSite: 'strict', secure: true })
 })
+
+t.test('a client, store or jwt given as a string is not echoed: it may be a URL with a password or a key', async (t) => {
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['redis', { ...base, redis: 'redis://:hunter2pass@10.0.0.1:6379', codeSecret: CODE_SECRET }],
+    ['store', { ...base, store: 'postgres://app:hunter2pass@db/otp', codeSecret: CODE_SECRET }],
+    ['jwt', { send: () => {}, jwt: 'hunter2pass-a-jwt-secret-as-a-string' }]
+  ]
+  for (const [name, options] of cases) {
+    const error = await readyWith(options).catch((err: Error) => err)
+    t.match(String(error), new RegExp(`option "${name}" .*\\(got a string\\)`), name)
+    t.notMatch(String(error), 'hunter2pass', `${name}: the value is not shown`)
+  }
+})
+
+t.test('lengths are counted as JavaScript counts them (UTF-16 units), as before the schema', async (t) => {
+  // 20 emoji are 40 UTF-16 units but 20 characters: a secret long enough by String#length stays accepted.
+  await t.resolves(readyWith({ ...base, codeSecret: '😀'.repeat(20) }))
+  await t.rejects(readyWith({ ...base, keyPrefix: '😀'.repeat(40) }), /option "keyPrefix"/)
+})

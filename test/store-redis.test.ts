@@ -47,3 +47,14 @@ t.test('a script answer its decoder does not know rejects (the routes answer 503
   const store = new RedisStore({ client })
   await t.rejects(store.verifyCode('+15550003001', 'h', { maxAttempts: 3, maxFailures: 5, lockoutMs: 1000 }), /unexpected answer from a store script: \["maybe"\]/)
 })
+
+t.test('a rotation whose session lost its claims (damaged data) is refused, never a session without claims', async (t) => {
+  const client = await freshRedis()
+  const store = new RedisStore({ client })
+  const policy = { ttlMs: 60_000, now: Date.now() }
+  await store.createSession('user-key', 'sid-1', { tokenHash: 'old', claims: '{"sub":"u1"}', amr: '["sms"]' }, policy)
+  const [key] = await client.keys('*:s:sid-1')
+  t.ok(key, 'the session hash')
+  await client.hdel(key ?? '', 'claims')
+  t.same(await store.rotateSession('user-key', 'sid-1', 'old', 'new', policy), { status: 'invalid' })
+})

@@ -12,7 +12,7 @@ const scripts = {
 }
 
 // What each script answers, as its Lua says: a word first, then what goes with it.
-type RotateReply = ['ok', string] | ['reused'] | ['invalid']
+type RotateReply = ['ok', string?] | ['reused'] | ['invalid']
 type EndReply = ['ok', ...string[]] | ['not-live']
 
 interface ScriptedClient {
@@ -28,7 +28,8 @@ interface ScriptedClient {
 
 function rotateResult (reply: RotateReply): RotateResult {
   switch (reply[0]) {
-    case 'ok': return { status: 'ok', claims: reply[1] }
+    // A session hash without its claims (damaged by hand, say) opens nothing, as before the answers had words.
+    case 'ok': return typeof reply[1] === 'string' ? { status: 'ok', claims: reply[1] } : { status: 'invalid' }
     case 'reused': case 'invalid': return { status: reply[0] }
     default: return unexpected(reply)
   }
