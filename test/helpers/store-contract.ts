@@ -423,8 +423,7 @@ export function failureContract (t: Test, makeStore: () => Promise<Timed<OtpStor
     t.same(await store.reserveGuess(a, policy), { status: 'reserved', last: false })
     t.same(await store.reserveGuess(a, policy), { status: 'reserved', last: false })
     t.same(await store.reserveGuess(a, policy), { status: 'reserved', last: true })
-    const refused = await store.reserveGuess(a, policy)
-    t.ok(refused.status === 'locked' && refused.retryAfterMs > 0 && refused.retryAfterMs <= 60_000, 'no fourth guess')
+    t.same(await store.reserveGuess(a, policy), { status: 'busy' }, 'no fourth guess while three are in flight: busy, not locked')
     t.same(await store.reserveGuess(id(), policy), { status: 'reserved', last: false }, 'other identifiers are not affected')
   })
 
@@ -472,14 +471,14 @@ export function failureContract (t: Test, makeStore: () => Promise<Timed<OtpStor
     const reserved = results.filter((r) => r.status === 'reserved')
     t.equal(reserved.length, policy.maxFailures)
     t.equal(reserved.filter((r) => r.status === 'reserved' && r.last).length, 1)
-    t.equal(results.filter((r) => r.status === 'locked').length, 20 - policy.maxFailures)
+    t.equal(results.filter((r) => r.status === 'busy').length, 20 - policy.maxFailures, 'the others busy, none locked')
   })
 
   t.test('guesses: a refund gives a reserved guess back; refused guesses are not counted', async (t) => {
     const { store } = await makeStore()
     const a = id()
     for (let i = 0; i < policy.maxFailures; i++) await store.reserveGuess(a, policy)
-    t.equal((await store.reserveGuess(a, policy)).status, 'locked', 'all in flight')
+    t.same(await store.reserveGuess(a, policy), { status: 'busy' }, 'all in flight')
     await store.refundGuess(a)
     t.same(await store.reserveGuess(a, policy), { status: 'reserved', last: true }, 'one place again, and it is the last')
   })
@@ -555,6 +554,23 @@ export function failureContract (t: Test, makeStore: () => Promise<Timed<OtpStor
     t.match(await store.reserveChallenge(a, 'ch', verify, 'device1'), { status: 'reserved', last: false }, 'a trusted device counts on its own')
     await clock.advance(10_000)
     t.same(await store.reserveChallenge(a, 'ch', verify, 'device1'), { status: 'invalid' }, 'expired')
+  })
+
+  t.test('challenges: while guesses in flight hold every failure, the next is busy (not locked, not counted)', async (t) => {
+    const { store } = await makeStore()
+    const a = id()
+    const verify = { maxAttempts: 10, maxFailures: 2, lockoutMs: 60_000 }
+    await store.createChallenge(a, 'ch', 'd', 60_000)
+    t.match(await store.reserveChallenge(a, 'ch', verify), { status: 'reserved', attempts: 1, last: false })
+    t.match(await store.reserveChallenge(a, 'ch', verify), { status: 'reserved', attempts: 2, last: true })
+    t.same(await store.reserveChallenge(a, 'ch', verify), { status: 'busy' })
+    await store.refundChallenge(a, 'ch')
+    t.match(await store.reserveChallenge(a, 'ch', verify), { status: 'reserved', attempts: 2, last: true }, 'the busy guess took no attempt')
+    await store.createChallenge(a, 'ch2', 'd', 60_000)
+    await store.clearFailures(a)
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.reserveChallenge(a, 'ch2', { ...verify, maxFailures: 3 })))
+    t.equal(results.filter((r) => r.status === 'reserved').length, 3)
+    t.equal(results.filter((r) => r.status === 'busy').length, 17, 'the others busy, none locked')
   })
 
   t.test('challenges: 20 parallel guesses, at most maxAttempts reserved; one parallel consume wins', async (t) => {

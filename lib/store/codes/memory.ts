@@ -128,7 +128,7 @@ export class MemoryCodeStore implements CodeStore {
     const { key, state } = this.state(identifier, device, now)
     if (state.lock) return { status: 'locked', retryAfterMs: state.lock.until - now }
     // Guesses in flight hold every allowed one: refused unchecked, and not counted, until they settle.
-    if ((state.fails?.count ?? 0) >= policy.maxFailures) return { status: 'locked', retryAfterMs: 1000 }
+    if ((state.fails?.count ?? 0) >= policy.maxFailures) return { status: 'busy' }
     const fails = this.addFailure(key, state, policy.lockoutMs, now)
     return { status: 'reserved', last: fails.count === policy.maxFailures }
   }
@@ -187,7 +187,7 @@ export class MemoryCodeStore implements CodeStore {
     if (!challenge) return { status: 'invalid' }
     if (challenge.attempts >= policy.maxAttempts) return { status: 'burned' }
     const guess = this.reserve(identifier, policy, device, now)
-    if (guess.status === 'locked') return guess
+    if (guess.status !== 'reserved') return guess
     challenge.attempts++
     return { status: 'reserved', data: challenge.data, attempts: challenge.attempts, last: guess.last }
   }

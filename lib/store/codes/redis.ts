@@ -22,8 +22,8 @@ const scripts = {
 // What each script answers, as its Lua says: a word first, then what goes with it.
 type IssueReply = ['issued'] | ['locked' | 'max-sends' | 'too_soon', number]
 type VerifyReply = ['ok'] | ['invalid'] | ['burned'] | ['locked' | 'locked-now', number]
-type GuessReply = ['reserved'] | ['reserved', 'last'] | ['locked', number]
-type ChallengeReply = ['reserved', string, number] | ['reserved', string, number, 'last'] | ['invalid'] | ['burned'] | ['locked', number]
+type GuessReply = ['reserved'] | ['reserved', 'last'] | ['locked', number] | ['busy']
+type ChallengeReply = ['reserved', string, number] | ['reserved', string, number, 'last'] | ['invalid'] | ['burned'] | ['locked', number] | ['busy']
 
 interface ScriptedClient {
   otpLoginIssue: ScriptCall<IssueReply>
@@ -62,6 +62,7 @@ function guessResult (reply: GuessReply): GuessResult {
   switch (reply[0]) {
     case 'reserved': return { status: 'reserved', last: reply[1] === 'last' }
     case 'locked': return { status: 'locked', retryAfterMs: reply[1] }
+    case 'busy': return { status: 'busy' }
     default: return unexpected(reply)
   }
 }
@@ -69,7 +70,7 @@ function guessResult (reply: GuessReply): GuessResult {
 function challengeResult (reply: ChallengeReply): ChallengeResult {
   switch (reply[0]) {
     case 'reserved': return { status: 'reserved', data: reply[1], attempts: reply[2], last: reply[3] === 'last' }
-    case 'invalid': case 'burned': return { status: reply[0] }
+    case 'invalid': case 'burned': case 'busy': return { status: reply[0] }
     case 'locked': return { status: 'locked', retryAfterMs: reply[1] }
     default: return unexpected(reply)
   }

@@ -101,8 +101,12 @@ export type VerifyResult =
 export type GuessResult =
   /** Check the guess; `last`: it is the one that reaches `maxFailures`, so a wrong one locks out. */
   | { status: 'reserved', last: boolean }
-  /** Locked out, or every allowed guess is taken by guesses still in flight. */
   | { status: 'locked', retryAfterMs: number }
+  /**
+   * Not locked, but every allowed guess is taken by guesses still in flight: refused unchecked and not counted;
+   * worth trying again once they settle (a second).
+   */
+  | { status: 'busy' }
 
 export type ChallengeResult =
   /** Check the guess; `data` as created; `attempts` counts this one; `last` as for `reserveGuess`. */
@@ -112,6 +116,8 @@ export type ChallengeResult =
   /** The challenge took `maxAttempts` wrong guesses. */
   | { status: 'burned' }
   | { status: 'locked', retryAfterMs: number }
+  /** As for `reserveGuess`: every allowed failure is taken by guesses still in flight. */
+  | { status: 'busy' }
 
 export type BudgetResult =
   | { status: 'ok' }
