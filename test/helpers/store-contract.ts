@@ -231,6 +231,76 @@ export function storeContract (t: Test, makeStore: () => Promise<Timed<OtpStore>
     t.equal(results.filter((r) => r.status === 'issued').length, issue.maxSends)
   })
 
+  // The ceiling (maxSendsPerIdentifier): one count per identifier over its own sends and all its devices'.
+  const ceiling: IssuePolicy = { ...issue, maxSendsPerIdentifier: 5 }
+
+  t.test('one ceiling per identifier across all its devices; maxSends applies within it', async (t) => {
+    const { store } = await makeStore()
+    const a = id()
+    for (let i = 0; i < 3; i++) t.same(await store.issueCode(a, `c${i}`, ceiling), { status: 'issued' })
+    t.match(await store.issueCode(a, 'c3', ceiling), { status: 'locked', reason: 'max-sends' }, "the identifier's own maxSends")
+    t.same(await store.issueCode(a, 'd1', ceiling, 'device1'), { status: 'issued' }, 'a device: 4 of 5')
+    t.same(await store.issueCode(a, 'd2', ceiling, 'device2'), { status: 'issued' }, 'another: 5 of 5')
+    const refused = await store.issueCode(a, 'd3', ceiling, 'device3')
+    t.match(refused, { status: 'locked', reason: 'max-sends-per-identifier' }, 'a third device: the ceiling')
+    t.ok(refused.status === 'locked' && refused.retryAfterMs > 50_000 && refused.retryAfterMs <= ceiling.windowMs, 'until its window ends')
+    t.match(await store.issueCode(a, 'd1b', ceiling, 'device1'), { status: 'locked', reason: 'max-sends-per-identifier' }, 'a device with sends left')
+    t.match(await store.issueCode(a, 'c4', ceiling), { status: 'locked', reason: 'max-sends-per-identifier' }, 'the identifier too')
+    t.same(await store.verifyCode(a, 'd2', verify, 'device2'), { status: 'ok' }, 'the codes issued still work')
+    t.same(await store.issueCode(id(), 'x', ceiling, 'device1'), { status: 'issued' }, 'another identifier has its own ceiling')
+  })
+
+  t.test('the ceiling: a sign-in does not reset it; its window ends', async (t) => {
+    const { store, clock } = await makeStore()
+    const a = id()
+    const short = { ...ceiling, windowMs: 10_000 }
+    for (let i = 0; i < 3; i++) await store.issueCode(a, `d1-${i}`, short, 'device1')
+    await store.issueCode(a, 'd2', short, 'device2')
+    await clock.advance(5_000)
+    t.same(await store.issueCode(a, 'c1', short), { status: 'issued' }, '5 of 5, the last one 5 s into the window')
+    t.same(await store.verifyCode(a, 'c1', verify), { status: 'ok' }, 'a sign-in')
+    await store.resetCounters(a, 'device1')
+    t.match(await store.issueCode(a, 'c2', short), { status: 'locked', reason: 'max-sends-per-identifier' }, 'still at the ceiling')
+    t.match(await store.issueCode(a, 'd1', short, 'device1'), { status: 'locked', reason: 'max-sends-per-identifier' })
+    await clock.advance(5_000)
+    t.same(await store.issueCode(a, 'd1', short, 'device1'), { status: 'issued' }, 'a window from its first code, fixed')
+  })
+
+  t.test('the ceiling: a send given back frees its place under it, one not given back does not', async (t) => {
+    const { store } = await makeStore()
+    const a = id()
+    const tight = { ...ceiling, maxSendsPerIdentifier: 3 }
+    await store.issueCode(a, 'c1', tight)
+    await store.issueCode(a, 'd1', tight, 'device1')
+    await store.issueCode(a, 'd2', tight, 'device2')
+    t.match(await store.issueCode(a, 'd3', tight, 'device3'), { status: 'locked', reason: 'max-sends-per-identifier' })
+    await store.revokeCode(a, 'd2', true, 'device2')
+    t.same(await store.issueCode(a, 'd3', tight, 'device3'), { status: 'issued' }, 'given back')
+    await store.revokeCode(a, 'd3', false, 'device3')
+    t.match(await store.issueCode(a, 'd4', tight, 'device4'), { status: 'locked', reason: 'max-sends-per-identifier' }, 'not given back')
+    await store.revokeCode(a, 'not-the-code', true, 'device1')
+    t.match(await store.issueCode(a, 'd4', tight, 'device4'), { status: 'locked', reason: 'max-sends-per-identifier' }, 'nor by a revoke that found no code')
+  })
+
+  t.test('the ceiling: 40 parallel issues over 8 devices and the identifier, exactly the ceiling issued', async (t) => {
+    const { store } = await makeStore()
+    const a = id()
+    const devices = [undefined, ...Array.from({ length: 8 }, (_, i) => `device${i}`)]
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => store.issueCode(a, `c${i}`, ceiling, devices[i % devices.length])))
+    t.equal(results.filter((r) => r.status === 'issued').length, 5)
+    t.equal(results.filter((r) => r.status === 'locked' && r.reason === 'max-sends-per-identifier').length, 35)
+  })
+
+  t.test('without maxSendsPerIdentifier there is no ceiling (each device has its maxSends)', async (t) => {
+    const { store } = await makeStore()
+    const a = id()
+    const results = []
+    for (const device of [undefined, 'device1', 'device2']) {
+      for (let i = 0; i < issue.maxSends; i++) results.push(await store.issueCode(a, `c${i}`, issue, device))
+    }
+    t.equal(results.filter((r) => r.status === 'issued').length, 3 * issue.maxSends)
+  })
+
   if (kind !== 'phone') return
 
   t.test('send budgets: limit per window, then exceeded until it ends', async (t) => {

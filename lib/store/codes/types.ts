@@ -13,7 +13,7 @@ export interface CodeStore {
   issueCode (identifier: string, codeHash: string, policy: IssuePolicy, device?: string): Promise<IssueResult>
   /**
    * Undoes an `issueCode` whose delivery failed: drops the code (if it is still the current one) and, with
-   * `giveSendBack`, its send (from `maxSends`) and the resend wait.
+   * `giveSendBack`, its send (from `maxSends` and from the identifier's ceiling) and the resend wait.
    */
   revokeCode (identifier: string, codeHash: string, giveSendBack: boolean, device?: string): Promise<void>
   verifyCode (identifier: string, codeHash: string, policy: VerifyPolicy, device?: string): Promise<VerifyResult>
@@ -62,6 +62,12 @@ export interface IssuePolicy {
   windowMs: number
   /** Minimum time between two codes; 0 turns the check off. */
   resendIntervalMs: number
+  /**
+   * The ceiling: codes one identifier may be sent within `windowMs`, its own and all its devices' together, in
+   * a window of its own that a sign-in does not reset. The `maxSends` of the identifier and of each device
+   * apply within it. Absent: no ceiling.
+   */
+  maxSendsPerIdentifier?: number
 }
 
 export interface FailurePolicy {
@@ -85,8 +91,11 @@ export interface VerifyPolicy extends FailurePolicy {
 
 export type IssueResult =
   | { status: 'issued' }
-  /** Locked out after too many wrong guesses (`reason: 'locked'`), or `maxSends` used up in this window. */
-  | { status: 'locked', retryAfterMs: number, reason?: 'locked' | 'max-sends' }
+  /**
+   * Locked out after too many wrong guesses (`reason: 'locked'`), `maxSends` used up in this window, or the
+   * identifier's ceiling (`maxSendsPerIdentifier`) reached, whatever device asks.
+   */
+  | { status: 'locked', retryAfterMs: number, reason?: 'locked' | 'max-sends' | 'max-sends-per-identifier' }
   | { status: 'too_soon', retryAfterMs: number }
 
 export type VerifyResult =
