@@ -20,6 +20,7 @@ export const SendBudgetExceededError = otpError('OTP_SEND_BUDGET_EXCEEDED', 'Too
 export const ResendTooSoonError = otpError('OTP_RESEND_TOO_SOON', 'A code was sent moments ago; wait before asking for another', 429)
 export const LockedError = otpError('OTP_LOCKED', 'Too many codes or wrong guesses for this identifier; try again later', 429)
 export const AttemptsExceededError = otpError('OTP_ATTEMPTS_EXCEEDED', 'This code took too many wrong guesses; ask for a new code', 429)
+export const GuessPendingError = otpError('OTP_GUESS_PENDING', 'Earlier guesses for this identifier are still being checked; try again in a second', 429)
 export const InvalidCodeError = otpError('OTP_INVALID', 'The code is wrong, expired or already used', 401)
 export const DeliveryFailedError = otpError('OTP_DELIVERY_FAILED', 'The code could not be delivered; try again', 502)
 export const RefreshInvalidError = otpError('OTP_REFRESH_INVALID', 'The refresh token is unknown, expired or revoked', 401)

@@ -7,9 +7,9 @@ export interface OtpEventFields {
   type:
   | 'code-requested' // a valid identifier asked for a code
   | 'code-sent' // `send` delivered it
-  | 'code-refused' // not issued: `reason` is 'max-sends', 'locked', 'resend-too-soon' or 'send-budget'
+  | 'code-refused' // not issued: `reason` is 'max-sends', 'max-sends-per-identifier', 'locked', 'resend-too-soon' or 'send-budget'
   | 'delivery-failed' // `send` threw
-  | 'verify-failed' // `reason`: 'invalid', 'attempts-exceeded' or 'locked'
+  | 'verify-failed' // `reason`: 'invalid', 'attempts-exceeded', 'locked' or 'guess-pending' (refused unchecked)
   | 'locked-out' // the wrong guess that reached maxFailures: `reason` 'max-failures'; once per lockout
   | 'verified' // a right code: tokens issued
   | 'refreshed'

@@ -135,7 +135,7 @@ export { RedisTotpStore, type RedisTotpStoreOptions } from './store/credentials/
 export type { TotpRecord, TotpStore } from './store/credentials/types.js'
 export { consoleSender, type ConsoleSenderOptions } from './senders/console.js'
 export {
-  AttemptsExceededError, DeliveryFailedError, FreshAuthRequiredError, InternalError, InvalidCodeError, InvalidEmailError,
+  AttemptsExceededError, DeliveryFailedError, FreshAuthRequiredError, GuessPendingError, InternalError, InvalidCodeError, InvalidEmailError,
   InvalidPhoneError, LockedError, MfaTokenInvalidError, RateLimitedError, RefreshInvalidError, RefreshReusedError,
   ResendTooSoonError, SendBudgetExceededError, SessionNotFoundError, StoreUnavailableError, TotpAlreadyEnabledError,
   TotpNoIdentifierError, TotpNotPendingError, type OtpError

@@ -118,6 +118,7 @@ export const optionsSchema = Type.Object({
   codeLength: integer(6, 10, 6, 'digits in a code, 6 to 10'),
   codeTtl: integer(1, 86400, 600, 'seconds a code stays valid'),
   maxSends: integer(1, 1000, 3, 'codes one identifier may be sent within `lockout` seconds'),
+  maxSendsPerIdentifier: Type.Optional(Type.Integer({ ...int(1, 100_000), defaultText: '`3 × maxSends`', description: "the ceiling: codes one identifier may be sent within `lockout` seconds, its own and all its [trusted devices'](docs/security.md#one-ceiling-per-identifier) together; at least `maxSends`" })),
   lockout: integer(1, 30 * 86400, 3600, 'seconds of the send window, of the failure window and of a lockout'),
   resendInterval: integer(0, 86400, 30, 'seconds between two codes to one identifier; `0` turns it off'),
   maxAttempts: integer(1, 100, 5, 'wrong guesses that burn one code (or one `mfaToken`)'),

@@ -60,6 +60,8 @@ export interface ResolvedOptions {
   codeLength: number
   codeTtl: number
   maxSends: number
+  /** Codes per identifier per `lockout` window, its own and its devices' together. */
+  maxSendsPerIdentifier: number
   lockout: number
   resendInterval: number
   maxAttempts: number
@@ -146,6 +148,10 @@ function checkCombinations (o: OptionsInput): void {
   if (o.cookie !== undefined && o.cookie !== false && o.cookie.sameSite === 'none' && o.cookie.secure === false) {
     throw new OptionError('cookie.secure', "must be true with sameSite 'none' (browsers refuse such cookies otherwise)", false)
   }
+  const maxSends = o.maxSends ?? fallback('maxSends')
+  if (o.maxSendsPerIdentifier !== undefined && o.maxSendsPerIdentifier < maxSends) {
+    throw new OptionError('maxSendsPerIdentifier', `must be at least maxSends (${maxSends}): it bounds the identifier's own sends and its devices' together`, o.maxSendsPerIdentifier)
+  }
   if (o.allowedOrigins !== undefined && (o.cookie === undefined || o.cookie === false)) {
     throw new OptionError('allowedOrigins', 'needs "cookie": it guards the routes that read the session cookie', o.allowedOrigins)
   }
@@ -183,6 +189,7 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedValues {
     codeLength: value('codeLength'),
     codeTtl: value('codeTtl'),
     maxSends: value('maxSends'),
+    maxSendsPerIdentifier: opts.maxSendsPerIdentifier ?? 3 * value('maxSends'),
     lockout: value('lockout'),
     resendInterval: value('resendInterval'),
     maxAttempts: value('maxAttempts'),

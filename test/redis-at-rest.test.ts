@@ -27,7 +27,7 @@ t.test('every key has a TTL, and no key or value holds a code in clear', async (
   await verify(phone, wrongCode(code))
   const rows = await dumpAll(redis)
   t.same(rows.map((r) => r.key).filter((k) => !k.startsWith('otp:rl:')).sort(),
-    [`otp:{${phone}}:code`, `otp:{${phone}}:fails`, `otp:{${phone}}:last`, `otp:{${phone}}:sends`])
+    [`otp:{${phone}}:ceiling`, `otp:{${phone}}:code`, `otp:{${phone}}:fails`, `otp:{${phone}}:last`, `otp:{${phone}}:sends`])
   for (const row of rows) {
     t.ok(row.ttl > 0, `${row.key} expires (${row.ttl} ms)`)
     t.notMatch(row.key + row.value, code, `${row.key} does not hold the code`)

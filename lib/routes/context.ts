@@ -58,7 +58,7 @@ interface SignInGroup extends RouteGroup {
 
 /** `POST /login` and `POST /verify-otp`. */
 export interface OtpRoutesInput extends SignInGroup, Pick<ResolvedOptions,
-  'codeLength' | 'codeTtl' | 'codeSecret' | 'maxSends' | 'resendInterval' | 'testIdentities' | 'send' | 'sendTimeout' | 'smsBudget' | 'captcha'> {
+  'codeLength' | 'codeTtl' | 'codeSecret' | 'maxSends' | 'maxSendsPerIdentifier' | 'resendInterval' | 'testIdentities' | 'send' | 'sendTimeout' | 'smsBudget' | 'captcha'> {
   config: { login: RouteLimit, verify: RouteLimit }
 }
 

@@ -71,7 +71,7 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
   const signInGroup = { fastify: app, emit, cookies, store, devices, identities, signIn, identifierKinds: settings.identifierKinds, limits }
   otpRoutes({
     ...signInGroup,
-    ...pick(settings, 'codeLength', 'codeTtl', 'codeSecret', 'maxSends', 'resendInterval', 'testIdentities', 'send', 'sendTimeout', 'smsBudget', 'captcha'),
+    ...pick(settings, 'codeLength', 'codeTtl', 'codeSecret', 'maxSends', 'maxSendsPerIdentifier', 'resendInterval', 'testIdentities', 'send', 'sendTimeout', 'smsBudget', 'captcha'),
     config: { login: routeLimit(limit && limit.login), verify: routeLimit(limit && limit.verify) }
   })
   if (tokens.sessions) {

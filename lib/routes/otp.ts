@@ -26,7 +26,8 @@ export function otpRoutes (input: OtpRoutesInput): void {
     codeTtlMs: input.codeTtl * 1000,
     maxSends: input.maxSends,
     windowMs: limits.lockout * 1000,
-    resendIntervalMs: input.resendInterval * 1000
+    resendIntervalMs: input.resendInterval * 1000,
+    maxSendsPerIdentifier: input.maxSendsPerIdentifier
   }
   const verifyPolicy = {
     maxAttempts: limits.maxAttempts,
@@ -60,10 +61,10 @@ export function otpRoutes (input: OtpRoutesInput): void {
     const identity = identify(request.body)
     // A trusted device asks on counters of its own: a lockout that others caused does not hold it back.
     const device = devices?.read(identity.value, presentedDeviceToken(cookies, request, request.body))
-    // Before anything moves: a refused or unreachable captcha sends nothing and counts nothing.
-    if (captcha !== undefined && !(device !== undefined && captcha.skipTrustedDevices)) {
-      await captcha.check(request.body.captchaToken, request)
-    }
+    // Before anything moves: a refused or unreachable captcha sends nothing and counts nothing. A trusted device
+    // skips it only within the identifier's ceiling, which the store checks first: see below.
+    const skipCaptcha = device !== undefined && captcha?.skipTrustedDevices === true
+    if (captcha !== undefined && !skipCaptcha) await captcha.check(request.body.captchaToken, request)
     const about = { identifier: identity.value, channel: identity.channel }
     emit(request, { type: 'code-requested', ...about })
     const testCode = testIdentities.get(identity.value)
@@ -72,6 +73,8 @@ export function otpRoutes (input: OtpRoutesInput): void {
 
     const issued = await reachStore(() => store.issueCode(identity.value, codeHash, issuePolicy, device))
     if (issued.status === 'locked') {
+      // At the ceiling a device token no longer stands in for the captcha (the refusal moved nothing).
+      if (issued.reason === 'max-sends-per-identifier' && skipCaptcha) await captcha?.check(request.body.captchaToken, request)
       emit(request, { type: 'code-refused', reason: issued.reason ?? 'locked', ...about })
       throw withRetryAfter(new LockedError(), issued.retryAfterMs)
     }

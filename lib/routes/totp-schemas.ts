@@ -21,7 +21,7 @@ const loginErrors = {
   ...identifierErrors,
   ...originError,
   401: error('`OTP_INVALID`: wrong, already used, too far from now, or no authenticator on'),
-  429: tooManyRequests('`OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
+  429: tooManyRequests('`OTP_LOCKED` (with Retry-After), `OTP_GUESS_PENDING` (earlier guesses still being checked; Retry-After: 1), `OTP_RATE_LIMITED`'),
   ...unavailable
 }
 
@@ -91,7 +91,7 @@ const secondStepErrors = {
   ...bodyErrors,
   ...originError,
   401: error('`OTP_MFA_TOKEN_INVALID`: missing, unknown, expired or used mfaToken; `OTP_INVALID`: wrong code, or a time step already used'),
-  429: tooManyRequests('`OTP_ATTEMPTS_EXCEEDED` (the mfaToken took maxAttempts wrong codes), `OTP_LOCKED` (with Retry-After), `OTP_RATE_LIMITED`'),
+  429: tooManyRequests('`OTP_ATTEMPTS_EXCEEDED` (the mfaToken took maxAttempts wrong codes), `OTP_LOCKED` (with Retry-After), `OTP_GUESS_PENDING` (earlier guesses still being checked; Retry-After: 1), `OTP_RATE_LIMITED`'),
   ...unavailable
 }
 

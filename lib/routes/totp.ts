@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import {
-  AttemptsExceededError, InvalidCodeError, LockedError, MfaTokenInvalidError, TotpNoIdentifierError, withRetryAfter
+  AttemptsExceededError, GuessPendingError, InvalidCodeError, LockedError, MfaTokenInvalidError, TotpNoIdentifierError, withRetryAfter
 } from '../errors.js'
 import { reachStore } from '../store/reach.js'
 import type { TokenBody } from '../tokens.js'
@@ -66,6 +66,12 @@ export function totpRoutes ({ fastify, totp, store, emit, devices, cookies, iden
     return reply.code(204).send()
   })
 
+  /** A guess refused unchecked while earlier ones are still being checked: nothing is locked, try again in a second. */
+  function guessPending (request: FastifyRequest, about: { identifier: string, factor: 'totp' | 'recovery' }): Error {
+    emit(request, { type: 'verify-failed', reason: 'guess-pending', ...about })
+    return withRetryAfter(new GuessPendingError(), 1000)
+  }
+
   /**
    * The second step: a guess at the authenticator (or a recovery code) of the user a second-factor token names.
    * The guess is reserved on the token's attempts and the identifier's (or trusted device's) failures before it is
@@ -89,6 +95,7 @@ export function totpRoutes ({ fastify, totp, store, emit, devices, cookies, iden
       emit(request, { type: 'verify-failed', reason: 'locked', ...about })
       throw withRetryAfter(new LockedError(), reserved.retryAfterMs)
     }
+    if (reserved.status === 'busy') throw guessPending(request, about)
     const data = JSON.parse(reserved.data) as ChallengeData
     const proof = await prove(userOwner(data.claims.sub))
     if (proof === 'right') {
@@ -129,6 +136,7 @@ export function totpRoutes ({ fastify, totp, store, emit, devices, cookies, iden
       emit(request, { type: 'verify-failed', reason: 'locked', ...about })
       throw withRetryAfter(new LockedError(), guess.retryAfterMs)
     }
+    if (guess.status === 'busy') throw guessPending(request, about)
     const proof = await prove(identity.value)
     if (proof === 'right') {
       await reachStore(() => store.clearFailures(identity.value, device))

@@ -249,6 +249,76 @@ export function storeContract (t: Test, makeStore: () => Promise<Timed<OtpStore>
     t.equal(results.filter((r) => r.status === 'issued').length, issue.maxSends)
   })
 
+  // The ceiling (maxSendsPerIdentifier): one count per identifier over its own sends and all its devices'.
+  const ceiling: IssuePolicy = { ...issue, maxSendsPerIdentifier: 5 }
+
+  t.test('one ceiling per identifier across all its devices; maxSends applies within it', async (t) => {
+    const { store } = await makeStore()
+    const a = id()
+    for (let i = 0; i < 3; i++) t.same(await store.issueCode(a, `c${i}`, ceiling), { status: 'issued' })
+    t.match(await store.issueCode(a, 'c3', ceiling), { status: 'locked', reason: 'max-sends' }, "the identifier's own maxSends")
+    t.same(await store.issueCode(a, 'd1', ceiling, 'device1'), { status: 'issued' }, 'a device: 4 of 5')
+    t.same(await store.issueCode(a, 'd2', ceiling, 'device2'), { status: 'issued' }, 'another: 5 of 5')
+    const refused = await store.issueCode(a, 'd3', ceiling, 'device3')
+    t.match(refused, { status: 'locked', reason: 'max-sends-per-identifier' }, 'a third device: the ceiling')
+    t.ok(refused.status === 'locked' && refused.retryAfterMs > 50_000 && refused.retryAfterMs <= ceiling.windowMs, 'until its window ends')
+    t.match(await store.issueCode(a, 'd1b', ceiling, 'device1'), { status: 'locked', reason: 'max-sends-per-identifier' }, 'a device with sends left')
+    t.match(await store.issueCode(a, 'c4', ceiling), { status: 'locked', reason: 'max-sends-per-identifier' }, 'the identifier too')
+    t.same(await store.verifyCode(a, 'd2', verify, 'device2'), { status: 'ok' }, 'the codes issued still work')
+    t.same(await store.issueCode(id(), 'x', ceiling, 'device1'), { status: 'issued' }, 'another identifier has its own ceiling')
+  })
+
+  t.test('the ceiling: a sign-in does not reset it; its window ends', async (t) => {
+    const { store, clock } = await makeStore()
+    const a = id()
+    const short = { ...ceiling, windowMs: 10_000 }
+    for (let i = 0; i < 3; i++) await store.issueCode(a, `d1-${i}`, short, 'device1')
+    await store.issueCode(a, 'd2', short, 'device2')
+    await clock.advance(5_000)
+    t.same(await store.issueCode(a, 'c1', short), { status: 'issued' }, '5 of 5, the last one 5 s into the window')
+    t.same(await store.verifyCode(a, 'c1', verify), { status: 'ok' }, 'a sign-in')
+    await store.resetCounters(a, 'device1')
+    t.match(await store.issueCode(a, 'c2', short), { status: 'locked', reason: 'max-sends-per-identifier' }, 'still at the ceiling')
+    t.match(await store.issueCode(a, 'd1', short, 'device1'), { status: 'locked', reason: 'max-sends-per-identifier' })
+    await clock.advance(5_000)
+    t.same(await store.issueCode(a, 'd1', short, 'device1'), { status: 'issued' }, 'a window from its first code, fixed')
+  })
+
+  t.test('the ceiling: a send given back frees its place under it, one not given back does not', async (t) => {
+    const { store } = await makeStore()
+    const a = id()
+    const tight = { ...ceiling, maxSendsPerIdentifier: 3 }
+    await store.issueCode(a, 'c1', tight)
+    await store.issueCode(a, 'd1', tight, 'device1')
+    await store.issueCode(a, 'd2', tight, 'device2')
+    t.match(await store.issueCode(a, 'd3', tight, 'device3'), { status: 'locked', reason: 'max-sends-per-identifier' })
+    await store.revokeCode(a, 'd2', true, 'device2')
+    t.same(await store.issueCode(a, 'd3', tight, 'device3'), { status: 'issued' }, 'given back')
+    await store.revokeCode(a, 'd3', false, 'device3')
+    t.match(await store.issueCode(a, 'd4', tight, 'device4'), { status: 'locked', reason: 'max-sends-per-identifier' }, 'not given back')
+    await store.revokeCode(a, 'not-the-code', true, 'device1')
+    t.match(await store.issueCode(a, 'd4', tight, 'device4'), { status: 'locked', reason: 'max-sends-per-identifier' }, 'nor by a revoke that found no code')
+  })
+
+  t.test('the ceiling: 40 parallel issues over 8 devices and the identifier, exactly the ceiling issued', async (t) => {
+    const { store } = await makeStore()
+    const a = id()
+    const devices = [undefined, ...Array.from({ length: 8 }, (_, i) => `device${i}`)]
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => store.issueCode(a, `c${i}`, ceiling, devices[i % devices.length])))
+    t.equal(results.filter((r) => r.status === 'issued').length, 5)
+    t.equal(results.filter((r) => r.status === 'locked' && r.reason === 'max-sends-per-identifier').length, 35)
+  })
+
+  t.test('without maxSendsPerIdentifier there is no ceiling (each device has its maxSends)', async (t) => {
+    const { store } = await makeStore()
+    const a = id()
+    const results = []
+    for (const device of [undefined, 'device1', 'device2']) {
+      for (let i = 0; i < issue.maxSends; i++) results.push(await store.issueCode(a, `c${i}`, issue, device))
+    }
+    t.equal(results.filter((r) => r.status === 'issued').length, 3 * issue.maxSends)
+  })
+
   if (kind !== 'phone') return
 
   t.test('send budgets: limit per window, then exceeded until it ends', async (t) => {
@@ -442,8 +512,7 @@ export function failureContract (t: Test, makeStore: () => Promise<Timed<OtpStor
     t.same(await store.reserveGuess(a, policy), { status: 'reserved', last: false })
     t.same(await store.reserveGuess(a, policy), { status: 'reserved', last: false })
     t.same(await store.reserveGuess(a, policy), { status: 'reserved', last: true })
-    const refused = await store.reserveGuess(a, policy)
-    t.ok(refused.status === 'locked' && refused.retryAfterMs > 0 && refused.retryAfterMs <= 60_000, 'no fourth guess')
+    t.same(await store.reserveGuess(a, policy), { status: 'busy' }, 'no fourth guess while three are in flight: busy, not locked')
     t.same(await store.reserveGuess(id(), policy), { status: 'reserved', last: false }, 'other identifiers are not affected')
   })
 
@@ -491,14 +560,14 @@ export function failureContract (t: Test, makeStore: () => Promise<Timed<OtpStor
     const reserved = results.filter((r) => r.status === 'reserved')
     t.equal(reserved.length, policy.maxFailures)
     t.equal(reserved.filter((r) => r.status === 'reserved' && r.last).length, 1)
-    t.equal(results.filter((r) => r.status === 'locked').length, 20 - policy.maxFailures)
+    t.equal(results.filter((r) => r.status === 'busy').length, 20 - policy.maxFailures, 'the others busy, none locked')
   })
 
   t.test('guesses: a refund gives a reserved guess back; refused guesses are not counted', async (t) => {
     const { store } = await makeStore()
     const a = id()
     for (let i = 0; i < policy.maxFailures; i++) await store.reserveGuess(a, policy)
-    t.equal((await store.reserveGuess(a, policy)).status, 'locked', 'all in flight')
+    t.same(await store.reserveGuess(a, policy), { status: 'busy' }, 'all in flight')
     await store.refundGuess(a)
     t.same(await store.reserveGuess(a, policy), { status: 'reserved', last: true }, 'one place again, and it is the last')
   })
@@ -574,6 +643,23 @@ export function failureContract (t: Test, makeStore: () => Promise<Timed<OtpStor
     t.match(await store.reserveChallenge(a, 'ch', verify, 'device1'), { status: 'reserved', last: false }, 'a trusted device counts on its own')
     await clock.advance(10_000)
     t.same(await store.reserveChallenge(a, 'ch', verify, 'device1'), { status: 'invalid' }, 'expired')
+  })
+
+  t.test('challenges: while guesses in flight hold every failure, the next is busy (not locked, not counted)', async (t) => {
+    const { store } = await makeStore()
+    const a = id()
+    const verify = { maxAttempts: 10, maxFailures: 2, lockoutMs: 60_000 }
+    await store.createChallenge(a, 'ch', 'd', 60_000)
+    t.match(await store.reserveChallenge(a, 'ch', verify), { status: 'reserved', attempts: 1, last: false })
+    t.match(await store.reserveChallenge(a, 'ch', verify), { status: 'reserved', attempts: 2, last: true })
+    t.same(await store.reserveChallenge(a, 'ch', verify), { status: 'busy' })
+    await store.refundChallenge(a, 'ch')
+    t.match(await store.reserveChallenge(a, 'ch', verify), { status: 'reserved', attempts: 2, last: true }, 'the busy guess took no attempt')
+    await store.createChallenge(a, 'ch2', 'd', 60_000)
+    await store.clearFailures(a)
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.reserveChallenge(a, 'ch2', { ...verify, maxFailures: 3 })))
+    t.equal(results.filter((r) => r.status === 'reserved').length, 3)
+    t.equal(results.filter((r) => r.status === 'busy').length, 17, 'the others busy, none locked')
   })
 
   t.test('challenges: 20 parallel guesses, at most maxAttempts reserved; one parallel consume wins', async (t) => {

@@ -28,12 +28,14 @@ export class MemoryCodeStore implements CodeStore {
   private readonly states = new Map<string, IdentityState>()
   private readonly challenges = new Map<string, Challenge>()
   private readonly budgets = new Map<string, Counter>()
+  // Codes per identifier, its own and its devices' together (`maxSendsPerIdentifier`); no sign-in resets them.
+  private readonly ceilings = new Map<string, Counter>()
 
   constructor (private readonly now: () => number) {}
 
-  /** Number of identifiers, challenges and budgets with state, live or not yet swept. */
+  /** Number of identifiers, challenges, budgets and ceilings with state, live or not yet swept. */
   get size (): number {
-    return this.states.size + this.challenges.size + this.budgets.size
+    return this.states.size + this.challenges.size + this.budgets.size + this.ceilings.size
   }
 
   sweep (): void {
@@ -41,6 +43,7 @@ export class MemoryCodeStore implements CodeStore {
     for (const [key, state] of this.states) this.prune(key, state, now)
     for (const [key, challenge] of this.challenges) if (!live(challenge, now)) this.challenges.delete(key)
     for (const [budget, counter] of this.budgets) if (!live(counter, now)) this.budgets.delete(budget)
+    for (const [identifier, counter] of this.ceilings) if (!live(counter, now)) this.ceilings.delete(identifier)
   }
 
   private prune (key: string, state: IdentityState, now: number): IdentityState {
@@ -61,6 +64,12 @@ export class MemoryCodeStore implements CodeStore {
 
   async issueCode (identifier: string, codeHash: string, policy: IssuePolicy, device?: string): Promise<IssueResult> {
     const now = this.now()
+    // The ceiling first: past it, every device gets the same answer (and no device skips the captcha).
+    const max = policy.maxSendsPerIdentifier
+    const ceiling = live(this.ceilings.get(identifier), now)
+    if (max !== undefined && ceiling !== undefined && ceiling.count >= max) {
+      return { status: 'locked', retryAfterMs: ceiling.until - now, reason: 'max-sends-per-identifier' }
+    }
     const { key, state } = this.state(identifier, device, now)
     if (state.lock) return { status: 'locked', retryAfterMs: state.lock.until - now, reason: 'locked' }
     if (state.sends && state.sends.count >= policy.maxSends) {
@@ -73,6 +82,10 @@ export class MemoryCodeStore implements CodeStore {
     else state.sends = { count: 1, until: now + policy.windowMs }
     if (policy.resendIntervalMs > 0) state.last = { until: now + policy.resendIntervalMs }
     this.states.set(key, state)
+    if (max !== undefined) {
+      if (ceiling !== undefined) ceiling.count++
+      else this.ceilings.set(identifier, { count: 1, until: now + policy.windowMs })
+    }
     return { status: 'issued' }
   }
 
@@ -85,6 +98,9 @@ export class MemoryCodeStore implements CodeStore {
     if (current) delete state.last
     if (state.sends && state.sends.count > 1) state.sends.count--
     else delete state.sends
+    const ceiling = this.ceilings.get(identifier)
+    if (ceiling && ceiling.count > 1) ceiling.count--
+    else this.ceilings.delete(identifier)
   }
 
   async verifyCode (identifier: string, codeHash: string, policy: VerifyPolicy, device?: string): Promise<VerifyResult> {
@@ -129,7 +145,7 @@ export class MemoryCodeStore implements CodeStore {
     const { key, state } = this.state(identifier, device, now)
     if (state.lock) return { status: 'locked', retryAfterMs: state.lock.until - now }
     // Guesses in flight hold every allowed one: refused unchecked, and not counted, until they settle.
-    if ((state.fails?.count ?? 0) >= policy.maxFailures) return { status: 'locked', retryAfterMs: 1000 }
+    if ((state.fails?.count ?? 0) >= policy.maxFailures) return { status: 'busy' }
     const fails = this.addFailure(key, state, policy.lockoutMs, now)
     return { status: 'reserved', last: fails.count === policy.maxFailures }
   }
@@ -188,7 +204,7 @@ export class MemoryCodeStore implements CodeStore {
     if (!challenge) return { status: 'invalid' }
     if (challenge.attempts >= policy.maxAttempts) return { status: 'burned' }
     const guess = this.reserve(identifier, policy, device, now)
-    if (guess.status === 'locked') return guess
+    if (guess.status !== 'reserved') return guess
     challenge.attempts++
     return { status: 'reserved', data: challenge.data, attempts: challenge.attempts, last: guess.last }
   }

@@ -5,8 +5,8 @@ import type {
 } from './types.js'
 
 const scripts = {
-  otpLoginIssue: script('issue', 4),
-  otpLoginRevoke: script('revoke', 3),
+  otpLoginIssue: script('issue', 5),
+  otpLoginRevoke: script('revoke', 4),
   otpLoginVerify: script('verify', 5),
   otpLoginGuess: script('guess', 2),
   otpLoginRefund: script('refund', 1),
@@ -20,10 +20,10 @@ const scripts = {
 }
 
 // What each script answers, as its Lua says: a word first, then what goes with it.
-type IssueReply = ['issued'] | ['locked' | 'max-sends' | 'too_soon', number]
+type IssueReply = ['issued'] | ['locked' | 'max-sends' | 'max-sends-per-identifier' | 'too_soon', number]
 type VerifyReply = ['ok'] | ['invalid'] | ['burned'] | ['locked' | 'locked-now', number]
-type GuessReply = ['reserved'] | ['reserved', 'last'] | ['locked', number]
-type ChallengeReply = ['reserved', string, number] | ['reserved', string, number, 'last'] | ['invalid'] | ['burned'] | ['locked', number]
+type GuessReply = ['reserved'] | ['reserved', 'last'] | ['locked', number] | ['busy']
+type ChallengeReply = ['reserved', string, number] | ['reserved', string, number, 'last'] | ['invalid'] | ['burned'] | ['locked', number] | ['busy']
 
 interface ScriptedClient {
   otpLoginIssue: ScriptCall<IssueReply>
@@ -45,7 +45,7 @@ function issueResult (reply: IssueReply): IssueResult {
   switch (reply[0]) {
     case 'issued': return { status: 'issued' }
     case 'too_soon': return { status: 'too_soon', retryAfterMs: reply[1] }
-    case 'locked': case 'max-sends': return { status: 'locked', retryAfterMs: reply[1], reason: reply[0] }
+    case 'locked': case 'max-sends': case 'max-sends-per-identifier': return { status: 'locked', retryAfterMs: reply[1], reason: reply[0] }
     default: return unexpected(reply)
   }
 }
@@ -62,6 +62,7 @@ function guessResult (reply: GuessReply): GuessResult {
   switch (reply[0]) {
     case 'reserved': return { status: 'reserved', last: reply[1] === 'last' }
     case 'locked': return { status: 'locked', retryAfterMs: reply[1] }
+    case 'busy': return { status: 'busy' }
     default: return unexpected(reply)
   }
 }
@@ -69,7 +70,7 @@ function guessResult (reply: GuessReply): GuessResult {
 function challengeResult (reply: ChallengeReply): ChallengeResult {
   switch (reply[0]) {
     case 'reserved': return { status: 'reserved', data: reply[1], attempts: reply[2], last: reply[3] === 'last' }
-    case 'invalid': case 'burned': return { status: reply[0] }
+    case 'invalid': case 'burned': case 'busy': return { status: reply[0] }
     case 'locked': return { status: 'locked', retryAfterMs: reply[1] }
     default: return unexpected(reply)
   }
@@ -103,6 +104,11 @@ export class RedisCodeStore implements CodeStore {
     return { code: base + 'code', sends: base + 'sends', last: base + 'last', lock: base + 'lock', fails: base + 'fails' }
   }
 
+  /** The identifier's ceiling (`maxSendsPerIdentifier`): one count for it and all its devices, in their slot. */
+  private ceilingKey (identifier: string): string {
+    return `${this.keyPrefix}{${identifier}}:ceiling`
+  }
+
   private challengeKey (identifier: string, challengeId: string): string {
     return `${this.keyPrefix}{${identifier}}:mfa:${challengeId}`
   }
@@ -110,14 +116,14 @@ export class RedisCodeStore implements CodeStore {
   async issueCode (identifier: string, codeHash: string, policy: IssuePolicy, device?: string): Promise<IssueResult> {
     const k = this.keys(identifier, device)
     return issueResult(await this.client.otpLoginIssue(
-      k.code, k.sends, k.last, k.lock,
-      codeHash, policy.codeTtlMs, policy.maxSends, policy.windowMs, policy.resendIntervalMs
+      k.code, k.sends, k.last, k.lock, this.ceilingKey(identifier),
+      codeHash, policy.codeTtlMs, policy.maxSends, policy.windowMs, policy.resendIntervalMs, policy.maxSendsPerIdentifier ?? 0
     ))
   }
 
   async revokeCode (identifier: string, codeHash: string, giveSendBack: boolean, device?: string): Promise<void> {
     const k = this.keys(identifier, device)
-    await this.client.otpLoginRevoke(k.code, k.sends, k.last, codeHash, giveSendBack ? 1 : 0)
+    await this.client.otpLoginRevoke(k.code, k.sends, k.last, this.ceilingKey(identifier), codeHash, giveSendBack ? 1 : 0)
   }
 
   async verifyCode (identifier: string, codeHash: string, policy: VerifyPolicy, device?: string): Promise<VerifyResult> {

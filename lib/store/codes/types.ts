@@ -13,8 +13,8 @@ export interface CodeStore {
   issueCode (identifier: string, codeHash: string, policy: IssuePolicy, device?: string): Promise<IssueResult>
   /**
    * Undoes an `issueCode` whose code was never sent (its delivery failed, or its request got 503): drops the code
-   * (if it is still the current one) and, with `giveSendBack`, its send (from `maxSends`), even when a newer code
-   * replaced it, and the resend wait, unless a newer code started its own.
+   * (if it is still the current one) and, with `giveSendBack`, its send (from `maxSends` and from the identifier's
+   * ceiling), even when a newer code replaced it, and the resend wait, unless a newer code started its own.
    */
   revokeCode (identifier: string, codeHash: string, giveSendBack: boolean, device?: string): Promise<void>
   verifyCode (identifier: string, codeHash: string, policy: VerifyPolicy, device?: string): Promise<VerifyResult>
@@ -63,6 +63,12 @@ export interface IssuePolicy {
   windowMs: number
   /** Minimum time between two codes; 0 turns the check off. */
   resendIntervalMs: number
+  /**
+   * The ceiling: codes one identifier may be sent within `windowMs`, its own and all its devices' together, in
+   * a window of its own that a sign-in does not reset. The `maxSends` of the identifier and of each device
+   * apply within it. Absent: no ceiling.
+   */
+  maxSendsPerIdentifier?: number
 }
 
 export interface FailurePolicy {
@@ -86,8 +92,11 @@ export interface VerifyPolicy extends FailurePolicy {
 
 export type IssueResult =
   | { status: 'issued' }
-  /** Locked out after too many wrong guesses (`reason: 'locked'`), or `maxSends` used up in this window. */
-  | { status: 'locked', retryAfterMs: number, reason?: 'locked' | 'max-sends' }
+  /**
+   * Locked out after too many wrong guesses (`reason: 'locked'`), `maxSends` used up in this window, or the
+   * identifier's ceiling (`maxSendsPerIdentifier`) reached, whatever device asks.
+   */
+  | { status: 'locked', retryAfterMs: number, reason?: 'locked' | 'max-sends' | 'max-sends-per-identifier' }
   | { status: 'too_soon', retryAfterMs: number }
 
 export type VerifyResult =
@@ -102,8 +111,12 @@ export type VerifyResult =
 export type GuessResult =
   /** Check the guess; `last`: it is the one that reaches `maxFailures`, so a wrong one locks out. */
   | { status: 'reserved', last: boolean }
-  /** Locked out, or every allowed guess is taken by guesses still in flight. */
   | { status: 'locked', retryAfterMs: number }
+  /**
+   * Not locked, but every allowed guess is taken by guesses still in flight: refused unchecked and not counted;
+   * worth trying again once they settle (a second).
+   */
+  | { status: 'busy' }
 
 export type ChallengeResult =
   /** Check the guess; `data` as created; `attempts` counts this one; `last` as for `reserveGuess`. */
@@ -113,6 +126,8 @@ export type ChallengeResult =
   /** The challenge took `maxAttempts` wrong guesses. */
   | { status: 'burned' }
   | { status: 'locked', retryAfterMs: number }
+  /** As for `reserveGuess`: every allowed failure is taken by guesses still in flight. */
+  | { status: 'busy' }
 
 export type BudgetResult =
   | { status: 'ok' }

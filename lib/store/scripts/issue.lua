@@ -1,8 +1,23 @@
--- Stores a new code for one identifier unless it is locked out, has used up its sends, or asks too soon.
--- KEYS: code, sends, last, lock   ARGV: codeHash, codeTtlMs, maxSends, windowMs, resendIntervalMs
--- Returns {'issued'}, {'locked', retryAfterMs} locked out, {'max-sends', retryAfterMs} maxSends used up in this
--- window, or {'too_soon', retryAfterMs}.
+-- Stores a new code for one identifier (or one of its devices) unless the identifier has reached its ceiling,
+-- or this one is locked out, has used up its sends, or asks too soon.
+-- KEYS: code, sends, last, lock, ceiling (the identifier's own, for every device)
+-- ARGV: codeHash, codeTtlMs, maxSends, windowMs, resendIntervalMs, maxSendsPerIdentifier (0: no ceiling)
+-- Returns {'issued'}, {'max-sends-per-identifier', retryAfterMs} the ceiling reached in its window,
+-- {'locked', retryAfterMs} locked out, {'max-sends', retryAfterMs} maxSends used up in this window, or
+-- {'too_soon', retryAfterMs}.
 -- A marker without a TTL (set by hand, say) still counts: -1 means it exists; the wait is then a window.
+local ceiling = tonumber(ARGV[6])
+local issuedAll = 0
+if ceiling > 0 then
+  -- First: past the ceiling every device gets the same answer (and no device skips the captcha).
+  issuedAll = tonumber(redis.call('GET', KEYS[5]) or '0')
+  if issuedAll >= ceiling then
+    local ceilingTtl = redis.call('PTTL', KEYS[5])
+    if ceilingTtl < 0 then ceilingTtl = tonumber(ARGV[4]) end
+    return {'max-sends-per-identifier', ceilingTtl}
+  end
+end
+
 local lockTtl = redis.call('PTTL', KEYS[4])
 if lockTtl == -1 then lockTtl = tonumber(ARGV[4]) end
 if lockTtl > 0 then return {'locked', lockTtl} end
@@ -27,6 +42,15 @@ if sends == 0 then
   redis.call('SET', KEYS[2], 1, 'PX', ARGV[4])
 else
   redis.call('INCR', KEYS[2])
+end
+
+-- The ceiling's window is its own: fixed from its first code, and no sign-in resets it.
+if ceiling > 0 then
+  if issuedAll == 0 then
+    redis.call('SET', KEYS[5], 1, 'PX', ARGV[4])
+  else
+    redis.call('INCR', KEYS[5])
+  end
 end
 
 if tonumber(ARGV[5]) > 0 then
