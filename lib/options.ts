@@ -154,9 +154,19 @@ function checkCombinations (o: OptionsInput): void {
   if (o.cookie !== undefined && o.cookie !== false && o.cookie.sameSite === 'none' && o.cookie.secure === false) {
     throw new OptionError('cookie.secure', "must be true with sameSite 'none' (browsers refuse such cookies otherwise)", false)
   }
+  if (o.cookie !== undefined && o.cookie !== false && o.cookie.name !== undefined) checkCookiePrefix(o.cookie)
   if (o.allowedOrigins !== undefined && (o.cookie === undefined || o.cookie === false)) {
     throw new OptionError('allowedOrigins', 'needs "cookie": it guards the routes that read the session cookie', o.allowedOrigins)
   }
+}
+
+// Browsers refuse a `__Host-` cookie that is not Secure, host-only and at `/`, and a `__Secure-` one that is not
+// Secure (the prefixes are matched without regard to case): such a name would never be stored.
+function checkCookiePrefix ({ name = '', secure, domain, path }: CookieOptions): void {
+  const host = /^__host-/i.test(name)
+  if ((host || /^__secure-/i.test(name)) && secure === false) throw new OptionError('cookie.secure', `must be true with the name "${name}" (browsers refuse such cookies otherwise)`, false)
+  if (host && domain !== undefined) throw new OptionError('cookie.domain', `must be left out with the name "${name}" (a __Host- cookie is host-only)`, domain)
+  if (host && path !== undefined && path !== '/') throw new OptionError('cookie.path', `must be '/' with the name "${name}" (a __Host- cookie is at /)`, path)
 }
 
 /** The schema's default of an option. */
@@ -227,16 +237,28 @@ function definedOnly<T extends object> (value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
 }
 
+/**
+ * The cookies' names and places. By default `__Host-otp_refresh` and `__Host-otp_device` at `Path=/`: a browser
+ * takes a `__Host-` cookie only Secure, host-only and at `/` from a secure page, so no sibling subdomain and no
+ * page on http:// can plant one. Where that cannot apply (a `domain`, `secure: false`, a `path` other than `/`)
+ * the names are `otp_refresh` and `otp_refresh_device` at the `prefix`, as before 0.2. A `name` of the host's own
+ * is used as given (its device cookie `<name>_device`), at `/` when it starts with `__Host-`.
+ */
 function resolveCookie (cookie: CookieOptions | false, prefix: string): ResolvedCookie | false {
   if (cookie === false) return false
-  const name = cookie.name ?? 'otp_refresh'
+  const secure = cookie.secure ?? true
+  const hostPrefix = cookie.name === undefined
+    ? secure && cookie.domain === undefined && (cookie.path === undefined || cookie.path === '/')
+    : /^__host-/i.test(cookie.name)
+  const names = cookie.name === undefined
+    ? (hostPrefix ? { refreshName: '__Host-otp_refresh', deviceName: '__Host-otp_device' } : { refreshName: 'otp_refresh', deviceName: 'otp_refresh_device' })
+    : { refreshName: cookie.name, deviceName: `${cookie.name}_device` }
   return {
-    refreshName: name,
-    deviceName: `${name}_device`,
-    path: cookie.path ?? (prefix === '' ? '/' : prefix),
+    ...names,
+    path: cookie.path ?? (hostPrefix || prefix === '' ? '/' : prefix),
     domain: cookie.domain,
     sameSite: cookie.sameSite ?? 'strict',
-    secure: cookie.secure ?? true
+    secure
   }
 }
 
