@@ -159,6 +159,14 @@ for (const kind of storeKinds) {
     const paths = ['/', '/api', '/api/', '/api/auth', '/api/auth/', '/api/auth/refresh']
     const expected = ['(host-only)', 'app.example.com', 'example.com'].flatMap((domain) => paths.map((path) => `${domain} ${path}`)).sort()
     t.same(places, expected, 'each path the request falls under, host-only and for the host and each parent domain')
+
+    const deep = await app.inject({
+      method: 'POST', url: '/api/auth/refresh', headers: { host: `${'a.'.repeat(100)}example.com`, cookie: 'otp_refresh=1; otp_refresh=2' }
+    })
+    const domains = new Set(setCookies(deep).map((c) => c.domain))
+    t.same([...domains].sort(), ['a.a.a.a.a.example.com', 'a.a.a.a.example.com', 'a.a.a.example.com', 'a.a.example.com', 'a.example.com', 'example.com', undefined].sort(),
+      'a long made-up Host: host-only and the six shortest parents only, not a header per label')
+    t.equal(setCookies(deep).length, 7 * paths.length)
   })
 
   t.test(`${kind} store: two device cookies at /login: the device is unknown, both are cleared`, async (t) => {

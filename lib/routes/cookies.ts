@@ -29,6 +29,9 @@ export interface CookieJar {
 
 const maxHeader = 8192
 const maxValue = 256
+// Where a duplicate is cleared: the paths a request can fall under, and the parent domains of its host.
+const maxPaths = 16
+const maxDomains = 6
 
 export function cookieJar (cookie: ResolvedCookie, refreshTtl: number | false, deviceTtl: number | false, allowedOrigins: ReadonlySet<string> | undefined): CookieJar {
   const attributes = { httpOnly: true, secure: cookie.secure, sameSite: cookie.sameSite }
@@ -110,7 +113,7 @@ export function clearingPlaces (name: string, url: string, hostname: string): Ar
   if (name.toLowerCase().startsWith('__host-')) return [{ path: '/' }]
   const path = url.split(/[?#]/, 1)[0] ?? '/'
   const paths = new Set(['/'])
-  for (let slash = path.indexOf('/', 1); slash !== -1 && paths.size < 32; slash = path.indexOf('/', slash + 1)) {
+  for (let slash = path.indexOf('/', 1); slash !== -1 && paths.size < maxPaths; slash = path.indexOf('/', slash + 1)) {
     paths.add(path.slice(0, slash))
     paths.add(path.slice(0, slash + 1))
   }
@@ -118,8 +121,9 @@ export function clearingPlaces (name: string, url: string, hostname: string): Ar
   const host = hostname.toLowerCase()
   const domains: Array<string | undefined> = [undefined]
   if (/^[a-z0-9.-]+$/.test(host) && isIP(host) === 0) {
+    // From the shortest parent up, at most six: a long made-up Host header must not make hundreds of headers.
     const labels = host.split('.')
-    for (let i = 0; i < labels.length - 1; i++) domains.push(labels.slice(i).join('.'))
+    for (let i = labels.length - 2; i >= 0 && domains.length <= maxDomains; i--) domains.push(labels.slice(i).join('.'))
   }
   return domains.flatMap((domain) => [...paths].map((p) => domain === undefined ? { path: p } : { path: p, domain }))
 }
