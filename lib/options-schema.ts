@@ -211,7 +211,7 @@ export const checkOptionValues = schemaChecker(optionsSchema, {
 })
 
 /** An http(s) origin exactly as a browser writes it in an `Origin` header (what `new URL(…).origin` gives). */
-export function isOrigin (value: string): boolean {
+function isOrigin (value: string): boolean {
   try {
     return /^https?:\/\//.test(value) && new URL(value).origin === value
   } catch {
