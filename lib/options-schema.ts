@@ -63,15 +63,19 @@ export const trustedDevicesSchema = Type.Object({
 
 /** `cookie`: the refresh (and device) token in cookies instead of response bodies, for browser apps. */
 export const cookieSchema = Type.Object({
-  /** The refresh cookie's name (default `'otp_refresh'`); the device cookie is this plus `_device`. */
+  /**
+   * The refresh cookie's name, used as given; the device cookie is this plus `_device`. Default
+   * `'__Host-otp_refresh'` (device `'__Host-otp_device'`), or `'otp_refresh'` (device `'otp_refresh_device'`)
+   * where a `__Host-` cookie cannot be (a `domain`, `secure: false`, a `path` other than `/`).
+   */
   name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', rule: 'must be 1 to 64 letters, digits, - or _' })),
-  /** Default: the plugin's `prefix` (or `/` without one), so the cookies go only to the plugin's routes. */
+  /** Default `/` (a `__Host-` cookie is at `/`); with `domain` or `secure: false`, the plugin's `prefix` (or `/`). */
   path: Type.Optional(Type.String({ pattern: '^/[^;\\s]*$', rule: 'must be a path starting with /' })),
-  /** Default: none, a host-only cookie. */
+  /** Default: none, a host-only cookie. Setting it gives up the `__Host-` names: a sibling subdomain can then plant cookies. */
   domain: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9.-]{1,253}$', rule: 'must be a host name' })),
   /** Default `'strict'`. */
   sameSite: Type.Optional(Type.Union([Type.Literal('strict'), Type.Literal('lax'), Type.Literal('none')], { rule: "must be 'strict', 'lax' or 'none'" })),
-  /** Default `true`; browsers accept Secure cookies from http://localhost and http://127.0.0.1 too. */
+  /** Default `true`; `false` gives up the `__Host-` names (which need `Secure`). */
   secure: Type.Optional(Type.Boolean({ rule: 'must be a boolean' }))
 }, { additionalProperties: false })
 
@@ -154,9 +158,9 @@ export const optionsSchema = Type.Object({
   freshAuthAge: integer(1, 86400, 300, 'seconds since sign-in within which the TOTP routes are allowed; the default of `app.requireFreshAuth()`'),
   maxSessions: integer(1, 1000, 50, 'live sessions per user; a new sign-in beyond it ends the least recently used'),
   trustedDevices: orFalse(trustedDevicesSchema, { ttl: '90d' }, 'a `deviceToken` per sign-in that gives its device counters of its own for `ttl` ([trusted devices](docs/security.md#trusted-devices)); `false` turns it off', "must be false or an object { ttl } (default { ttl: '90d' })"),
-  cookie: orFalse(cookieSchema, false, '[browser apps](docs/browser.md): `{ name, path, domain, sameSite, secure }`; refresh and device tokens in `HttpOnly` cookies, never in a body', 'must be false or an object { name, path, domain, sameSite, secure }'),
-  allowedOrigins: Type.Optional(Type.Array(Type.String({ pattern: '^https?://[^/\\s?#]+$', rule: "must hold origins like 'https://app.example.com' (scheme and host, no path)" }), {
-    minItems: 1, defaultText: "the request's own host", description: 'with `cookie`: origins whose pages may call the routes that read the cookies', rule: "must be a non-empty array of origins like 'https://app.example.com'"
+  cookie: orFalse(cookieSchema, false, '[browser apps](docs/browser.md): `{ name, path, domain, sameSite, secure }`; refresh and device tokens in `HttpOnly` cookies, never in a body: `__Host-otp_refresh` and `__Host-otp_device` (`Secure`, host-only, `Path=/`) unless `domain`, `secure: false` or another `path` rule that out', 'must be false or an object { name, path, domain, sameSite, secure }'),
+  allowedOrigins: Type.Optional(Type.Array(Type.String({ check: 'origin', rule: "must hold origins as a browser writes them, like 'https://app.example.com' or 'http://localhost:3000' (lower-case scheme and host, a port unless the default one, no path, no trailing slash)" }), {
+    minItems: 1, defaultText: "the request's own origin (`request.protocol`, host and port)", description: 'with `cookie`: the exact origins (scheme, host and port) whose pages may call the routes that read the cookies', rule: "must be a non-empty array of origins like 'https://app.example.com'"
   })),
   captcha: Type.Optional(Type.Unsafe<CaptchaOptions>({
     type: 'object',
@@ -201,5 +205,15 @@ export const checkOptionValues = schemaChecker(optionsSchema, {
     return ms !== undefined && Number.isFinite(ms) && ms >= 1
   },
   encryptionKey: (value) => typeof value === 'string' && parseEncryptionKey(value) !== undefined,
-  identifier: (value) => typeof value === 'string' && testIdentityKey(value) !== undefined
+  identifier: (value) => typeof value === 'string' && testIdentityKey(value) !== undefined,
+  origin: (value) => typeof value === 'string' && isOrigin(value)
 })
+
+/** An http(s) origin exactly as a browser writes it in an `Origin` header (what `new URL(…).origin` gives). */
+function isOrigin (value: string): boolean {
+  try {
+    return /^https?:\/\//.test(value) && new URL(value).origin === value
+  } catch {
+    return false
+  }
+}

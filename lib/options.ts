@@ -15,6 +15,7 @@ import type { SendFn } from './senders/delivery.js'
 import type { OtpStore } from './store/types.js'
 import type { TotpMode, TotpSettings } from './totp/create.js'
 import { parseEncryptionKey } from './totp/keys.js'
+import { resolveCookie, type ResolvedCookie } from './cookie-names.js'
 
 export type { Channel, IdentifierKind }
 export type { SendArgs, SendFn } from './senders/delivery.js'
@@ -23,20 +24,12 @@ export type {
   TrustedDevicesOptions
 } from './options-schema.js'
 export type { TotpMode, TotpSettings }
+export type { ResolvedCookie }
 
 /** The plugin's options, as lib/options-schema.ts describes them. */
 export type OtpLoginOptions = Omit<OptionsInput, 'channels'> & {
   /** @deprecated Renamed `identifierKinds`; goes in 0.3. */
   channels?: readonly IdentifierKind[]
-}
-
-export interface ResolvedCookie {
-  refreshName: string
-  deviceName: string
-  path: string
-  domain: string | undefined
-  sameSite: 'strict' | 'lax' | 'none'
-  secure: boolean
 }
 
 /** The check `/login` runs on a captcha token; lib/captcha.ts builds it from the `captcha` option. */
@@ -152,9 +145,19 @@ function checkCombinations (o: OptionsInput): void {
   if (o.maxSendsPerIdentifier !== undefined && o.maxSendsPerIdentifier < maxSends) {
     throw new OptionError('maxSendsPerIdentifier', `must be at least maxSends (${maxSends}): it bounds the identifier's own sends and its devices' together`, o.maxSendsPerIdentifier)
   }
+  if (o.cookie !== undefined && o.cookie !== false && o.cookie.name !== undefined) checkCookiePrefix(o.cookie)
   if (o.allowedOrigins !== undefined && (o.cookie === undefined || o.cookie === false)) {
     throw new OptionError('allowedOrigins', 'needs "cookie": it guards the routes that read the session cookie', o.allowedOrigins)
   }
+}
+
+// Browsers refuse a `__Host-` cookie that is not Secure, host-only and at `/`, and a `__Secure-` one that is not
+// Secure (the prefixes are matched without regard to case): such a name would never be stored.
+function checkCookiePrefix ({ name = '', secure, domain, path }: CookieOptions): void {
+  const host = /^__host-/i.test(name)
+  if ((host || /^__secure-/i.test(name)) && secure === false) throw new OptionError('cookie.secure', `must be true with the name "${name}" (browsers refuse such cookies otherwise)`, false)
+  if (host && domain !== undefined) throw new OptionError('cookie.domain', `must be left out with the name "${name}" (a __Host- cookie is host-only)`, domain)
+  if (host && path !== undefined && path !== '/') throw new OptionError('cookie.path', `must be '/' with the name "${name}" (a __Host- cookie is at /)`, path)
 }
 
 /** The schema's default of an option. */
@@ -225,19 +228,6 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedValues {
 // A key given as undefined keeps its default, as `??` did.
 function definedOnly<T extends object> (value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
-}
-
-function resolveCookie (cookie: CookieOptions | false, prefix: string): ResolvedCookie | false {
-  if (cookie === false) return false
-  const name = cookie.name ?? 'otp_refresh'
-  return {
-    refreshName: name,
-    deviceName: `${name}_device`,
-    path: cookie.path ?? (prefix === '' ? '/' : prefix),
-    domain: cookie.domain,
-    sameSite: cookie.sameSite ?? 'strict',
-    secure: cookie.secure ?? true
-  }
 }
 
 function deprecatedChannels (channels: readonly IdentifierKind[] | undefined): readonly IdentifierKind[] | undefined {

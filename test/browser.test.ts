@@ -148,7 +148,7 @@ if (missing !== undefined && inCI) {
         if (authorization !== undefined) lastBearer = authorization.replace(/^Bearer /, '')
       })
       const refreshCookie = async (): Promise<Awaited<ReturnType<BrowserContext['cookies']>>[number] | undefined> =>
-        (await context.cookies()).find((cookie) => cookie.name === 'otp_refresh')
+        (await context.cookies()).find((cookie) => cookie.name === '__Host-otp_refresh')
 
       // 1. Sign in by SMS code.
       const phone = '+919876543210'
@@ -161,12 +161,12 @@ if (missing !== undefined && inCI) {
       t.equal(await page.locator('#signed-out').isVisible(), false, 'the sign-in forms are gone')
       t.equal(await page.locator('#who').innerText(), phone)
 
-      // 2. The refresh token: in an HttpOnly, Secure, SameSite=Strict cookie for /api/auth, which Chromium keeps
-      // on http://127.0.0.1, and which no page script can read. Nothing is kept in web storage.
+      // 2. The refresh token: in an HttpOnly, Secure, SameSite=Strict __Host- cookie (host-only, at /), which
+      // Chromium keeps on http://127.0.0.1, and which no page script can read. Nothing is kept in web storage.
       const cookie = await refreshCookie()
-      t.match(cookie, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/api/auth', domain: '127.0.0.1' }, 'the refresh cookie, as Chromium stores it')
-      t.match((await context.cookies()).find((c) => c.name === 'otp_refresh_device'), { httpOnly: true, secure: true, sameSite: 'Strict', path: '/api/auth' }, 'the device cookie too')
-      t.notMatch(await page.evaluate<string>('document.cookie'), /otp_refresh/, 'document.cookie does not show it')
+      t.match(cookie, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/', domain: '127.0.0.1' }, 'the refresh cookie, as Chromium stores it')
+      t.match((await context.cookies()).find((c) => c.name === '__Host-otp_device'), { httpOnly: true, secure: true, sameSite: 'Strict', path: '/' }, 'the device cookie too')
+      t.notMatch(await page.evaluate<string>('document.cookie'), /otp_/, 'document.cookie does not show them')
       t.same(await page.evaluate<number[]>('[sessionStorage.length, localStorage.length]'), [0, 0], 'no web storage used')
       await screenshot(t, page, 'browser-login.png')
 
@@ -257,7 +257,7 @@ if (missing !== undefined && inCI) {
       await nothingLeft(t, page)
       t.equal(await meStatus(access), 401, 'the old access token gets 401 at /me')
       t.equal(await refreshCookie(), undefined, 'the refresh cookie is gone')
-      const replay = await app.inject({ method: 'POST', url: '/api/auth/refresh', cookies: { otp_refresh: lastRefresh } })
+      const replay = await app.inject({ method: 'POST', url: '/api/auth/refresh', cookies: { '__Host-otp_refresh': lastRefresh } })
       t.equal(replay.statusCode, 401, 'the old refresh token is refused')
       // And a reload does not bring the session back.
       await page.reload()

@@ -59,7 +59,7 @@ t.test('the example app: set up an authenticator, then sign in with SMS code + a
   t.equal(oldBody.statusCode, 400, 'the { phone, otp } body of alternative mode is refused')
   const totp = await app.inject({ method: 'POST', url: '/api/auth/verify-totp', payload: { mfaToken: first.mfaToken, otp: codeAt(secret, step + 1) } })
   t.equal(totp.statusCode, 200)
-  t.ok(totp.cookies.some((c) => c.name === 'otp_refresh'), 'the refresh cookie is set once the sign-in is complete')
+  t.ok(totp.cookies.some((c) => c.name === '__Host-otp_refresh'), 'the refresh cookie is set once the sign-in is complete')
   const me = await app.inject({ url: '/me', headers: { authorization: `Bearer ${totp.json().access}` } })
   t.match(me.json().user, { phone })
   t.same(me.json().user.amr, ['sms', 'otp', 'mfa'])

@@ -33,20 +33,20 @@ t.test('the example app: page, login, verify, /me, in cookie mode', async (t) =>
   t.equal(verified.statusCode, 200)
   t.notOk('refresh' in verified.json(), 'cookie mode: no refresh token in the body')
   t.notOk('deviceToken' in verified.json(), 'nor a device token')
-  const refreshCookie = verified.cookies.find((c) => c.name === 'otp_refresh')
-  t.match(refreshCookie, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/api/auth' }, 'the refresh cookie')
+  const refreshCookie = verified.cookies.find((c) => c.name === '__Host-otp_refresh')
+  t.match(refreshCookie, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/' }, 'the refresh cookie (a __Host- cookie, at /)')
   const me = await app.inject({ url: '/me', headers: { authorization: `Bearer ${verified.json().access}` } })
   t.equal(me.statusCode, 200)
   t.equal(me.json().user.phone, phone)
   t.equal((await app.inject({ url: '/me' })).statusCode, 401)
 
   // /refresh with no body: the cookie in, a new access token and a rotated cookie out.
-  const refreshed = await app.inject({ method: 'POST', url: '/api/auth/refresh', cookies: { otp_refresh: refreshCookie?.value ?? '' } })
+  const refreshed = await app.inject({ method: 'POST', url: '/api/auth/refresh', cookies: { '__Host-otp_refresh': refreshCookie?.value ?? '' } })
   t.equal(refreshed.statusCode, 200)
   t.ok(refreshed.json().access, 'a new access token')
-  t.not(refreshed.cookies.find((c) => c.name === 'otp_refresh')?.value, refreshCookie?.value, 'the cookie is rotated')
+  t.not(refreshed.cookies.find((c) => c.name === '__Host-otp_refresh')?.value, refreshCookie?.value, 'the cookie is rotated')
   const foreign = await app.inject({
-    method: 'POST', url: '/api/auth/refresh', headers: { origin: 'https://evil.example' }, cookies: { otp_refresh: refreshCookie?.value ?? '' }
+    method: 'POST', url: '/api/auth/refresh', headers: { origin: 'https://evil.example' }, cookies: { '__Host-otp_refresh': refreshCookie?.value ?? '' }
   })
   t.equal(foreign.statusCode, 403)
   t.equal(foreign.json().code, 'OTP_ORIGIN_NOT_ALLOWED')
