@@ -43,6 +43,9 @@ export function withRetryAfter<E extends Error> (error: E, retryAfterMs: number)
   return Object.assign(error, { retryAfter: Math.max(1, Math.ceil(retryAfterMs / 1000)) })
 }
 
+/** Every code the plugin answers with (for tests and docs that must name each one). */
+export const otpErrorCodes = (): readonly string[] => [...otpCodes]
+
 export function isOtpError (error: unknown): error is OtpError {
   return error instanceof Error && otpCodes.has((error as { code?: string }).code ?? '')
 }

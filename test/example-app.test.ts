@@ -1,6 +1,9 @@
 import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { SendArgs } from '../lib/index.js'
+import { otpErrorCodes } from '../lib/errors.js'
 import { restoreEnv, sharedRedis } from './helpers/app.js'
 import { STEP_MS, codeAt } from './helpers/totp.js'
 
@@ -93,4 +96,11 @@ t.test('the example app refuses Redis without OTP_CODE_SECRET', async (t) => {
   const examplePath = '../example-app/app.mjs'
   const { buildExampleApp } = await import(examplePath) as { buildExampleApp: (o: object) => Promise<FastifyInstance> }
   await t.rejects(buildExampleApp({ redisUrl: 'redis://127.0.0.1:1', send: () => {}, logger: false }), /OTP_CODE_SECRET/)
+})
+
+t.test('the page has a sentence for every error code the plugin answers with', async (t) => {
+  const page = readFileSync(join(__dirname, '..', 'example-app', 'index.html'), 'utf8')
+  const codes = otpErrorCodes()
+  t.ok(codes.length > 20, 'the codes are known')
+  for (const code of codes) t.match(page, new RegExp(`\\b${code}: '[^']+'`), code)
 })
