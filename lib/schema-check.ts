@@ -48,8 +48,8 @@ export function schemaChecker<T extends TSchema> (schema: T, style: MessageStyle
 }
 
 function compile (schema: TSchema, predicates: Predicates): ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } {
-  // unicode: false counts a string's length as String#length does (UTF-16 units), as the checks before the schema did.
-  const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictRequired: false, coerceTypes: false, useDefaults: false, unicode: false })
+  // Lengths count characters (code points), as ajv does; ajv's `unicode: false` would count UTF-16 units but is deprecated.
+  const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictRequired: false, coerceTypes: false, useDefaults: false })
   for (const keyword of ['rule', 'secret', 'unknown', 'defaultText']) ajv.addKeyword({ keyword })
   ajv.addKeyword({
     keyword: 'check',

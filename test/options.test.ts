@@ -165,8 +165,8 @@ t.test('a client, store or jwt given as a string is not echoed: it may be a URL 
   }
 })
 
-t.test('lengths are counted as JavaScript counts them (UTF-16 units), as before the schema', async (t) => {
-  // 20 emoji are 40 UTF-16 units but 20 characters: a secret long enough by String#length stays accepted.
-  await t.resolves(readyWith({ ...base, codeSecret: '😀'.repeat(20) }))
-  await t.rejects(readyWith({ ...base, keyPrefix: '😀'.repeat(40) }), /option "keyPrefix"/)
+t.test('lengths count characters (code points), not UTF-16 units', async (t) => {
+  // 20 emoji are 40 UTF-16 units but 20 characters: too short a secret; 40 emoji are 40 characters of a prefix.
+  await t.rejects(readyWith({ ...base, codeSecret: '😀'.repeat(20) }), /option "codeSecret" must be a string of at least 32 characters/)
+  await t.resolves(readyWith({ ...base, keyPrefix: '😀'.repeat(40) }))
 })
