@@ -169,6 +169,21 @@ for (const kind of storeKinds) {
     t.equal(setCookies(deep).length, 7 * paths.length)
   })
 
+  t.test(`${kind} store: only spaces and tabs around a cookie's name and value are stripped, not U+00A0`, async (t) => {
+    const { app, signIn } = await cookieApp(t, kind)
+    const real = setCookies(await signIn()).find((c) => c.name === '__Host-otp_refresh')?.value ?? ''
+    const refresh = async (cookie: string) => await app.inject({ method: 'POST', url: '/refresh', headers: { host: 'app.example.com', cookie } })
+    // To a browser `\u00a0__Host-otp_refresh` is an unprefixed name, which a sibling subdomain can set.
+    const lead = await refresh(`\u00a0__Host-otp_refresh=${real}`)
+    t.equal(lead.json().code, 'OTP_REFRESH_INVALID', 'a U+00A0 before the name: another cookie, not read')
+    const trail = await refresh(`__Host-otp_refresh\u00a0=${real}`)
+    t.equal(trail.json().code, 'OTP_REFRESH_INVALID', 'a U+00A0 after the name: another cookie, not read')
+    const value = await refresh(`__Host-otp_refresh=\u00a0${real}`)
+    t.equal(value.json().code, 'OTP_REFRESH_INVALID', 'a U+00A0 in the value is part of it')
+    const spaced = await refresh(`a=1;\t __Host-otp_refresh \t= \t${real} \t;b=2`)
+    t.equal(spaced.statusCode, 200, 'spaces and tabs around the name and the value are stripped, as a browser does')
+  })
+
   t.test(`${kind} store: two device cookies at /login: the device is unknown, both are cleared`, async (t) => {
     const { app, signIn } = await cookieApp(t, kind, { maxSends: 2, resendInterval: 0 })
     const device = setCookies(await signIn()).find((c) => c.name === '__Host-otp_device')?.value ?? ''

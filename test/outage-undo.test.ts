@@ -83,6 +83,14 @@ async function frozenApp (t: Test, kind: Kind, options: Partial<OtpLoginOptions>
 
 t.teardown(async () => { (await sharedRedis()).resume() })
 
+/** Waits (for real I/O: the late answers, then their undos) until `count` late calls of `method` were undone. */
+async function lateCallsUndone (t: Test, logs: string[], method: string, count: number): Promise<void> {
+  const undone = (): number => logs.filter((line) => line.includes(`store.${method} answered after storeTimeout (the request got 503): undone`)).length
+  for (let i = 0; i < 1000 && undone() < count; i++) await sleep(10)
+  t.equal(undone(), count, `${count} late ${method} call(s) undone`)
+  t.notMatch(logs.join(''), /could not be undone/)
+}
+
 for (const kind of ['memory', 'redis'] as const) {
   t.test(`${kind}: a frozen store, three 503 logins, then a code is sent at once`, async (t) => {
     const { login, verify, codeFor, sent, frozen, undone } = await frozenApp(t, kind)
@@ -159,6 +167,26 @@ for (const kind of ['memory', 'redis'] as const) {
     const again = await login(phone)
     t.equal(again.statusCode, 200, 'no resend wait')
     t.equal(sent.length, 1)
+  })
+
+  t.test(`${kind}: two logins whose SMS budget call answers late (503), then the budget still allows its 2 codes`, async (t) => {
+    const held = await heldStore(t)
+    const logs: string[] = []
+    const { login, sent } = await buildApp(t, 'memory', {
+      storeTimeout, store: held.store, codeSecret: CODE_SECRET, smsBudget: { 91: 2 }, resendInterval: 0
+    }, logs)
+    held.hold(['consumeBudget'])
+    let timedOut
+    try {
+      timedOut = await Promise.all([login('+919876543210'), login('+919876543211')])
+    } finally {
+      held.release()
+    }
+    t.same(timedOut.map((res) => res.statusCode), [503, 503])
+    await lateCallsUndone(t, logs, 'consumeBudget', 2)
+    const after = [await login('+919876543212'), await login('+919876543213'), await login('+919876543214')]
+    t.same(after.map((res) => res.json().code ?? res.statusCode), [200, 200, 'OTP_SEND_BUDGET_EXCEEDED'], 'two codes, then the budget is used up')
+    t.same(sent.map((s) => s.to), ['+919876543212', '+919876543213'])
   })
 
   t.test(`${kind}: a sign-in answered 503 leaves no session behind`, async (t) => {

@@ -82,9 +82,23 @@ function valuesOf (request: FastifyRequest, name: string): string[] {
   const values: string[] = []
   for (const part of header.split(';')) {
     const eq = part.indexOf('=')
-    if (eq !== -1 && part.slice(0, eq).trim() === name) values.push(part.slice(eq + 1).trim())
+    if (eq !== -1 && trimSpaces(part.slice(0, eq)) === name) values.push(trimSpaces(part.slice(eq + 1)))
   }
   return values
+}
+
+/**
+ * `text` without the spaces and tabs around it, and nothing else (RFC 6265, 5.2): `trim()` also strips U+00A0 and
+ * other Unicode spaces, which would read a cookie named `\u00a0__Host-otp_refresh`, to a browser an unprefixed
+ * name that a sibling subdomain can set, as the `__Host-` cookie. A loop, not a regular expression: a header of
+ * 8 KiB of spaces must not take quadratic time.
+ */
+function trimSpaces (text: string): string {
+  let start = 0
+  let end = text.length
+  while (start < end && (text[start] === ' ' || text[start] === '\t')) start++
+  while (end > start && (text[end - 1] === ' ' || text[end - 1] === '\t')) end--
+  return text.slice(start, end)
 }
 
 /**

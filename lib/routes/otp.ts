@@ -86,9 +86,11 @@ export function otpRoutes (input: OtpRoutesInput): void {
     if (testCode !== undefined) return sent
 
     const limit = identity.channel === 'sms' ? smsLimit(identity.callingCode) : undefined
+    const budgetName = `sms:${identity.callingCode ?? ''}`
     if (limit !== undefined) {
-      const budget = await reachStore(() => store.consumeBudget(`sms:${identity.callingCode ?? ''}`, limit, hourMs)).catch((err: unknown) => {
+      const budget = await reachStore(() => store.consumeBudget(budgetName, limit, hourMs)).catch((err: unknown) => {
         // A 503 sends nothing: the code goes, with its send and the resend wait (not awaited: the store is slow).
+        // A count that the store makes after the deadline is given back by the store deadline (lib/store/deadline.ts).
         revoke(identity.value, codeHash, true).catch(() => {}) // revoke logs its own failure
         throw err
       })
@@ -110,6 +112,12 @@ export function otpRoutes (input: OtpRoutesInput): void {
       request.log.error({ reason }, 'fastify-otp-login: OTP_DELIVERY_FAILED')
       emit(request, { type: 'delivery-failed', reason, ...about })
       await revoke(identity.value, codeHash, !maybeDelivered)
+      // The budget counts what may have reached a phone, as maxSends does: a send that surely went nowhere goes back.
+      if (limit !== undefined && !maybeDelivered) {
+        await store.refundBudget(budgetName).catch((refundErr: unknown) => {
+          request.log.error({ err: plainError(refundErr) }, 'fastify-otp-login: could not give an unsent code back to smsBudget')
+        })
+      }
       throw new DeliveryFailedError()
     }
     emit(request, { type: 'code-sent', ...about })

@@ -14,6 +14,7 @@ export class CombinedStore<Codes extends CodeStore, Sessions extends SessionStor
   revokeCode (...args: Parameters<CodeStore['revokeCode']>): ReturnType<CodeStore['revokeCode']> { return this.codes.revokeCode(...args) }
   verifyCode (...args: Parameters<CodeStore['verifyCode']>): ReturnType<CodeStore['verifyCode']> { return this.codes.verifyCode(...args) }
   consumeBudget (...args: Parameters<CodeStore['consumeBudget']>): ReturnType<CodeStore['consumeBudget']> { return this.codes.consumeBudget(...args) }
+  refundBudget (...args: Parameters<CodeStore['refundBudget']>): ReturnType<CodeStore['refundBudget']> { return this.codes.refundBudget(...args) }
   reserveGuess (...args: Parameters<CodeStore['reserveGuess']>): ReturnType<CodeStore['reserveGuess']> { return this.codes.reserveGuess(...args) }
   refundGuess (...args: Parameters<CodeStore['refundGuess']>): ReturnType<CodeStore['refundGuess']> { return this.codes.refundGuess(...args) }
   lockOut (...args: Parameters<CodeStore['lockOut']>): ReturnType<CodeStore['lockOut']> { return this.codes.lockOut(...args) }

@@ -54,6 +54,8 @@ export const otpStoreUndos: Undos<OtpStore> = {
   // Nothing was sent: the code goes, with its send and the resend wait.
   issueCode: (store, [identifier, codeHash, , device], result) =>
     result.status === 'issued' ? store.revokeCode(identifier, codeHash, true, device) : undefined,
+  // Nothing was sent: the send goes back to the budget (a refused one was not counted).
+  consumeBudget: (store, [budget], result) => result.status === 'ok' ? store.refundBudget(budget) : undefined,
   // The client still holds the token it presented; the new one was never handed out.
   rotateSession: (store, [userKey, sessionId, tokenHash, newHash], result) =>
     result.status === 'ok' ? store.undoRotation(userKey, sessionId, tokenHash, newHash) : undefined,

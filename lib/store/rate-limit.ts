@@ -4,7 +4,7 @@ import { StoreUnavailableError } from '../errors.js'
 import { callbackWithin } from './deadline.js'
 import { defineScripts, script } from './lua.js'
 
-// The same one-key script as the send budgets (the code store's `consumeBudget`).
+// One key, a fixed window, every request counted (the send budgets have budget.lua, which counts only sends made).
 const countScript = { otpLoginCount: script('count', 1) }
 
 type Count = (key: string, windowMs: number, cb: (err: Error | null, reply?: [number, number]) => void) => void

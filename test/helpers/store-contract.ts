@@ -335,6 +335,25 @@ export function storeContract (t: Test, makeStore: () => Promise<Timed<OtpStore>
     t.same(await store.consumeBudget(budget, 3, 10_000), { status: 'ok' }, 'a new window')
   })
 
+  t.test('send budgets: a refused send is not counted, a send given back frees its place, never below 0', async (t) => {
+    const { store, clock } = await makeStore()
+    const budget = 'sms:44'
+    const consume = async (): Promise<string> => (await store.consumeBudget(budget, 2, 10_000)).status
+    t.same([await consume(), await consume()], ['ok', 'ok'])
+    t.same([await consume(), await consume(), await consume()], ['exceeded', 'exceeded', 'exceeded'])
+    await store.refundBudget(budget)
+    t.equal(await consume(), 'ok', 'the place given back is free again: the three refused sends were not counted')
+    t.equal(await consume(), 'exceeded')
+    await clock.advance(6_000)
+    await store.refundBudget(budget)
+    t.equal(await consume(), 'ok')
+    const over = await store.consumeBudget(budget, 2, 10_000)
+    t.ok(over.status === 'exceeded' && over.retryAfterMs > 2_000 && over.retryAfterMs <= 4_000, 'a send given back leaves the window its end')
+    for (let i = 0; i < 4; i++) await store.refundBudget(budget)
+    await store.refundBudget('sms:never-counted')
+    t.same([await consume(), await consume(), await consume()], ['ok', 'ok', 'exceeded'], 'more given back than counted: the count stopped at 0')
+  })
+
   sessionContract(t, makeStore)
   graceContract(t, makeStore)
   failureContract(t, makeStore)

@@ -128,9 +128,17 @@ export class MemoryCodeStore implements CodeStore {
   async consumeBudget (budget: string, limit: number, windowMs: number): Promise<BudgetResult> {
     const now = this.now()
     const counter = live(this.budgets.get(budget), now) ?? { count: 0, until: now + windowMs }
+    // A refused send is not counted.
+    if (counter.count >= limit) return { status: 'exceeded', retryAfterMs: counter.until - now }
     counter.count++
     this.budgets.set(budget, counter)
-    return counter.count <= limit ? { status: 'ok' } : { status: 'exceeded', retryAfterMs: counter.until - now }
+    return { status: 'ok' }
+  }
+
+  async refundBudget (budget: string): Promise<void> {
+    const counter = live(this.budgets.get(budget), this.now())
+    if (counter !== undefined && counter.count > 1) counter.count--
+    else this.budgets.delete(budget)
   }
 
   async reserveGuess (identifier: string, policy: FailurePolicy, device?: string): Promise<GuessResult> {

@@ -12,7 +12,7 @@ const scripts = {
   otpLoginRefund: script('refund', 1),
   otpLoginLockout: script('lockout', 3),
   otpLoginReset: script('reset', 4),
-  otpLoginCount: script('count', 1),
+  otpLoginBudget: script('budget', 1),
   otpLoginChallengeCreate: script('challenge-create', 1),
   otpLoginChallengeReserve: script('challenge-reserve', 3),
   otpLoginChallengeRefund: script('challenge-refund', 2),
@@ -33,7 +33,7 @@ interface ScriptedClient {
   otpLoginRefund: ScriptCall<Done>
   otpLoginLockout: ScriptCall<Done>
   otpLoginReset: ScriptCall<Done>
-  otpLoginCount: ScriptCall<[count: number, ttlMs: number]>
+  otpLoginBudget: ScriptCall<['ok'] | ['exceeded', number]>
   otpLoginChallengeCreate: ScriptCall<Done>
   otpLoginChallengeReserve: ScriptCall<ChallengeReply>
   otpLoginChallengeRefund: ScriptCall<Done>
@@ -109,6 +109,11 @@ export class RedisCodeStore implements CodeStore {
     return `${this.keyPrefix}{${identifier}}:ceiling`
   }
 
+  /** A send budget's counter, in a slot of its own. */
+  private budgetKey (budget: string): string {
+    return `${this.keyPrefix}budget:{${budget}}`
+  }
+
   private challengeKey (identifier: string, challengeId: string): string {
     return `${this.keyPrefix}{${identifier}}:mfa:${challengeId}`
   }
@@ -135,8 +140,16 @@ export class RedisCodeStore implements CodeStore {
   }
 
   async consumeBudget (budget: string, limit: number, windowMs: number): Promise<BudgetResult> {
-    const [count, ttl] = await this.client.otpLoginCount(`${this.keyPrefix}budget:{${budget}}`, windowMs)
-    return count <= limit ? { status: 'ok' } : { status: 'exceeded', retryAfterMs: ttl }
+    const reply = await this.client.otpLoginBudget(this.budgetKey(budget), limit, windowMs)
+    switch (reply[0]) {
+      case 'ok': return { status: 'ok' }
+      case 'exceeded': return { status: 'exceeded', retryAfterMs: reply[1] }
+      default: return unexpected(reply)
+    }
+  }
+
+  async refundBudget (budget: string): Promise<void> {
+    await this.client.otpLoginRefund(this.budgetKey(budget))
   }
 
   async reserveGuess (identifier: string, policy: FailurePolicy, device?: string): Promise<GuessResult> {

@@ -18,8 +18,16 @@ export interface CodeStore {
    */
   revokeCode (identifier: string, codeHash: string, giveSendBack: boolean, device?: string): Promise<void>
   verifyCode (identifier: string, codeHash: string, policy: VerifyPolicy, device?: string): Promise<VerifyResult>
-  /** Counts one send against a shared budget (e.g. SMS to one country): `limit` per `windowMs`, a fixed window. */
+  /**
+   * Counts one send against a shared budget (e.g. SMS to one country): `limit` per `windowMs`, a fixed window
+   * from its first send. A send refused as `exceeded` is not counted, so a send given back frees a place.
+   */
   consumeBudget (budget: string, limit: number, windowMs: number): Promise<BudgetResult>
+  /**
+   * Gives back one send that `consumeBudget` counted but that went nowhere (its delivery failed, or its request
+   * got 503): the count never goes below 0, and the window keeps its end.
+   */
+  refundBudget (budget: string): Promise<void>
 
   /**
    * The failure count and lockout of `verifyCode`, for codes checked outside the store (authenticator and
@@ -51,7 +59,7 @@ export interface CodeStore {
 
 /** Every method of `CodeStore`: what a custom store is checked for, and what the store deadline bounds. */
 export const codeStoreMethods = [
-  'issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'reserveGuess', 'refundGuess', 'lockOut', 'clearFailures', 'resetCounters',
+  'issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'refundBudget', 'reserveGuess', 'refundGuess', 'lockOut', 'clearFailures', 'resetCounters',
   'createChallenge', 'reserveChallenge', 'refundChallenge', 'consumeChallenge'
 ] as const
 

@@ -1,4 +1,4 @@
--- Counts one event in a fixed window: send budgets and per-IP route limits.
+-- Counts one event in a fixed window, every one, refused or not: the per-IP route limits.
 -- KEYS: counter   ARGV: windowMs   Returns {count, ttlMs}.
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
