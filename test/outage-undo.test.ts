@@ -145,6 +145,26 @@ for (const kind of ['memory', 'redis'] as const) {
     t.equal((await refresh(retry.json().refresh)).statusCode, 200, 'and the session goes on')
   })
 
+  for (const first of ['tab B', 'tab A'] as const) {
+    t.test(`${kind}: two tabs, a 503 refresh of one, then ${first} refreshes first: the session is as before the 503`, async (t) => {
+      const { login, verify, codeFor, refresh, frozen, undone, app } = await frozenApp(t, kind)
+      await login(phone)
+      const signedIn: string = (await verify(phone, codeFor(phone))).json().refresh
+      const tabA: string = (await refresh(signedIn)).json().refresh
+      const tabB: string = (await refresh(signedIn)).json().refresh // the grace retry: tabA and tabB are both current
+      t.equal((await frozen(async () => await refresh(tabA))).statusCode, 503, 'tab A, while the store is frozen')
+      await undone(1)
+      const [goesOn, twin] = first === 'tab B' ? [tabB, tabA] : [tabA, tabB]
+      const next = await refresh(goesOn)
+      t.equal(next.statusCode, 200, `${first}'s token is still current`)
+      const me = await app.inject({ url: '/me', headers: { authorization: `Bearer ${next.json().access as string}` } })
+      t.equal(me.statusCode, 200)
+      t.equal((await refresh(next.json().refresh)).statusCode, 200, 'and the session goes on')
+      // As without the 503: of two current tokens, the first one rotated goes on and the other is spent with it.
+      t.equal((await refresh(twin)).json().code, 'OTP_REFRESH_REUSED', 'the other tab\'s token was spent by that rotation, as ever')
+    })
+  }
+
   /** A store of `kind` behind `holdable`, to hold one method alone. */
   const heldStore = async (t: Test): Promise<ReturnType<typeof holdable>> => {
     const inner = kind === 'memory' ? new MemoryStore() : new RedisStore({ client: await freshRedis() })

@@ -1,5 +1,6 @@
 import type { Test } from 'tap'
 import type { OtpStore, SessionPolicy } from '../../lib/index.js'
+import { SPENT_KEPT } from '../../lib/store/sessions/types.js'
 import type { TestClock, Timed } from './clock.js'
 
 /**
@@ -137,8 +138,63 @@ export function graceContract (t: Test, makeStore: () => Promise<Timed<OtpStore>
     await store.rotateSession(user, sid, 't1', 't3', policy(clock))
     t.equal(await store.undoRotation(user, sid, 't1', 't3'), true)
     t.same(await store.rotateSession(user, sid, 't3', 'x', policy(clock)), { status: 'invalid' }, 'the token nobody was given')
-    t.same(await store.rotateSession(user, sid, 't1', 't4', policy(clock)), ok, 'the retry goes on')
-    t.same(await store.rotateSession(user, sid, 't2', 'x', policy(clock)), { status: 'reused' }, 'its twin is then spent')
+    t.same(await store.rotateSession(user, sid, 't1', 't4', policy(clock)), ok, 'the retry goes on, on the grace it had')
+    t.same(await store.rotateSession(user, sid, 't1', 'x', policy(clock)), { status: 'reused' }, 'once only')
+  })
+
+  t.test('undo: a late grace retry undone leaves the other tab\'s token current', async (t) => {
+    const { store, clock, user, sid } = await session()
+    await store.rotateSession(user, sid, 't1', 't2', policy(clock))
+    await store.rotateSession(user, sid, 't1', 't3', policy(clock))
+    t.equal(await store.undoRotation(user, sid, 't1', 't3'), true)
+    t.same(await store.rotateSession(user, sid, 't2', 't4', policy(clock)), ok, 't2 was never spent')
+    t.same(await store.rotateSession(user, sid, 't4', 't5', policy(clock)), ok)
+  })
+
+  t.test('undo: a late rotation of a session with two current tokens puts both back, and no grace', async (t) => {
+    for (const first of ['t2', 't3']) {
+      const { store, clock, user, sid } = await session()
+      const other = first === 't2' ? 't3' : 't2'
+      await store.rotateSession(user, sid, 't1', 't2', policy(clock)) // tab A
+      await store.rotateSession(user, sid, 't1', 't3', policy(clock)) // tab B, the grace retry: t2 and t3 current
+      await store.rotateSession(user, sid, other, 't4', policy(clock)) // a rotation the client was told 503
+      t.equal(await store.undoRotation(user, sid, other, 't4'), true)
+      t.same(await store.rotateSession(user, sid, 't4', 'x', policy(clock)), { status: 'invalid' }, 'the token nobody was given')
+      t.same(await store.rotateSession(user, sid, first, 't5', policy(clock)), ok, `${first}, the token ${other}'s rotation spent, is current`)
+      t.same(await store.rotateSession(user, sid, 't5', 't6', policy(clock)), ok, 'and goes on')
+      t.same(await store.rotateSession(user, sid, 't1', 'x', policy(clock)), { status: 'reused' }, 'the grace retry used the grace: none came back')
+    }
+  })
+
+  t.test('undo: the grace a late rotation replaced comes back with the time it had left', async (t) => {
+    for (const wait of [0, 6_000]) {
+      const { store, clock, user, sid } = await session()
+      await store.rotateSession(user, sid, 't1', 't2', policy(clock)) // t1 has a grace of 10 s
+      await clock.advance(4_000)
+      await store.rotateSession(user, sid, 't2', 't3', policy(clock)) // late: t2 gets the grace
+      t.equal(await store.undoRotation(user, sid, 't2', 't3'), true)
+      await clock.advance(wait)
+      if (wait === 0) {
+        t.same(await store.rotateSession(user, sid, 't1', 't4', policy(clock)), ok, 't1 within what was left of its grace')
+        t.same(await store.rotateSession(user, sid, 't2', 't5', policy(clock)), ok, 'beside t2')
+      } else {
+        t.same(await store.rotateSession(user, sid, 't1', 't4', policy(clock)), { status: 'reused' }, '6 s later, its grace ran out as it would have')
+      }
+    }
+  })
+
+  t.test('undo: the spent tokens a late rotation forgot are remembered again', async (t) => {
+    const { store, clock, user, sid } = await session()
+    const strict = { graceMs: 0 }
+    let token = 't1'
+    for (let i = 1; i <= SPENT_KEPT; i++) {
+      await store.rotateSession(user, sid, token, `r${i}`, policy(clock, strict))
+      token = `r${i}`
+    }
+    // SPENT_KEPT tokens are spent, t1 the oldest; the next rotation forgets it.
+    await store.rotateSession(user, sid, token, 'late', policy(clock, strict))
+    t.equal(await store.undoRotation(user, sid, token, 'late'), true)
+    t.same(await store.rotateSession(user, sid, 't1', 'x', policy(clock, strict)), { status: 'reused' }, 't1 is reuse again, not unknown')
   })
 
   t.test('undo: nothing changes once the new token was rotated on, or the session ended', async (t) => {

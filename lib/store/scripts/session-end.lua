@@ -12,7 +12,7 @@ local function announce (result)
 end
 local function finish (id)
   local live = redis.call('DEL', base .. id)
-  redis.call('DEL', base .. id .. ':spent', base .. id .. ':grace')
+  redis.call('DEL', base .. id .. ':spent', base .. id .. ':grace', base .. id .. ':grace-undo')
   redis.call('ZREM', index, id)
   return live == 1
 end

@@ -9,10 +9,22 @@ interface Session extends Expiring {
   /** The token the last rotation spent, while it may still come back once (`graceMs`). */
   grace?: { hash: string, until: number }
   spent: Set<string>
+  /** What the last rotation replaced, for `undoRotation`; gone once undone or superseded by an undo. */
+  before?: Before
   claims: string
   amr: string
   createdAt: number
   lastUsedAt: number
+}
+
+/** The session before a rotation to `newHash` from `presented`; `trimmed`: the spent tokens it forgot, oldest first. */
+interface Before {
+  newHash: string
+  presented: string
+  current: string
+  alt?: string
+  grace?: { hash: string, until: number }
+  trimmed: string[]
 }
 
 /**
@@ -74,8 +86,9 @@ export class MemorySessionStore implements SessionStore {
     if (!session) return { status: 'invalid' }
     if (equalHashes(session.current, tokenHash) || (session.alt !== undefined && equalHashes(session.alt, tokenHash))) {
       // Both current tokens are spent: of two, the first one rotated goes on and the other is now spent.
-      this.spend(session, session.current)
-      if (session.alt !== undefined) this.spend(session, session.alt)
+      const before = this.before(session, tokenHash, newHash)
+      before.trimmed.push(...this.spend(session, session.current))
+      if (session.alt !== undefined) before.trimmed.push(...this.spend(session, session.alt))
       delete session.alt
       session.current = newHash
       const graceMs = policy.graceMs ?? 0
@@ -85,6 +98,7 @@ export class MemorySessionStore implements SessionStore {
     }
     if (session.grace !== undefined && session.grace.until > now && equalHashes(session.grace.hash, tokenHash)) {
       // The token the last rotation spent, once more within the grace: a second current token, once only.
+      this.before(session, tokenHash, newHash)
       delete session.grace
       session.alt = newHash
       return this.used(sessions, sessionId, session, policy)
@@ -97,14 +111,27 @@ export class MemorySessionStore implements SessionStore {
     return { status: 'invalid' }
   }
 
-  /** Remembers a spent token; the newest SPENT_KEPT are kept (a Set keeps insertion order): memory stays bounded. */
-  private spend (session: Session, hash: string): void {
+  /** Keeps what a rotation is about to replace, for `undoRotation`. */
+  private before (session: Session, presented: string, newHash: string): Before {
+    const { current, alt, grace } = session
+    session.before = { newHash, presented, current, ...(alt !== undefined && { alt }), ...(grace !== undefined && { grace }), trimmed: [] }
+    return session.before
+  }
+
+  /**
+   * Remembers a spent token; the newest SPENT_KEPT are kept (a Set keeps insertion order): memory stays bounded.
+   * Returns the ones it forgot.
+   */
+  private spend (session: Session, hash: string): string[] {
     session.spent.delete(hash)
     session.spent.add(hash)
+    const forgotten: string[] = []
     for (const old of session.spent) {
       if (session.spent.size <= SPENT_KEPT) break
       session.spent.delete(old)
+      forgotten.push(old)
     }
+    return forgotten
   }
 
   /** A rotation's last use: the session lives `ttlMs` from now and moves to the end of the order of use. */
@@ -119,14 +146,31 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async undoRotation (userKey: string, sessionId: string, tokenHash: string, newHash: string): Promise<boolean> {
-    const session = this.sessionsOf(userKey, this.now()).get(sessionId)
+    const now = this.now()
+    const session = this.sessionsOf(userKey, now).get(sessionId)
     if (!session) return false
+    const before = session.before
+    if (before !== undefined && equalHashes(before.newHash, newHash) && equalHashes(before.presented, tokenHash)) {
+      // The last rotation: nothing came after it, so what it replaced is exactly the session before it.
+      session.current = before.current
+      if (before.alt !== undefined) session.alt = before.alt
+      else delete session.alt
+      if (before.grace !== undefined && before.grace.until > now) session.grace = before.grace
+      else delete session.grace
+      session.spent.delete(before.current)
+      if (before.alt !== undefined) session.spent.delete(before.alt)
+      session.spent = new Set([...before.trimmed, ...session.spent])
+      delete session.before
+      return true
+    }
     if (equalHashes(session.current, newHash)) session.current = tokenHash
     else if (session.alt !== undefined && equalHashes(session.alt, newHash)) session.alt = tokenHash
     else return false
     if (session.alt !== undefined && equalHashes(session.alt, session.current)) delete session.alt
     session.spent.delete(tokenHash)
     if (session.grace !== undefined && equalHashes(session.grace.hash, tokenHash)) delete session.grace
+    // What the last rotation kept no longer describes the session.
+    delete session.before
     return true
   }
 

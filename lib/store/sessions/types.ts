@@ -16,8 +16,11 @@ export interface SessionStore {
   rotateSession (userKey: string, sessionId: string, tokenHash: string, newHash: string, policy: SessionPolicy): Promise<RotateResult>
   /**
    * Undoes a `rotateSession` from `tokenHash` to `newHash` whose answer came after the plugin's deadline, so the
-   * client was told 503 and still holds `tokenHash`: if `newHash` is still current, `tokenHash` takes its place
-   * and is no longer spent. False, and nothing changes, when `newHash` is not current (or the session ended).
+   * client was told 503 and still holds `tokenHash`. When it was the session's last rotation, the session is as
+   * it was before it: both current tokens (a grace retry's second one too), the grace with the time it had left,
+   * the spent tokens (a rotation keeps what it replaces, for this). Otherwise, if `newHash` is still current,
+   * `tokenHash` takes its place and is no longer spent. False, and nothing changes, when `newHash` is not current
+   * (or the session ended).
    */
   undoRotation (userKey: string, sessionId: string, tokenHash: string, newHash: string): Promise<boolean>
   isSessionLive (userKey: string, sessionId: string): Promise<boolean>
