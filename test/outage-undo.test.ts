@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
-import { MemoryStore, RedisStore, type OtpLoginOptions, type OtpStore } from '../lib/index.js'
+import { MemoryStore, RedisStore, type OtpEvent, type OtpLoginOptions, type OtpStore } from '../lib/index.js'
+import { otpStoreWithDeadline } from '../lib/store/deadline.js'
 import { otpStoreMethods } from '../lib/store/types.js'
 import { buildApp, CODE_SECRET, freshRedis, sharedRedis } from './helpers/app.js'
 
@@ -78,7 +79,7 @@ async function frozenApp (t: Test, kind: Kind, options: Partial<OtpLoginOptions>
     t.notMatch(logs.join(''), /could not be undone/)
   }
   const refresh = async (token: string) => await built.app.inject({ method: 'POST', url: '/refresh', payload: { refresh: token } })
-  return { ...built, logs, frozen, undone, refresh }
+  return { ...built, logs, frozen, undone, refresh, freeze: () => { freeze() }, thaw: () => { thaw() } }
 }
 
 t.teardown(async () => { (await sharedRedis()).resume() })
@@ -165,6 +166,51 @@ for (const kind of ['memory', 'redis'] as const) {
     })
   }
 
+  t.test(`${kind}: a sign-in answered 503 beyond maxSessions ends no session (the one it ended comes back)`, async (t) => {
+    const events: OtpEvent[] = []
+    let freezeNext = false
+    const built = await frozenApp(t, kind, {
+      maxSessions: 2,
+      resendInterval: 0,
+      onEvent: (event) => { events.push(event) },
+      // The store freezes once the code was checked, before the session starts: createSession answers late.
+      findOrCreateUser: () => {
+        if (freezeNext) {
+          freezeNext = false
+          built.freeze()
+        }
+        return { id: 'u1' }
+      }
+    })
+    const { app, login, verify, codeFor, refresh, undone } = built
+    type Tokens = { access: string, refresh: string }
+    const signIn = async () => { await login(phone); return await verify(phone, codeFor(phone)) }
+    const s1 = (await signIn()).json<Tokens>()
+    const s2 = (await signIn()).json<Tokens>()
+    freezeNext = true
+    let third
+    try {
+      third = await signIn()
+    } finally {
+      built.thaw()
+    }
+    t.equal(third.statusCode, 503)
+    t.equal(third.json<Partial<Tokens>>().refresh, undefined, 'S3 was never handed out')
+    await undone(1)
+    const me = async (tokens: Tokens) => await app.inject({ url: '/me', headers: { authorization: `Bearer ${tokens.access}` } })
+    t.equal((await me(s1)).statusCode, 200, 'S1\'s access token still works')
+    t.equal((await me(s2)).statusCode, 200, 'S2\'s too')
+    const r1 = await refresh(s1.refresh)
+    t.equal(r1.statusCode, 200, 'S1, the least recently used, was not ended')
+    const r2 = await refresh(s2.refresh)
+    t.equal(r2.statusCode, 200, 'S2 goes on')
+    const sid = (tokens: Tokens): string => tokens.refresh.split('.')[1] ?? ''
+    const list = await app.inject({ url: '/sessions', headers: { authorization: `Bearer ${r2.json<Tokens>().access}` } })
+    t.same(list.json<{ sessions: Array<{ id: string }> }>().sessions.map((s) => s.id).sort(), [sid(s1), sid(s2)].sort(), 'S1 and S2, no S3')
+    t.same(events.filter((e) => e.type === 'session-ended'), [], 'no session ended')
+    t.equal(events.filter((e) => e.type === 'session-created').length, 2)
+  })
+
   /** A store of `kind` behind `holdable`, to hold one method alone. */
   const heldStore = async (t: Test): Promise<ReturnType<typeof holdable>> => {
     const inner = kind === 'memory' ? new MemoryStore() : new RedisStore({ client: await freshRedis() })
@@ -207,6 +253,33 @@ for (const kind of ['memory', 'redis'] as const) {
     const after = [await login('+919876543212'), await login('+919876543213'), await login('+919876543214')]
     t.same(after.map((res) => res.json().code ?? res.statusCode), [200, 200, 'OTP_SEND_BUDGET_EXCEEDED'], 'two codes, then the budget is used up')
     t.same(sent.map((s) => s.to), ['+919876543212', '+919876543213'])
+  })
+
+  t.test(`${kind}: a late createSession whose ended session cannot be restored: the error log names it`, async (t) => {
+    const held = await heldStore(t)
+    // All the user's sessions are logged out between the late answer and its undo: the parked one too, for good.
+    const store: OtpStore = {
+      ...held.store,
+      restoreSessions: async (userKey, ids) => { await held.store.endSessions(userKey, 'all'); return await held.store.restoreSessions(userKey, ids) }
+    }
+    const errors: string[] = []
+    const bounded = otpStoreWithDeadline(store, storeTimeout, {
+      warn: () => {},
+      error: (details, message) => { errors.push(`${message} ${JSON.stringify(details)}`) }
+    })
+    const policy = { ttlMs: 60_000, now: Date.now(), maxSessions: 1 }
+    const record = { tokenHash: 'h', claims: '{}', amr: '["sms"]' }
+    await bounded.createSession('u1', 's1', record, policy)
+    held.hold(['createSession'])
+    try {
+      await t.rejects(bounded.createSession('u1', 's2', record, policy), /did not answer within/)
+    } finally {
+      held.release()
+    }
+    for (let i = 0; i < 1000 && errors.length === 0; i++) await sleep(10)
+    t.match(errors.join(''), /createSession answered after storeTimeout .* could not be undone.*stay ended \(not restored\): s1/)
+    t.equal(await held.store.isSessionLive('u1', 's1'), false)
+    t.equal(await held.store.isSessionLive('u1', 's2'), false)
   })
 
   t.test(`${kind}: a sign-in answered 503 leaves no session behind`, async (t) => {

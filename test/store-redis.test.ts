@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { RedisStore } from '../lib/index.js'
+import { PARKED_MS } from '../lib/store/types.js'
 import { freshRedis } from './helpers/app.js'
 import { redisClock } from './helpers/clock.js'
 import { storeContract } from './helpers/store-contract.js'
@@ -57,4 +58,24 @@ t.test('a rotation whose session lost its claims (damaged data) is refused, neve
   t.ok(key, 'the session hash')
   await client.hdel(key ?? '', 'claims')
   t.same(await store.rotateSession('user-key', 'sid-1', 'old', 'new', policy), { status: 'invalid' })
+})
+
+t.test('a session ended beyond maxSessions is parked under its user\'s hash tag for PARKED_MS, then gone', async (t) => {
+  const client = await freshRedis()
+  const store = new RedisStore({ client })
+  const policy = { ttlMs: 3_600_000, now: Date.now(), maxSessions: 1, graceMs: 10_000 }
+  const record = { tokenHash: 't1', claims: '{}', amr: '[]' }
+  await store.createSession('uk', 's1', record, policy)
+  await store.rotateSession('uk', 's1', 't1', 't2', policy)
+  await store.createSession('uk', 's2', record, policy)
+  const parked = (await client.keys('*parked*')).sort()
+  t.same(parked, ['otp:{u:uk}:s:s1:grace:parked', 'otp:{u:uk}:s:s1:parked', 'otp:{u:uk}:s:s1:spent:parked', 'otp:{u:uk}:sessions:parked'])
+  const ttls = await Promise.all(parked.map(async (key) => await client.pttl(key)))
+  t.ok(ttls.every((ttl) => ttl > 0 && ttl <= PARKED_MS), 'a minute at most, not the session\'s hour')
+  t.same(await client.exists('otp:{u:uk}:s:s1', 'otp:{u:uk}:s:s1:spent', 'otp:{u:uk}:s:s1:grace'), 0, 'nothing of it is live')
+  t.same(await store.restoreSessions('uk', ['s1']), ['s1'])
+  t.same(await client.keys('*parked*'), [], 'a restore leaves no parked key')
+  t.ok(await client.pttl('otp:{u:uk}:s:s1') > PARKED_MS, 'the session has its hour back')
+  t.ok(await client.pttl('otp:{u:uk}:s:s1:spent') > PARKED_MS)
+  t.equal(await client.hget('otp:{u:uk}:s:s1', 'pttl'), null, 'nor a field of its own')
 })

@@ -28,6 +28,7 @@ export class CombinedStore<Codes extends CodeStore, Sessions extends SessionStor
   createSession (...args: Parameters<SessionStore['createSession']>): ReturnType<SessionStore['createSession']> { return this.sessions.createSession(...args) }
   rotateSession (...args: Parameters<SessionStore['rotateSession']>): ReturnType<SessionStore['rotateSession']> { return this.sessions.rotateSession(...args) }
   undoRotation (...args: Parameters<SessionStore['undoRotation']>): ReturnType<SessionStore['undoRotation']> { return this.sessions.undoRotation(...args) }
+  restoreSessions (...args: Parameters<SessionStore['restoreSessions']>): ReturnType<SessionStore['restoreSessions']> { return this.sessions.restoreSessions(...args) }
   isSessionLive (...args: Parameters<SessionStore['isSessionLive']>): ReturnType<SessionStore['isSessionLive']> { return this.sessions.isSessionLive(...args) }
   endSessions (...args: Parameters<SessionStore['endSessions']>): ReturnType<SessionStore['endSessions']> { return this.sessions.endSessions(...args) }
   listSessions (...args: Parameters<SessionStore['listSessions']>): ReturnType<SessionStore['listSessions']> { return this.sessions.listSessions(...args) }

@@ -60,7 +60,22 @@ export const otpStoreUndos: Undos<OtpStore> = {
   rotateSession: (store, [userKey, sessionId, tokenHash, newHash], result) =>
     result.status === 'ok' ? store.undoRotation(userKey, sessionId, tokenHash, newHash) : undefined,
   // A session whose tokens were never handed out: it would only show in the list and count against maxSessions.
-  createSession: (store, [userKey, sessionId]) => store.endSessions(userKey, 'one', sessionId)
+  // The sessions it ended beyond maxSessions were only parked: they come back.
+  createSession: (store, [userKey, sessionId], result) => unstartSession(store, userKey, sessionId, result.ended)
+}
+
+/**
+ * Ends the session of a sign-in answered 503, then restores the sessions its `createSession` ended (in that order,
+ * so the user is never over `maxSessions`). One that could not be restored stays ended: said in the error log,
+ * with its id, rather than dropped in silence.
+ */
+async function unstartSession (store: OtpStore, userKey: string, sessionId: string, evicted: string[]): Promise<unknown> {
+  const end = await store.endSessions(userKey, 'one', sessionId)
+  if (evicted.length === 0) return end
+  const restored = await store.restoreSessions(userKey, evicted)
+  const lost = evicted.filter((id) => !restored.includes(id))
+  if (lost.length > 0) throw new Error(`sessions it ended beyond maxSessions stay ended (not restored): ${lost.join(' ')}`)
+  return restored
 }
 
 /** The callback form: `callback` is called once, with a StoreTimeoutError if the answer takes over `timeoutMs`. */

@@ -9,7 +9,7 @@ export type {
   BudgetResult, ChallengeResult, CodeStore, FailurePolicy, GuessResult, IssuePolicy, IssueResult, VerifyPolicy, VerifyResult
 } from './codes/types.js'
 export type { EndResult, EndScope, NewSession, RotateResult, SessionEnd, SessionInfo, SessionPolicy, SessionStore } from './sessions/types.js'
-export { SPENT_KEPT } from './sessions/types.js'
+export { PARKED_MS, SPENT_KEPT } from './sessions/types.js'
 
 /**
  * What the `store` option takes: the short-lived state of sign-ins, codes and counters (`CodeStore`) and

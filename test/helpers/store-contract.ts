@@ -3,6 +3,7 @@ import type { IssuePolicy, OtpStore, SessionPolicy, VerifyPolicy } from '../../l
 import { SPENT_KEPT } from '../../lib/store/types.js'
 import type { TestClock, Timed } from './clock.js'
 import { graceContract } from './session-grace-contract.js'
+import { parkContract } from './session-park-contract.js'
 
 const issue: IssuePolicy = { codeTtlMs: 60_000, maxSends: 3, windowMs: 60_000, resendIntervalMs: 0 }
 const verify: VerifyPolicy = { maxAttempts: 3, maxFailures: 5, lockoutMs: 60_000 }
@@ -356,6 +357,7 @@ export function storeContract (t: Test, makeStore: () => Promise<Timed<OtpStore>
 
   sessionContract(t, makeStore)
   graceContract(t, makeStore)
+  parkContract(t, makeStore)
   failureContract(t, makeStore)
 }
 

@@ -1,6 +1,6 @@
 import { equalHashes, live, type Expiring } from '../expiring.js'
 import type { EndResult, EndScope, NewSession, RotateResult, SessionEnd, SessionInfo, SessionPolicy, SessionStore } from './types.js'
-import { SPENT_KEPT } from './types.js'
+import { PARKED_MS, SPENT_KEPT } from './types.js'
 
 interface Session extends Expiring {
   current: string
@@ -27,6 +27,11 @@ interface Before {
   trimmed: string[]
 }
 
+/** A session `createSession` ended beyond `maxSessions`, restorable until `until` (`PARKED_MS`). */
+interface Parked extends Expiring {
+  session: Session
+}
+
 /**
  * Sessions in this process, with the same semantics as `RedisSessionStore`. Every method runs synchronously to
  * its end, which makes each one atomic in Node's single thread. Expired sessions go when their user's are read
@@ -34,6 +39,7 @@ interface Before {
  */
 export class MemorySessionStore implements SessionStore {
   private readonly users = new Map<string, Map<string, Session>>()
+  private readonly parked = new Map<string, Map<string, Parked>>()
 
   constructor (private readonly now: () => number) {}
 
@@ -45,6 +51,15 @@ export class MemorySessionStore implements SessionStore {
   sweep (): void {
     const now = this.now()
     for (const userKey of this.users.keys()) this.sessionsOf(userKey, now)
+    for (const userKey of this.parked.keys()) this.parkedOf(userKey, now)
+  }
+
+  /** A user's parked sessions (those parked over PARKED_MS ago are dropped on the way). */
+  private parkedOf (userKey: string, now: number): Map<string, Parked> {
+    const parked = this.parked.get(userKey) ?? new Map<string, Parked>()
+    for (const [id, entry] of parked) if (!live(entry, now)) parked.delete(id)
+    if (parked.size === 0) this.parked.delete(userKey)
+    return parked
   }
 
   /** A user's live sessions (expired ones are dropped on the way). */
@@ -56,14 +71,19 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async createSession (userKey: string, sessionId: string, record: NewSession, policy: SessionPolicy): Promise<SessionEnd> {
-    const sessions = this.sessionsOf(userKey, this.now())
+    const now = this.now()
+    const sessions = this.sessionsOf(userKey, now)
     const ended: string[] = []
     const max = policy.maxSessions ?? Infinity
     while (sessions.size >= max) {
       let oldest: [string, Session] | undefined
       for (const entry of sessions) if (!oldest || entry[1].lastUsedAt < oldest[1].lastUsedAt) oldest = entry
       if (!oldest) break
+      // Ended (not live, not listed), but parked: a late answer's undo restores it (restoreSessions).
       sessions.delete(oldest[0])
+      const parked = this.parkedOf(userKey, now)
+      parked.set(oldest[0], { session: oldest[1], until: now + PARKED_MS })
+      this.parked.set(userKey, parked)
       ended.push(oldest[0])
     }
     sessions.set(sessionId, {
@@ -174,14 +194,39 @@ export class MemorySessionStore implements SessionStore {
     return true
   }
 
+  async restoreSessions (userKey: string, sessionIds: string[]): Promise<string[]> {
+    const now = this.now()
+    const parked = this.parkedOf(userKey, now)
+    const sessions = this.sessionsOf(userKey, now)
+    const restored: Array<[string, Session]> = []
+    for (const id of sessionIds) {
+      const entry = parked.get(id)
+      if (entry === undefined) continue
+      parked.delete(id)
+      if (live(entry.session, now) !== undefined && !sessions.has(id)) restored.push([id, entry.session])
+    }
+    if (parked.size === 0) this.parked.delete(userKey)
+    if (restored.length === 0) return []
+    // Back in its place in the order of use: before the sessions last used in the same millisecond, as when it
+    // was the first of them that maxSessions ended (a stable sort keeps the others' order).
+    const ordered = [...restored, ...sessions].sort((a, b) => a[1].lastUsedAt - b[1].lastUsedAt)
+    this.users.set(userKey, new Map(ordered))
+    return restored.map(([id]) => id)
+  }
+
   async isSessionLive (userKey: string, sessionId: string): Promise<boolean> {
     return live(this.users.get(userKey)?.get(sessionId), this.now()) !== undefined
   }
 
   async endSessions (userKey: string, scope: EndScope, sessionId = ''): Promise<EndResult> {
     const sessions = this.sessionsOf(userKey, this.now())
-    if (scope === 'one') return { status: 'ok', ended: sessions.delete(sessionId) ? [sessionId] : [] }
+    // A parked session that is ended again stays ended: no restore brings it back.
+    if (scope === 'one') {
+      this.parked.get(userKey)?.delete(sessionId)
+      return { status: 'ok', ended: sessions.delete(sessionId) ? [sessionId] : [] }
+    }
     if (sessionId !== '' && !sessions.has(sessionId)) return { status: 'not-live' }
+    this.parked.delete(userKey)
     const ended = [...sessions.keys()].filter((id) => scope === 'all' || id !== sessionId)
     for (const id of ended) sessions.delete(id)
     return { status: 'ok', ended }

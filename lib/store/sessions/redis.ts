@@ -1,14 +1,15 @@
 import type { Cluster, Redis } from 'ioredis'
 import { defineScripts, script, unexpected, type ScriptCall } from '../lua.js'
 import type { EndResult, EndScope, NewSession, RotateResult, SessionEnd, SessionInfo, SessionPolicy, SessionStore } from './types.js'
-import { SPENT_KEPT } from './types.js'
+import { PARKED_MS, SPENT_KEPT } from './types.js'
 
 const scripts = {
   otpLoginSessionCreate: script('session-create', 1),
   otpLoginSessionRotate: script('session-rotate', 1),
   otpLoginSessionEnd: script('session-end', 1),
   otpLoginSessionList: script('session-list', 1),
-  otpLoginSessionUndo: script('session-undo', 1)
+  otpLoginSessionUndo: script('session-undo', 1),
+  otpLoginSessionRestore: script('session-restore', 1)
 }
 
 // What each script answers, as its Lua says: a word first, then what goes with it.
@@ -23,6 +24,7 @@ interface ScriptedClient {
   /** Five entries a session: id, createdAt, lastUsedAt, ttlMs, amr. */
   otpLoginSessionList: ScriptCall<Array<string | number>>
   otpLoginSessionUndo: ScriptCall<['undone'] | ['not-current']>
+  otpLoginSessionRestore: ScriptCall<['restored', ...string[]]>
   exists: (key: string) => Promise<number>
 }
 
@@ -82,9 +84,17 @@ export class RedisSessionStore implements SessionStore {
     const k = this.userKeys(userKey)
     const ended = await this.client.otpLoginSessionCreate(
       k.index, k.base, sessionId, record.tokenHash, record.claims, record.amr, policy.now, policy.ttlMs, policy.maxSessions ?? 1_000_000_000,
-      this.endedChannel
+      this.endedChannel, PARKED_MS
     )
     return { ended }
+  }
+
+  async restoreSessions (userKey: string, sessionIds: string[]): Promise<string[]> {
+    const k = this.userKeys(userKey)
+    const reply = await this.client.otpLoginSessionRestore(k.index, k.base, ...sessionIds)
+    if (reply[0] !== 'restored') return unexpected(reply[0])
+    const [, ...restored] = reply
+    return restored
   }
 
   async rotateSession (userKey: string, sessionId: string, tokenHash: string, newHash: string, policy: SessionPolicy): Promise<RotateResult> {

@@ -6,7 +6,18 @@
  * milliseconds.
  */
 export interface SessionStore {
+  /**
+   * Starts a session. The least recently used sessions beyond `policy.maxSessions` end at once (no longer live,
+   * not listed), but are parked for `PARKED_MS`, so that `restoreSessions` can bring them back.
+   */
   createSession (userKey: string, sessionId: string, record: NewSession, policy: SessionPolicy): Promise<SessionEnd>
+  /**
+   * Undoes the ends of a `createSession` whose answer came after the plugin's deadline (the sign-in was told
+   * 503): each of `sessionIds` it parked comes back as it was (tokens, spent tokens, claims, times, place in the
+   * order of use, expiry). Answers the ids restored; one that is not parked (never, or over `PARKED_MS` ago, or
+   * ended since by `endSessions`) stays ended.
+   */
+  restoreSessions (userKey: string, sessionIds: string[]): Promise<string[]>
   /**
    * Swaps the current token for `newHash` if `tokenHash` is current; a spent one ends the session (`reused`).
    * With `policy.graceMs`, the token a rotation spent may come back once within it (a lost answer, two tabs):
@@ -27,7 +38,8 @@ export interface SessionStore {
   /**
    * Ends sessions of one user: `one` ends `sessionId`; `others` every one but `sessionId`; `all` every one.
    * With `others`, and with `all` when `sessionId` is given, nothing ends unless `sessionId` is live
-   * (`status: 'not-live'`): a logout needs a live session.
+   * (`status: 'not-live'`): a logout needs a live session. What it ends, parked sessions included, can no longer
+   * be restored (`ended` lists only the live ones).
    */
   endSessions (userKey: string, scope: EndScope, sessionId?: string): Promise<EndResult>
   /** The user's live sessions, in no particular order. */
@@ -35,13 +47,19 @@ export interface SessionStore {
 }
 
 /** Every method of `SessionStore`. */
-export const sessionStoreMethods = ['createSession', 'rotateSession', 'isSessionLive', 'endSessions', 'listSessions', 'undoRotation'] as const
+export const sessionStoreMethods = ['createSession', 'rotateSession', 'isSessionLive', 'endSessions', 'listSessions', 'undoRotation', 'restoreSessions'] as const
 
 /**
  * How many spent refresh tokens of a session a store remembers: presenting one of them is reuse (the session
  * ends); an older one is merely invalid. Bounds a session's memory however often it is refreshed.
  */
 export const SPENT_KEPT = 32
+
+/**
+ * How long a session that `createSession` ended beyond `maxSessions` stays parked (restorable, never live): the
+ * late answer that restores it comes as soon as the store answers, so a minute is ample, and memory stays bounded.
+ */
+export const PARKED_MS = 60_000
 
 export interface SessionPolicy {
   /** The session's lifetime from now on. */
