@@ -130,9 +130,9 @@ export type {
   ChallengeResult, CodeStore, EndResult, EndScope, FailurePolicy, GuessResult, IssuePolicy, IssueResult, NewSession, OtpStore,
   RotateResult, SessionEnd, SessionInfo, SessionPolicy, SessionStore, VerifyPolicy, VerifyResult
 } from './store/types.js'
-export { MemoryTotpStore, type MemoryTotpStoreOptions } from './store/credentials/memory.js'
+export { MemoryCredentialStore, MemoryTotpStore, type MemoryCredentialStoreOptions, type MemoryTotpStoreOptions } from './store/credentials/memory.js'
 export { RedisTotpStore, type RedisTotpStoreOptions } from './store/credentials/redis.js'
-export type { TotpRecord, TotpStore } from './store/credentials/types.js'
+export type { CredentialStore, CredentialStoreLog, PasskeyIdentity, PasskeyRecord, TotpRecord, TotpState, TotpStore } from './store/credentials/types.js'
 export { consoleSender, type ConsoleSenderOptions } from './senders/console.js'
 export {
   AttemptsExceededError, DeliveryFailedError, FreshAuthRequiredError, GuessPendingError, InternalError, InvalidCodeError, InvalidEmailError,

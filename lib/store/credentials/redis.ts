@@ -70,7 +70,8 @@ export class RedisTotpStore implements TotpStore {
     return await this.client.hdel(this.key(identifier), `r:${hash}`) === 1
   }
 
-  async disable (identifier: string): Promise<void> {
+  async disable (identifier: string): Promise<undefined> {
     await this.client.del(this.key(identifier))
+    return undefined
   }
 }
