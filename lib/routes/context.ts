@@ -56,9 +56,16 @@ interface SignInGroup extends RouteGroup {
   limits: GuessLimits
 }
 
+/** What sending and checking a one-time code takes (lib/routes/otp.ts `codeSteps`): for /login and /identifiers. */
+export interface CodeStepsInput extends Pick<ResolvedOptions,
+  'codeLength' | 'codeTtl' | 'maxSends' | 'maxSendsPerIdentifier' | 'resendInterval' | 'testIdentities' | 'send' | 'sendTimeout' | 'smsBudget' | 'captcha'> {
+  store: OtpStore
+  emit: Emit
+  limits: GuessLimits
+}
+
 /** `POST /login` and `POST /verify-otp`. */
-export interface OtpRoutesInput extends SignInGroup, Pick<ResolvedOptions,
-  'codeLength' | 'codeTtl' | 'codeSecret' | 'maxSends' | 'maxSendsPerIdentifier' | 'resendInterval' | 'testIdentities' | 'send' | 'sendTimeout' | 'smsBudget' | 'captcha'> {
+export interface OtpRoutesInput extends SignInGroup, CodeStepsInput, Pick<ResolvedOptions, 'codeSecret'> {
   config: { login: RouteLimit, verify: RouteLimit }
 }
 

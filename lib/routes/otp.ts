@@ -1,27 +1,44 @@
+import type { FastifyRequest } from 'fastify'
 import { codeHasher, generateCode } from '../codes.js'
 import {
   AttemptsExceededError, DeliveryFailedError, InvalidCodeError, LockedError, ResendTooSoonError, SendBudgetExceededError,
   plainError, withRetryAfter
 } from '../errors.js'
 import { maskIdentifier } from '../events.js'
+import type { Identity } from '../identity.js'
 import { withDeadline } from '../senders/delivery.js'
 import { reachStore } from '../store/reach.js'
 import type { VerifyResult } from '../store/types.js'
-import type { OtpRoutesInput } from './context.js'
+import type { CodeStepsInput, OtpRoutesInput } from './context.js'
 import { withOperationId } from './openapi.js'
 import { presentedDeviceToken } from './sign-in.js'
 import { loginSchema, verifySchema } from './schemas.js'
 
 const hourMs = 3_600_000
 
-/** `POST /login` and `POST /verify-otp`, for phone numbers and (with `identifierKinds`) e-mail addresses. */
-export function otpRoutes (input: OtpRoutesInput): void {
-  const { fastify, store, emit, devices, cookies, identities: { identify, identifyLater }, limits, captcha, testIdentities, smsBudget } = input
-  const { afterFirstFactor, secondFactor } = input.signIn
-  // Cookie mode: the routes that read the device cookie refuse pages of other origins.
-  const originCheck = cookies === undefined ? {} : { onRequest: cookies.checkOrigin }
-  const hashCode = codeHasher(input.codeSecret)
+/** What /login answers: a code was sent (or, for a test identity, stands ready). */
+export interface SentBody { message: string, expiresIn: number, resendIn: number }
 
+/**
+ * The two steps of a one-time code that /login and /verify-otp take, shared with /identifiers and
+ * /identifiers/verify so that a code for any purpose is sent and guessed under the same limits. A purpose is
+ * told apart only by how the code is hashed (`hashFor`, `codeHash`): the store's counters are the identifier's.
+ */
+export interface CodeSteps {
+  /**
+   * Sends a new code to `identity`, stored as `hashFor(code)`: captcha, send limits, smsBudget and delivery as
+   * /login; throws its errors. `device`: a trusted device of this identifier, if any.
+   */
+  send: (request: FastifyRequest, identity: Identity, hashFor: (code: string) => string, captchaToken: string | undefined, device: string | undefined) => Promise<SentBody>
+  /**
+   * Checks and consumes the code stored as `codeHash` under the guess limits of /verify-otp; throws its errors.
+   * `confirm`: a deferred identifier check, run before any refusal. `deferReset`: see VerifyPolicy.
+   */
+  check: (request: FastifyRequest, identity: Identity, codeHash: string, how: { device?: string | undefined, confirm?: (() => void) | undefined, deferReset: boolean }) => Promise<void>
+}
+
+export function codeSteps (input: CodeStepsInput): CodeSteps {
+  const { store, emit, limits, captcha, testIdentities, smsBudget } = input
   const issuePolicy = {
     codeTtlMs: input.codeTtl * 1000,
     maxSends: input.maxSends,
@@ -29,24 +46,11 @@ export function otpRoutes (input: OtpRoutesInput): void {
     resendIntervalMs: input.resendInterval * 1000,
     maxSendsPerIdentifier: input.maxSendsPerIdentifier
   }
-  const verifyPolicy = {
-    maxAttempts: limits.maxAttempts,
-    maxFailures: limits.maxFailures,
-    lockoutMs: limits.lockout * 1000,
-    // With authenticators as a second factor, the counters are reset once the whole sign-in is done.
-    deferReset: secondFactor
-  }
-  const sent = { message: 'OTP sent', expiresIn: input.codeTtl, resendIn: input.resendInterval }
+  const sent: SentBody = { message: 'OTP sent', expiresIn: input.codeTtl, resendIn: input.resendInterval }
   const smsLimit = (callingCode: string | undefined): number | undefined =>
     callingCode === undefined ? undefined : smsBudget?.get(callingCode) ?? smsBudget?.get('*')
 
-  fastify.post('/login', {
-    schema: withOperationId(loginSchema(input.identifierKinds, devices !== undefined, captcha !== undefined), fastify.prefix, 'login'),
-    // A captcha token can be a few kilobytes.
-    bodyLimit: captcha === undefined ? 1024 : 8192,
-    ...originCheck,
-    config: input.config.login
-  }, async function login (request) {
+  const send: CodeSteps['send'] = async (request, identity, hashFor, captchaToken, device) => {
     /**
      * Leaves no usable code behind. A send that surely went nowhere is given back (neither maxSends nor the
      * resend wait count it, so a provider outage locks nobody out); one that may have been delivered is not,
@@ -58,23 +62,20 @@ export function otpRoutes (input: OtpRoutesInput): void {
       })
     }
 
-    const identity = identify(request.body)
-    // A trusted device asks on counters of its own: a lockout that others caused does not hold it back.
-    const device = devices?.read(identity.value, presentedDeviceToken(cookies, request, request.body))
     // Before anything moves: a refused or unreachable captcha sends nothing and counts nothing. A trusted device
     // skips it only within the identifier's ceiling, which the store checks first: see below.
     const skipCaptcha = device !== undefined && captcha?.skipTrustedDevices === true
-    if (captcha !== undefined && !skipCaptcha) await captcha.check(request.body.captchaToken, request)
+    if (captcha !== undefined && !skipCaptcha) await captcha.check(captchaToken, request)
     const about = { identifier: identity.value, channel: identity.channel }
     emit(request, { type: 'code-requested', ...about })
     const testCode = testIdentities.get(identity.value)
     const code = testCode ?? generateCode(input.codeLength)
-    const codeHash = hashCode(identity.value, code)
+    const codeHash = hashFor(code)
 
     const issued = await reachStore(() => store.issueCode(identity.value, codeHash, issuePolicy, device))
     if (issued.status === 'locked') {
       // At the ceiling a device token no longer stands in for the captcha (the refusal moved nothing).
-      if (issued.reason === 'max-sends-per-identifier' && skipCaptcha) await captcha?.check(request.body.captchaToken, request)
+      if (issued.reason === 'max-sends-per-identifier' && skipCaptcha) await captcha?.check(captchaToken, request)
       emit(request, { type: 'code-refused', reason: issued.reason ?? 'locked', ...about })
       throw withRetryAfter(new LockedError(), issued.retryAfterMs)
     }
@@ -122,20 +123,15 @@ export function otpRoutes (input: OtpRoutesInput): void {
     }
     emit(request, { type: 'code-sent', ...about })
     return sent
-  })
+  }
 
-  fastify.post('/verify-otp', {
-    schema: withOperationId(verifySchema(input.identifierKinds, input.codeLength, devices !== undefined), fastify.prefix, 'verifyOtp'),
-    bodyLimit: 1024,
-    ...originCheck,
-    config: input.config.verify
-  }, async function verifyOtp (request, reply) {
-    // The numbering-plan check waits: a code exists only for a number that passed it when the code was
-    // issued, so a right code needs no second check. Any other answer, a store outage included, first makes
-    // sure the number is valid (OTP_INVALID_PHONE otherwise, as before the store was asked).
-    const { identity, confirm } = identifyLater(request.body)
-    const device = devices?.read(identity.value, presentedDeviceToken(cookies, request, request.body))
-    const codeHash = hashCode(identity.value, request.body.otp)
+  const check: CodeSteps['check'] = async (request, identity, codeHash, { device, confirm, deferReset }) => {
+    const verifyPolicy = {
+      maxAttempts: limits.maxAttempts,
+      maxFailures: limits.maxFailures,
+      lockoutMs: limits.lockout * 1000,
+      deferReset
+    }
     let result: VerifyResult
     try {
       result = await reachStore(() => store.verifyCode(identity.value, codeHash, verifyPolicy, device))
@@ -160,7 +156,46 @@ export function otpRoutes (input: OtpRoutesInput): void {
       emit(request, { type: 'verify-failed', reason: 'invalid', ...about })
       throw new InvalidCodeError()
     }
+  }
 
+  return { send, check }
+}
+
+/** `POST /login` and `POST /verify-otp`, for phone numbers and (with `identifierKinds`) e-mail addresses. */
+export function otpRoutes (input: OtpRoutesInput): void {
+  const { fastify, devices, cookies, identities: { identify, identifyLater }, captcha } = input
+  const { afterFirstFactor, secondFactor } = input.signIn
+  // Cookie mode: the routes that read the device cookie refuse pages of other origins.
+  const originCheck = cookies === undefined ? {} : { onRequest: cookies.checkOrigin }
+  const hashCode = codeHasher(input.codeSecret)
+  const steps = codeSteps(input)
+
+  fastify.post('/login', {
+    schema: withOperationId(loginSchema(input.identifierKinds, devices !== undefined, captcha !== undefined), fastify.prefix, 'login'),
+    // A captcha token can be a few kilobytes.
+    bodyLimit: captcha === undefined ? 1024 : 8192,
+    ...originCheck,
+    config: input.config.login
+  }, async function login (request) {
+    const identity = identify(request.body)
+    // A trusted device asks on counters of its own: a lockout that others caused does not hold it back.
+    const device = devices?.read(identity.value, presentedDeviceToken(cookies, request, request.body))
+    return await steps.send(request, identity, (code) => hashCode(identity.value, code), request.body.captchaToken, device)
+  })
+
+  fastify.post('/verify-otp', {
+    schema: withOperationId(verifySchema(input.identifierKinds, input.codeLength, devices !== undefined), fastify.prefix, 'verifyOtp'),
+    bodyLimit: 1024,
+    ...originCheck,
+    config: input.config.verify
+  }, async function verifyOtp (request, reply) {
+    // The numbering-plan check waits: a code exists only for a number that passed it when the code was
+    // issued, so a right code needs no second check. Any other answer, a store outage included, first makes
+    // sure the number is valid (OTP_INVALID_PHONE otherwise, as before the store was asked).
+    const { identity, confirm } = identifyLater(request.body)
+    const device = devices?.read(identity.value, presentedDeviceToken(cookies, request, request.body))
+    // With authenticators as a second factor, the counters are reset once the whole sign-in is done.
+    await steps.check(request, identity, hashCode(identity.value, request.body.otp), { device, confirm, deferReset: secondFactor })
     return await afterFirstFactor(identity, identity.channel, request, reply, device)
   })
 }
