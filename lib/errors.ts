@@ -31,6 +31,8 @@ export const TotpNotPendingError = otpError('OTP_TOTP_NOT_PENDING', 'No authenti
 export const TotpNoIdentifierError = otpError('OTP_TOTP_NO_IDENTIFIER', 'This token carries no phone number or e-mail address to bind an authenticator to', 403)
 export const MfaTokenInvalidError = otpError('OTP_MFA_TOKEN_INVALID', 'The second-factor token is unknown, expired or already used; sign in again', 401)
 export const FreshAuthRequiredError = otpError('OTP_FRESH_AUTH_REQUIRED', 'This needs a recent sign-in; sign in again', 403)
+/** For the host's `linkIdentifier` to throw: the identifier is another user's (the answer comes only after a right code). */
+export const IdentifierTakenError = otpError('OTP_IDENTIFIER_TAKEN', 'This phone number or e-mail address belongs to another account', 409)
 export const SessionNotFoundError = otpError('OTP_SESSION_NOT_FOUND', 'No live session of yours has this id', 404)
 export const OriginNotAllowedError = otpError('OTP_ORIGIN_NOT_ALLOWED', 'Requests from this origin may not use the session cookie', 403)
 export const CaptchaInvalidError = otpError('OTP_CAPTCHA_INVALID', 'The captcha is missing or was not solved', 400)

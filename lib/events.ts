@@ -19,7 +19,8 @@ export interface OtpEventFields {
   | 'totp-disabled' // an authenticator app was turned off
   | 'mfa-required' // a right first factor for a user with an authenticator: a second-factor token was issued
   | 'session-created' // a sign-in started a session (`sessionId`)
-  | 'session-ended' // `reason`: 'logout', 'reuse' (a spent refresh token came back), 'revoked' or 'limit' (maxSessions)
+  | 'session-ended' // `reason`: 'logout', 'reuse' (a spent refresh token came back), 'revoked', 'limit' (maxSessions) or 'identifier-changed'
+  | 'identifier-added' // a signed-in user proved a new identifier's code and the host's linkIdentifier took it
   /** The identifier, masked: `+91******3210`, `a**@example.com`. */
   identifier?: string
   channel?: Channel

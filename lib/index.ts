@@ -135,15 +135,15 @@ export { RedisTotpStore, type RedisTotpStoreOptions } from './store/credentials/
 export type { CredentialStore, CredentialStoreLog, PasskeyIdentity, PasskeyRecord, TotpRecord, TotpState, TotpStore } from './store/credentials/types.js'
 export { consoleSender, type ConsoleSenderOptions } from './senders/console.js'
 export {
-  AttemptsExceededError, DeliveryFailedError, FreshAuthRequiredError, GuessPendingError, InternalError, InvalidCodeError, InvalidEmailError,
-  InvalidPhoneError, LockedError, MfaTokenInvalidError, RateLimitedError, RefreshInvalidError, RefreshReusedError,
+  AttemptsExceededError, DeliveryFailedError, FreshAuthRequiredError, GuessPendingError, IdentifierTakenError, InternalError, InvalidCodeError,
+  InvalidEmailError, InvalidPhoneError, LockedError, MfaTokenInvalidError, RateLimitedError, RefreshInvalidError, RefreshReusedError,
   ResendTooSoonError, SendBudgetExceededError, SessionNotFoundError, StoreUnavailableError, TotpAlreadyEnabledError,
   TotpNoIdentifierError, TotpNotPendingError, type OtpError
 } from './errors.js'
 export { TokenRevokedError, type SessionView, type TokenBody } from './tokens.js'
 export { TokenInvalidError } from './verify-token.js'
 export type {
-  Channel, FindOrCreateUser, FindOrCreateUserArgs, IdentifierKind, OtpLoginOptions, OtpUserRecord, RateLimitOptions, RouteRateLimit,
+  Channel, FindOrCreateUser, FindOrCreateUserArgs, IdentifierKind, LinkIdentifier, LinkIdentifierArgs, OtpLoginOptions, OtpUserRecord, RateLimitOptions, RouteRateLimit,
   SendArgs, SendFn, TotpMode, TrustedDevicesOptions
 } from './options.js'
 export type { OtpSessions, OtpUser } from './types.js'

@@ -28,6 +28,12 @@ export type FindOrCreateUserArgs =
 
 export type FindOrCreateUser = (args: FindOrCreateUserArgs) => Promise<OtpUserRecord> | OtpUserRecord
 
+/** A signed-in user (`userId`, the token's `sub`) proved a code sent to a new phone number or e-mail address. */
+export interface LinkIdentifierArgs { userId: string, identifier: string, kind: IdentifierKind, request: FastifyRequest }
+
+/** Records the new identifier for the user; throws `IdentifierTakenError` (409) when it is another user's. */
+export type LinkIdentifier = (args: LinkIdentifierArgs) => Promise<void> | void
+
 const durationRule = 'must be a number of seconds or a duration like "15m", of at least one second'
 const fn = <F>(rule: string, more: Record<string, unknown> = {}) => Type.Unsafe<F>({ check: 'function', rule, ...more })
 const int = (minimum: number, maximum: number) => Type.Integer({ minimum, maximum, rule: `must be an integer from ${minimum} to ${maximum}` })
@@ -156,6 +162,8 @@ export const optionsSchema = Type.Object({
   totpClock: Type.Optional(fn<() => number>('must be a function returning milliseconds since the epoch', { description: 'the clock of the TOTP time steps, in milliseconds; for tests', defaultText: '`Date.now`' })),
   totpMode: Type.Optional(Type.Union([Type.Literal('second-factor'), Type.Literal('alternative')], { default: 'second-factor', description: "`'second-factor'`: a code *and* an authenticator; `'alternative'`: an authenticator code alone signs in ([two modes](docs/authenticators.md#two-modes))", rule: "must be 'second-factor' or 'alternative'" })),
   freshAuthAge: integer(1, 86400, 300, 'seconds since sign-in within which the TOTP routes are allowed; the default of `app.requireFreshAuth()`'),
+  linkIdentifier: Type.Optional(fn<LinkIdentifier>('must be a function', { description: "turns on [`POST /identifiers`](docs/identifiers.md): `async ({ userId, identifier, kind, request }) => void` records a proved new phone number or e-mail address; throw `IdentifierTakenError` (409) when it is another user's", defaultText: 'none: no /identifiers routes' })),
+  endSessionsOnIdentifierChange: Type.Optional(Type.Union([Type.Literal('others'), Type.Literal('all'), Type.Literal('none')], { default: 'others', description: "sessions ended when a user adds an identifier ([identifiers](docs/identifiers.md#sessions)): `'others'` all but the one that added it, `'all'`, or `'none'`", rule: "must be 'others', 'all' or 'none'" })),
   maxSessions: integer(1, 1000, 50, 'live sessions per user; a new sign-in beyond it ends the least recently used'),
   trustedDevices: orFalse(trustedDevicesSchema, { ttl: '90d' }, 'a `deviceToken` per sign-in that gives its device counters of its own for `ttl` ([trusted devices](docs/security.md#trusted-devices)); `false` turns it off', "must be false or an object { ttl } (default { ttl: '90d' })"),
   cookie: orFalse(cookieSchema, false, '[browser apps](docs/browser.md): `{ name, path, domain, sameSite, secure }`; refresh and device tokens in `HttpOnly` cookies, never in a body: `__Host-otp_refresh` and `__Host-otp_device` (`Secure`, host-only, `Path=/`) unless `domain`, `secure: false` or another `path` rule that out', 'must be false or an object { name, path, domain, sameSite, secure }'),

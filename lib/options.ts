@@ -8,7 +8,7 @@ import type { OtpEventHandler } from './events.js'
 import type { Channel, IdentifierKind } from './identity.js'
 import {
   checkOptionValues, optionsSchema, seconds, testIdentityKey, type CaptchaOptions, type CookieOptions,
-  type FindOrCreateUser, type OptionsInput, type RouteRateLimit
+  type FindOrCreateUser, type LinkIdentifier, type OptionsInput, type RouteRateLimit
 } from './options-schema.js'
 import { describe } from './schema-check.js'
 import type { SendFn } from './senders/delivery.js'
@@ -20,7 +20,7 @@ import { resolveCookie, type ResolvedCookie } from './cookie-names.js'
 export type { Channel, IdentifierKind }
 export type { SendArgs, SendFn } from './senders/delivery.js'
 export type {
-  CaptchaOptions, CookieOptions, FindOrCreateUser, FindOrCreateUserArgs, OtpUserRecord, RateLimitOptions, RouteRateLimit,
+  CaptchaOptions, CookieOptions, FindOrCreateUser, FindOrCreateUserArgs, LinkIdentifier, LinkIdentifierArgs, OtpUserRecord, RateLimitOptions, RouteRateLimit,
   TrustedDevicesOptions
 } from './options-schema.js'
 export type { TotpMode, TotpSettings }
@@ -75,6 +75,9 @@ export interface ResolvedOptions {
   totp: TotpSettings | undefined
   /** Seconds. */
   freshAuthAge: number
+  /** Turns the /identifiers routes on. */
+  linkIdentifier: LinkIdentifier | undefined
+  endSessionsOnIdentifierChange: 'others' | 'all' | 'none'
   maxSessions: number
   /** Seconds a device token lives, or false: no trusted devices. */
   trustedDevices: { ttl: number } | false
@@ -216,6 +219,8 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedValues {
           mode: value('totpMode')
         },
     freshAuthAge: value('freshAuthAge'),
+    linkIdentifier: opts.linkIdentifier,
+    endSessionsOnIdentifierChange: value('endSessionsOnIdentifierChange'),
     maxSessions: value('maxSessions'),
     trustedDevices: trustedDevices === false ? false : { ttl: duration(trustedDevices.ttl ?? (fallback('trustedDevices') as { ttl: string }).ttl) },
     cookie: resolveCookie(value('cookie'), value('prefix')),

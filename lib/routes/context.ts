@@ -2,10 +2,11 @@
 // import this, never index.ts.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type {
-  FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault
+  FastifyBaseLogger, FastifyInstance, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault
 } from 'fastify'
 import type { DeviceTokens } from '../devices.js'
 import type { Emit } from '../events.js'
+import type { Identity } from '../identity.js'
 import type { ResolvedOptions, RouteRateLimit } from '../options.js'
 import type { OtpStore } from '../store/types.js'
 import type { TokenIssuer } from '../tokens.js'
@@ -64,6 +65,27 @@ export interface CodeStepsInput extends Pick<ResolvedOptions,
   limits: GuessLimits
 }
 
+/** What /login answers: a code was sent (or, for a test identity, stands ready). */
+export interface SentBody { message: string, expiresIn: number, resendIn: number }
+
+/**
+ * The two steps of a one-time code that /login and /verify-otp take, shared with /identifiers and
+ * /identifiers/verify so that a code for any purpose is sent and guessed under the same limits. A purpose is
+ * told apart only by how the code is hashed (`hashFor`, `codeHash`): the store's counters are the identifier's.
+ */
+export interface CodeSteps {
+  /**
+   * Sends a new code to `identity`, stored as `hashFor(code)`: captcha, send limits, smsBudget and delivery as
+   * /login; throws its errors. `device`: a trusted device of this identifier, if any.
+   */
+  send: (request: FastifyRequest, identity: Identity, hashFor: (code: string) => string, captchaToken: string | undefined, device: string | undefined) => Promise<SentBody>
+  /**
+   * Checks and consumes the code stored as `codeHash` under the guess limits of /verify-otp; throws its errors.
+   * `confirm`: a deferred identifier check, run before any refusal. `deferReset`: see VerifyPolicy.
+   */
+  check: (request: FastifyRequest, identity: Identity, codeHash: string, how: { device?: string | undefined, confirm?: (() => void) | undefined, deferReset: boolean }) => Promise<void>
+}
+
 /** `POST /login` and `POST /verify-otp`. */
 export interface OtpRoutesInput extends SignInGroup, CodeStepsInput, Pick<ResolvedOptions, 'codeSecret'> {
   config: { login: RouteLimit, verify: RouteLimit }
@@ -80,4 +102,16 @@ export interface SessionRoutesInput extends RouteGroup {
 export interface TotpRoutesInput extends SignInGroup {
   totp: TotpService
   config: { verify: RouteLimit, account: RouteLimit }
+}
+
+/** `POST /identifiers` and `POST /identifiers/verify`: a signed-in user adds a phone number or e-mail address. */
+export interface IdentifierRoutesInput extends RouteGroup, Pick<ResolvedOptions, 'codeLength' | 'codeSecret' | 'identifierKinds' | 'endSessionsOnIdentifierChange'> {
+  /** /login's steps: a code for a new identifier is sent and guessed under the same limits. */
+  steps: CodeSteps
+  identities: IdentityReader
+  tokens: TokenIssuer
+  /** Whether /login asks for a captcha: /identifiers then does too. */
+  captcha: boolean
+  linkIdentifier: NonNullable<ResolvedOptions['linkIdentifier']>
+  config: { login: RouteLimit, verify: RouteLimit }
 }

@@ -9,7 +9,8 @@ import { failClosedRateLimitStore } from '../store/rate-limit.js'
 import { routeLimit, type GuessLimits, type RoutesOptions } from './context.js'
 import { cookieJar, type CookieJar } from './cookies.js'
 import { documentRoutes } from './openapi.js'
-import { otpRoutes } from './otp.js'
+import { identifierRoutes } from './identifiers.js'
+import { codeSteps, otpRoutes } from './otp.js'
 import { sessionRoutes } from './sessions.js'
 import { identityReader, signInFlow } from './sign-in.js'
 import { totpRoutes } from './totp.js'
@@ -69,11 +70,21 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
   const identities = identityReader(pick(settings, 'defaultCountry', 'allowedCountries', 'testIdentities'))
   const limits: GuessLimits = pick(settings, 'maxAttempts', 'maxFailures', 'lockout')
   const signInGroup = { fastify: app, emit, cookies, store, devices, identities, signIn, identifierKinds: settings.identifierKinds, limits }
-  otpRoutes({
+  const codeConfig = { login: routeLimit(limit && limit.login), verify: routeLimit(limit && limit.verify) }
+  const otpInput = {
     ...signInGroup,
     ...pick(settings, 'codeLength', 'codeTtl', 'codeSecret', 'maxSends', 'maxSendsPerIdentifier', 'resendInterval', 'testIdentities', 'send', 'sendTimeout', 'smsBudget', 'captcha'),
-    config: { login: routeLimit(limit && limit.login), verify: routeLimit(limit && limit.verify) }
-  })
+    config: codeConfig
+  }
+  otpRoutes(otpInput)
+  if (settings.linkIdentifier) {
+    const { linkIdentifier } = settings
+    const captcha = settings.captcha !== undefined
+    identifierRoutes({
+      ...pick(settings, 'codeLength', 'codeSecret', 'identifierKinds', 'endSessionsOnIdentifierChange'),
+      ...{ fastify: app, emit, cookies, steps: codeSteps(otpInput), identities, tokens, captcha, linkIdentifier, config: codeConfig }
+    })
+  }
   if (tokens.sessions) {
     sessionRoutes({ fastify: app, emit, cookies, tokens, verifyToken, config: { refresh: routeLimit(limit && limit.refresh), account: routeLimit(limit && limit.account) } })
   }

@@ -1,41 +1,18 @@
-import type { FastifyRequest } from 'fastify'
 import { codeHasher, generateCode } from '../codes.js'
 import {
   AttemptsExceededError, DeliveryFailedError, InvalidCodeError, LockedError, ResendTooSoonError, SendBudgetExceededError,
   plainError, withRetryAfter
 } from '../errors.js'
 import { maskIdentifier } from '../events.js'
-import type { Identity } from '../identity.js'
 import { withDeadline } from '../senders/delivery.js'
 import { reachStore } from '../store/reach.js'
 import type { VerifyResult } from '../store/types.js'
-import type { CodeStepsInput, OtpRoutesInput } from './context.js'
+import type { CodeSteps, CodeStepsInput, OtpRoutesInput, SentBody } from './context.js'
 import { withOperationId } from './openapi.js'
 import { presentedDeviceToken } from './sign-in.js'
 import { loginSchema, verifySchema } from './schemas.js'
 
 const hourMs = 3_600_000
-
-/** What /login answers: a code was sent (or, for a test identity, stands ready). */
-export interface SentBody { message: string, expiresIn: number, resendIn: number }
-
-/**
- * The two steps of a one-time code that /login and /verify-otp take, shared with /identifiers and
- * /identifiers/verify so that a code for any purpose is sent and guessed under the same limits. A purpose is
- * told apart only by how the code is hashed (`hashFor`, `codeHash`): the store's counters are the identifier's.
- */
-export interface CodeSteps {
-  /**
-   * Sends a new code to `identity`, stored as `hashFor(code)`: captcha, send limits, smsBudget and delivery as
-   * /login; throws its errors. `device`: a trusted device of this identifier, if any.
-   */
-  send: (request: FastifyRequest, identity: Identity, hashFor: (code: string) => string, captchaToken: string | undefined, device: string | undefined) => Promise<SentBody>
-  /**
-   * Checks and consumes the code stored as `codeHash` under the guess limits of /verify-otp; throws its errors.
-   * `confirm`: a deferred identifier check, run before any refusal. `deferReset`: see VerifyPolicy.
-   */
-  check: (request: FastifyRequest, identity: Identity, codeHash: string, how: { device?: string | undefined, confirm?: (() => void) | undefined, deferReset: boolean }) => Promise<void>
-}
 
 export function codeSteps (input: CodeStepsInput): CodeSteps {
   const { store, emit, limits, captcha, testIdentities, smsBudget } = input
