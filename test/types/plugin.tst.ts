@@ -3,8 +3,8 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import { Redis, type Cluster } from 'ioredis'
 import { describe, expect, test } from 'tstyche'
 import otpLogin, {
-  MemoryStore, RedisStore, consoleSender, fastifyOtpLogin, smtpSender, twilioSender, webhookSender, type FindOrCreateUser,
-  type OtpEvent, type OtpEventHandler, type OtpLoginOptions, type OtpStore, type OtpSessions, type OtpUser, type SendArgs, type SendFn,
+  IdentifierTakenError, MemoryStore, RedisStore, consoleSender, fastifyOtpLogin, smtpSender, twilioSender, webhookSender,
+  type FindOrCreateUser, type LinkIdentifier, type LinkIdentifierArgs, type OtpEvent, type OtpEventHandler, type OtpLoginOptions, type OtpStore, type OtpSessions, type OtpUser, type SendArgs, type SendFn,
   type SessionView, type TotpStore
 } from '../../lib/index.js'
 import type { optionsSchema } from '../../lib/options-schema.js'
@@ -87,6 +87,21 @@ describe('options', () => {
       }
     }
     expect(options).type.toBeAssignableTo<OtpLoginOptions>()
+  })
+  test('linkIdentifier gets the user, the normalised identifier and its kind', () => {
+    const options: OtpLoginOptions = {
+      send: consoleSender(),
+      linkIdentifier: async (args) => {
+        expect(args).type.toBe<LinkIdentifierArgs>()
+        expect(args.kind).type.toBe<'phone' | 'email'>()
+        expect(args.request).type.toBe<FastifyRequest>()
+        throw new IdentifierTakenError()
+      },
+      endSessionsOnIdentifierChange: 'all'
+    }
+    expect(options).type.toBeAssignableTo<OtpLoginOptions>()
+    expect<OtpLoginOptions['linkIdentifier']>().type.toBe<LinkIdentifier | undefined>()
+    expect<OtpLoginOptions>().type.not.toBeAssignableFrom({ send: consoleSender(), endSessionsOnIdentifierChange: 'mine' as const })
   })
 })
 
