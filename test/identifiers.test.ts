@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { IdentifierTakenError, maskIdentifier, type LinkIdentifierArgs, type OtpEvent, type OtpLoginOptions } from '../lib/index.js'
-import { buildApp, claims, readyWith, storeKinds, wrongCode, type StoreKind } from './helpers/app.js'
+import { CODE_SECRET, buildApp, claims, readyWith, storeKinds, wrongCode, type StoreKind } from './helpers/app.js'
+import { RedisServer } from './helpers/redis.js'
 
 // Adding a phone number or e-mail address to a signed-in user's account: POST /identifiers, /identifiers/verify.
 const ana = '+919876543210'
@@ -307,4 +308,30 @@ t.test('endSessionsOnIdentifierChange and linkIdentifier are checked at registra
   const base = { jwt: { secret: 'x'.repeat(32) }, send: () => {} }
   await t.rejects(readyWith({ ...base, endSessionsOnIdentifierChange: 'some' }), /option "endSessionsOnIdentifierChange" must be 'others', 'all' or 'none'/)
   await t.rejects(readyWith({ ...base, linkIdentifier: 'yes' }), /option "linkIdentifier" must be a function/)
+})
+
+t.test('Redis down: 503 OTP_STORE_UNAVAILABLE on both routes, nothing sent, nothing linked', async (t) => {
+  const server = await RedisServer.start()
+  t.teardown(() => server.stop())
+  // Without sessions app.authenticate needs no store, so the routes' own store calls are what fail.
+  const app = await identifierApp(t, 'memory', { redis: await server.client(), codeSecret: CODE_SECRET, refreshTokenTtl: false, storeTimeout: 300 })
+  const { access } = await app.signIn(ana)
+  await app.add(access, { email: newEmail })
+  const code = app.codeFor(newEmail)
+  const sends = app.sent.length
+  await server.kill()
+  for (const res of [await app.add(access, { email: otherEmail }), await app.confirm(access, { email: newEmail, otp: code })]) {
+    t.equal(res.statusCode, 503)
+    t.equal(res.json().code, 'OTP_STORE_UNAVAILABLE')
+  }
+  t.equal(app.sent.length, sends, 'nothing sent')
+  t.same(app.links, [], 'nothing linked')
+})
+
+t.test('without sessions (refreshTokenTtl: false) there is nothing to end: the link is made', async (t) => {
+  const app = await identifierApp(t, 'memory', { refreshTokenTtl: false })
+  const { access } = await app.signIn(ana)
+  await app.add(access, { email: newEmail })
+  t.same((await app.confirm(access, { email: newEmail, otp: app.codeFor(newEmail) })).json(), { identifier: newEmail })
+  t.notOk(app.events.some((e) => e.type === 'session-ended'))
 })
