@@ -335,3 +335,16 @@ t.test('without sessions (refreshTokenTtl: false) there is nothing to end: the l
   t.same((await app.confirm(access, { email: newEmail, otp: app.codeFor(newEmail) })).json(), { identifier: newEmail })
   t.notOk(app.events.some((e) => e.type === 'session-ended'))
 })
+
+t.test('per-IP limits: rateLimit.login for /identifiers, rateLimit.verify for /identifiers/verify', async (t) => {
+  const app = await identifierApp(t, 'memory', { rateLimit: { login: { max: 2, timeWindow: '1 minute' }, verify: { max: 3, timeWindow: '1 minute' } } })
+  const { access } = await app.signIn(ana) // one /login and one /verify-otp from this IP; each route counts its own
+  t.equal((await app.add(access, { email: newEmail })).statusCode, 200)
+  t.equal((await app.add(access, { email: newEmail })).statusCode, 200)
+  const limited = await app.add(access, { email: newEmail })
+  t.equal(limited.statusCode, 429)
+  t.equal(limited.json().code, 'OTP_RATE_LIMITED')
+  const wrong = wrongCode(app.codeFor(newEmail))
+  for (let i = 0; i < 3; i++) t.equal((await app.confirm(access, { email: newEmail, otp: wrong })).json().code, 'OTP_INVALID')
+  t.equal((await app.confirm(access, { email: newEmail, otp: wrong })).json().code, 'OTP_RATE_LIMITED')
+})
