@@ -80,10 +80,8 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
   if (settings.linkIdentifier) {
     const { linkIdentifier } = settings
     const captcha = settings.captcha !== undefined
-    identifierRoutes({
-      ...pick(settings, 'codeLength', 'codeSecret', 'identifierKinds', 'endSessionsOnIdentifierChange'),
-      ...{ fastify: app, emit, cookies, steps: codeSteps(otpInput), identities, tokens, captcha, linkIdentifier, config: codeConfig }
-    })
+    const parts = { fastify: app, emit, cookies, steps: codeSteps(otpInput), identities, tokens, captcha, linkIdentifier, config: codeConfig }
+    identifierRoutes({ ...parts, ...pick(settings, 'codeLength', 'codeSecret', 'identifierKinds', 'endSessionsOnIdentifierChange') })
   }
   if (tokens.sessions) {
     sessionRoutes({ fastify: app, emit, cookies, tokens, verifyToken, config: { refresh: routeLimit(limit && limit.refresh), account: routeLimit(limit && limit.account) } })
