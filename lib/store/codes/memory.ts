@@ -6,7 +6,8 @@ import type {
 interface IdentityState {
   code?: { hash: string, attempts: number, until: number }
   sends?: Counter
-  last?: Expiring
+  /** The end of the resend wait, on the store's clock: a number, not an `Expiring`, so one object less a login. */
+  lastUntil?: number
   fails?: Counter
   lock?: Expiring
   /**
@@ -51,11 +52,11 @@ export class MemoryCodeStore implements CodeStore {
   private prune (key: string, state: IdentityState, now: number): IdentityState {
     if (!live(state.code, now)) delete state.code
     if (!live(state.sends, now)) delete state.sends
-    if (!live(state.last, now)) delete state.last
+    if (state.lastUntil !== undefined && state.lastUntil <= now) delete state.lastUntil
     if (!live(state.fails, now)) delete state.fails
     if (!live(state.lock, now)) delete state.lock
     if (!live(state.ceiling, now)) delete state.ceiling
-    if (!state.code && !state.sends && !state.last && !state.fails && !state.lock && !state.ceiling) this.states.delete(key)
+    if (!state.code && !state.sends && state.lastUntil === undefined && !state.fails && !state.lock && !state.ceiling) this.states.delete(key)
     return state
   }
 
@@ -96,12 +97,12 @@ export class MemoryCodeStore implements CodeStore {
     if (state.sends && state.sends.count >= policy.maxSends) {
       return { status: 'locked', retryAfterMs: state.sends.until - now, reason: 'max-sends' }
     }
-    if (state.last) return { status: 'too_soon', retryAfterMs: state.last.until - now }
+    if (state.lastUntil !== undefined) return { status: 'too_soon', retryAfterMs: state.lastUntil - now }
 
     state.code = { hash: codeHash, attempts: 0, until: now + policy.codeTtlMs }
     if (state.sends) state.sends.count++
     else state.sends = { count: 1, until: now + policy.windowMs }
-    if (policy.resendIntervalMs > 0) state.last = { until: now + policy.resendIntervalMs }
+    if (policy.resendIntervalMs > 0) state.lastUntil = now + policy.resendIntervalMs
     this.states.set(key, state)
     if (max !== undefined) {
       if (ceiling !== undefined) ceiling.count++
@@ -118,7 +119,7 @@ export class MemoryCodeStore implements CodeStore {
     if (current) delete state.code
     if (!giveSendBack) return
     // A newer code keeps its own resend wait; the send of this one, never sent, is given back all the same.
-    if (current) delete state.last
+    if (current) delete state.lastUntil
     if (state.sends && state.sends.count > 1) state.sends.count--
     else delete state.sends
     const own = this.ownState(identifier, device, state, now)
