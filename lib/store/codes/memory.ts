@@ -6,9 +6,15 @@ import type {
 interface IdentityState {
   code?: { hash: string, attempts: number, until: number }
   sends?: Counter
-  last?: Expiring
+  /** The end of the resend wait, on the store's clock: a number, not an `Expiring`, so one object less a login. */
+  lastUntil?: number
   fails?: Counter
   lock?: Expiring
+  /**
+   * Codes sent to the identifier, its own and its devices' together (`maxSendsPerIdentifier`): only on the
+   * identifier's own state, and no sign-in resets it. Here rather than in a map of its own: one entry less a login.
+   */
+  ceiling?: Counter
 }
 
 interface Challenge extends Expiring {
@@ -28,14 +34,12 @@ export class MemoryCodeStore implements CodeStore {
   private readonly states = new Map<string, IdentityState>()
   private readonly challenges = new Map<string, Challenge>()
   private readonly budgets = new Map<string, Counter>()
-  // Codes per identifier, its own and its devices' together (`maxSendsPerIdentifier`); no sign-in resets them.
-  private readonly ceilings = new Map<string, Counter>()
 
   constructor (private readonly now: () => number) {}
 
-  /** Number of identifiers, challenges, budgets and ceilings with state, live or not yet swept. */
+  /** Number of identifiers (and devices), challenges and budgets with state, live or not yet swept. */
   get size (): number {
-    return this.states.size + this.challenges.size + this.budgets.size + this.ceilings.size
+    return this.states.size + this.challenges.size + this.budgets.size
   }
 
   sweep (): void {
@@ -43,16 +47,16 @@ export class MemoryCodeStore implements CodeStore {
     for (const [key, state] of this.states) this.prune(key, state, now)
     for (const [key, challenge] of this.challenges) if (!live(challenge, now)) this.challenges.delete(key)
     for (const [budget, counter] of this.budgets) if (!live(counter, now)) this.budgets.delete(budget)
-    for (const [identifier, counter] of this.ceilings) if (!live(counter, now)) this.ceilings.delete(identifier)
   }
 
   private prune (key: string, state: IdentityState, now: number): IdentityState {
     if (!live(state.code, now)) delete state.code
     if (!live(state.sends, now)) delete state.sends
-    if (!live(state.last, now)) delete state.last
+    if (state.lastUntil !== undefined && state.lastUntil <= now) delete state.lastUntil
     if (!live(state.fails, now)) delete state.fails
     if (!live(state.lock, now)) delete state.lock
-    if (!state.code && !state.sends && !state.last && !state.fails && !state.lock) this.states.delete(key)
+    if (!live(state.ceiling, now)) delete state.ceiling
+    if (!state.code && !state.sends && state.lastUntil === undefined && !state.fails && !state.lock && !state.ceiling) this.states.delete(key)
     return state
   }
 
@@ -62,45 +66,67 @@ export class MemoryCodeStore implements CodeStore {
     return { key, state: existing ? this.prune(key, existing, now) : {} }
   }
 
+  /** The identifier's own state, which holds its ceiling: `state` itself when the call is not a device's. */
+  private ownState (identifier: string, device: string | undefined, state: IdentityState, now: number): IdentityState {
+    return device === undefined ? state : this.state(identifier, undefined, now).state
+  }
+
+  /** Drops the counters a sign-in resets, and the code unless `code` says to keep it; the ceiling stays. */
+  private clear (key: string, state: IdentityState, code?: IdentityState['code']): void {
+    if (state.ceiling === undefined && code === undefined) {
+      this.states.delete(key)
+      return
+    }
+    const kept: IdentityState = {}
+    if (code !== undefined) kept.code = code
+    if (state.ceiling !== undefined) kept.ceiling = state.ceiling
+    this.states.set(key, kept)
+  }
+
   async issueCode (identifier: string, codeHash: string, policy: IssuePolicy, device?: string): Promise<IssueResult> {
     const now = this.now()
     // The ceiling first: past it, every device gets the same answer (and no device skips the captcha).
     const max = policy.maxSendsPerIdentifier
-    const ceiling = live(this.ceilings.get(identifier), now)
+    const { key, state } = this.state(identifier, device, now)
+    const own = this.ownState(identifier, device, state, now)
+    const ceiling = own.ceiling
     if (max !== undefined && ceiling !== undefined && ceiling.count >= max) {
       return { status: 'locked', retryAfterMs: ceiling.until - now, reason: 'max-sends-per-identifier' }
     }
-    const { key, state } = this.state(identifier, device, now)
     if (state.lock) return { status: 'locked', retryAfterMs: state.lock.until - now, reason: 'locked' }
     if (state.sends && state.sends.count >= policy.maxSends) {
       return { status: 'locked', retryAfterMs: state.sends.until - now, reason: 'max-sends' }
     }
-    if (state.last) return { status: 'too_soon', retryAfterMs: state.last.until - now }
+    if (state.lastUntil !== undefined) return { status: 'too_soon', retryAfterMs: state.lastUntil - now }
 
     state.code = { hash: codeHash, attempts: 0, until: now + policy.codeTtlMs }
     if (state.sends) state.sends.count++
     else state.sends = { count: 1, until: now + policy.windowMs }
-    if (policy.resendIntervalMs > 0) state.last = { until: now + policy.resendIntervalMs }
+    if (policy.resendIntervalMs > 0) state.lastUntil = now + policy.resendIntervalMs
     this.states.set(key, state)
     if (max !== undefined) {
       if (ceiling !== undefined) ceiling.count++
-      else this.ceilings.set(identifier, { count: 1, until: now + policy.windowMs })
+      else own.ceiling = { count: 1, until: now + policy.windowMs }
+      if (own !== state) this.states.set(identifier, own)
     }
     return { status: 'issued' }
   }
 
   async revokeCode (identifier: string, codeHash: string, giveSendBack: boolean, device?: string): Promise<void> {
-    const { state } = this.state(identifier, device, this.now())
+    const now = this.now()
+    const { key, state } = this.state(identifier, device, now)
     const current = state.code !== undefined && equalHashes(state.code.hash, codeHash)
     if (current) delete state.code
     if (!giveSendBack) return
     // A newer code keeps its own resend wait; the send of this one, never sent, is given back all the same.
-    if (current) delete state.last
+    if (current) delete state.lastUntil
     if (state.sends && state.sends.count > 1) state.sends.count--
     else delete state.sends
-    const ceiling = this.ceilings.get(identifier)
-    if (ceiling && ceiling.count > 1) ceiling.count--
-    else this.ceilings.delete(identifier)
+    const own = this.ownState(identifier, device, state, now)
+    if (own.ceiling && own.ceiling.count > 1) own.ceiling.count--
+    else delete own.ceiling
+    this.prune(key, state, now)
+    if (own !== state) this.prune(identifier, own, now)
   }
 
   async verifyCode (identifier: string, codeHash: string, policy: VerifyPolicy, device?: string): Promise<VerifyResult> {
@@ -113,7 +139,7 @@ export class MemoryCodeStore implements CodeStore {
 
     if (equalHashes(code.hash, codeHash)) {
       if (policy.deferReset === true) delete state.code // the counters wait for the second factor
-      else this.states.delete(key)
+      else this.clear(key, state)
       return { status: 'ok' }
     }
 
@@ -183,8 +209,7 @@ export class MemoryCodeStore implements CodeStore {
     const key = scoped(identifier, device)
     const state = this.states.get(key)
     if (state === undefined) return
-    if (state.code) this.states.set(key, { code: state.code })
-    else this.states.delete(key)
+    this.clear(key, state, state.code)
   }
 
   /** One more failure; the window slides: the count lives `lockoutMs` from its last failure. */
