@@ -9,6 +9,7 @@ import type { Emit } from '../events.js'
 import type { Identity } from '../identity.js'
 import type { ResolvedOptions, RouteRateLimit } from '../options.js'
 import type { OtpStore } from '../store/types.js'
+import type { PasskeyService } from '../passkeys/service.js'
 import type { TokenIssuer } from '../tokens.js'
 import type { TotpService } from '../totp/service.js'
 import type { VerifyAccessToken } from '../verify-token.js'
@@ -27,6 +28,8 @@ export interface RoutesOptions {
   devices: DeviceTokens | undefined
   /** The access-token check of `app.authenticate` (signature, algorithm, claims), without the session lookup. */
   verifyToken: VerifyAccessToken
+  /** Passkeys; absent without the `passkeys` option. */
+  passkeys?: PasskeyService | undefined
 }
 
 /** The routes' encapsulated instance, whose handlers are typed from their TypeBox schemas. */
@@ -114,4 +117,12 @@ export interface IdentifierRoutesInput extends RouteGroup, Pick<ResolvedOptions,
   captcha: boolean
   linkIdentifier: NonNullable<ResolvedOptions['linkIdentifier']>
   config: { login: RouteLimit, verify: RouteLimit }
+}
+
+/** The passkey routes. */
+export interface PasskeyRoutesInput extends RouteGroup {
+  passkeys: PasskeyService
+  devices: DeviceTokens | undefined
+  signIn: SignIn
+  config: { verify: RouteLimit, account: RouteLimit }
 }

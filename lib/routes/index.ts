@@ -11,6 +11,7 @@ import { cookieJar, type CookieJar } from './cookies.js'
 import { documentRoutes } from './openapi.js'
 import { identifierRoutes } from './identifiers.js'
 import { codeSteps, otpRoutes } from './otp.js'
+import { passkeyRoutes } from './passkeys.js'
 import { sessionRoutes } from './sessions.js'
 import { identityReader, signInFlow } from './sign-in.js'
 import { totpRoutes } from './totp.js'
@@ -45,7 +46,7 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
     done()
   })
 
-  const { settings, store, tokens, emit, totp, devices, verifyToken } = options
+  const { settings, store, tokens, emit, totp, devices, verifyToken, passkeys } = options
   if (settings.rateLimit) {
     await fastify.register(rateLimit, {
       global: false,
@@ -87,6 +88,7 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
     sessionRoutes({ fastify: app, emit, cookies, tokens, verifyToken, config: { refresh: routeLimit(limit && limit.refresh), account: routeLimit(limit && limit.account) } })
   }
   if (totp) totpRoutes({ ...signInGroup, totp, config: { verify: routeLimit(limit && limit.verify), account: routeLimit(limit && limit.account) } })
+  if (passkeys) passkeyRoutes({ fastify: app, emit, cookies, passkeys, devices, signIn, config: { verify: routeLimit(limit && limit.verify), account: routeLimit(limit && limit.account) } })
 }
 
 function pick<T, K extends keyof T> (from: T, ...keys: K[]): Pick<T, K> {
