@@ -35,6 +35,11 @@ export const SessionNotFoundError = otpError('OTP_SESSION_NOT_FOUND', 'No live s
 export const OriginNotAllowedError = otpError('OTP_ORIGIN_NOT_ALLOWED', 'Requests from this origin may not use the session cookie', 403)
 export const CaptchaInvalidError = otpError('OTP_CAPTCHA_INVALID', 'The captcha is missing or was not solved', 400)
 export const CaptchaUnavailableError = otpError('OTP_CAPTCHA_UNAVAILABLE', 'The captcha cannot be checked right now; try again shortly', 503)
+export const PasskeyInvalidError = otpError('OTP_PASSKEY_INVALID', 'The passkey sign-in could not be verified; try again', 401)
+export const PasskeyRegistrationInvalidError = otpError('OTP_PASSKEY_INVALID', 'The new passkey could not be verified; try again', 400)
+export const PasskeyNotFoundError = otpError('OTP_PASSKEY_NOT_FOUND', 'No passkey of yours has this id', 404)
+export const PasskeyExistsError = otpError('OTP_PASSKEY_EXISTS', 'This passkey is already registered', 409)
+export const PasskeyLimitError = otpError('OTP_PASSKEY_LIMIT', 'You have the most passkeys allowed; remove one first', 409)
 export const InternalError = otpError('OTP_INTERNAL_ERROR', 'Something went wrong; try again', 500)
 export const StoreUnavailableError = otpError('OTP_STORE_UNAVAILABLE', 'Login is unavailable right now; try again shortly', 503)
 

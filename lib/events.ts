@@ -20,15 +20,20 @@ export interface OtpEventFields {
   | 'mfa-required' // a right first factor for a user with an authenticator: a second-factor token was issued
   | 'session-created' // a sign-in started a session (`sessionId`)
   | 'session-ended' // `reason`: 'logout', 'reuse' (a spent refresh token came back), 'revoked' or 'limit' (maxSessions)
+  | 'passkey-added' // a passkey was registered (`passkeyId`)
+  | 'passkey-removed' // a passkey was deleted (`passkeyId`)
+  | 'passkey-cloned' // a sign-in whose signature counter went backwards (a cloned authenticator?): refused
   /** The identifier, masked: `+91******3210`, `a**@example.com`. */
   identifier?: string
   channel?: Channel
   /** How a verify proved the identity: a sent code, an authenticator app's code or a recovery code. */
-  factor?: 'otp' | 'totp' | 'recovery'
+  factor?: 'otp' | 'totp' | 'recovery' | 'passkey'
   /** @deprecated Renamed `factor`; goes in 0.3. Reading it emits the warning FOTPDEP002 once. */
   readonly method?: 'otp' | 'totp' | 'recovery'
   /** The session a `session-created` or `session-ended` event is about. */
   sessionId?: string
+  /** The credential id (base64url) a passkey event is about. */
+  passkeyId?: string
   /** The token's `sub`, where one is known. */
   userId?: string
   reason?: string

@@ -13,6 +13,7 @@ import { RedisStore } from './store/redis.js'
 import type { OtpStore } from './store/types.js'
 import { LiveSessionCache, invalidationChannel } from './fast-paths/session-cache.js'
 import { TokenIssuer, type SessionCaching } from './tokens.js'
+import { createPasskeys } from './passkeys/create.js'
 import { createTotp } from './totp/create.js'
 import './types.js'
 import { accessTokenVerifier, ownJwtOptions } from './verify-token.js'
@@ -115,7 +116,8 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
   const totp = createTotp(settings, fastify.log)
   const devices = settings.trustedDevices === false ? undefined : new DeviceTokens(settings.codeSecret, settings.trustedDevices.ttl)
   // fastify-plugin skips Fastify's own prefixing, so the routes get the prefix here, in their own context.
-  await fastify.register(routes, { prefix: settings.prefix, settings, store, tokens, emit, totp, devices, verifyToken })
+  const passkeys = createPasskeys(settings, store, fastify.log)
+  await fastify.register(routes, { prefix: settings.prefix, settings, store, tokens, emit, totp, devices, verifyToken, passkeys })
 }
 
 export const fastifyOtpLogin: FastifyPluginAsync<OtpLoginOptions> = fp(otpLogin, {

@@ -106,6 +106,17 @@ export const sessionCacheSchema = Type.Object({
   ttl: Type.Optional(int(1, 60_000))
 }, { additionalProperties: false })
 
+/** `passkeys`: WebAuthn sign-in (docs/passkeys.md). */
+export const passkeysSchema = Type.Object({
+  /** The relying party id: the site's host name (`example.com`), a suffix of every origin's host. */
+  rpId: Type.String({ maxLength: 253, pattern: '^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$', rule: "must be a lower-case host name like 'example.com'" }),
+  /** The name a browser shows for the site. */
+  rpName: Type.String({ minLength: 1, maxLength: 64, rule: 'must be a string of 1 to 64 characters' }),
+  /** The exact origins of the pages that may use passkeys, scheme included. */
+  origins: Type.Array(Type.String({ check: 'origin', rule: "must hold origins like 'https://app.example.com' (lower-case scheme and host, a port unless the default one, no path)" }), { minItems: 1, maxItems: 32, rule: "must be a non-empty array of origins like 'https://app.example.com'" })
+}, { additionalProperties: false, check: 'passkeys', rule: 'must be false or { rpId, rpName, origins }, rpId a suffix of the host of every origin' })
+export type PasskeysOptions = Static<typeof passkeysSchema>
+
 export const optionsSchema = Type.Object({
   prefix: Type.Optional(Type.String({ pattern: '^(?:/[\\s\\S]*[^/])?$', default: '', description: "where the plugin's routes live (`'/api/auth'` gives `/api/auth/login`)", rule: 'must be "" or a path like "/api/auth" (leading slash, no trailing slash)' })),
   send: fn<SendFn>('is required and must be a function', { description: '`async ({ channel, to, code, expiresIn, request }) => void`: delivers one code; a throw answers `502 OTP_DELIVERY_FAILED`', defaultText: 'required' }),
@@ -171,6 +182,7 @@ export const optionsSchema = Type.Object({
     description: "a bot check before `/login` sends: `{ provider: 'turnstile' | 'hcaptcha', secret }` or `{ verify }`",
     rule: "must be { provider: 'turnstile' | 'hcaptcha', secret } or { verify }"
   })),
+  passkeys: orFalse(passkeysSchema, false, '[passkeys](docs/passkeys.md): `{ rpId, rpName, origins }` turns on the `/passkeys` routes; `false` leaves them off', 'must be false or an object { rpId, rpName, origins }'),
   sessionCache: orFalse(sessionCacheSchema, { max: 10_000, ttl: 1000 }, 'with `redis`: `app.authenticate` trusts a session seen live in the last `ttl` ms, for `max` sessions ([session cache](docs/sessions.md#the-session-cache)); `false` turns it off', 'must be false or an object { max, ttl }')
 }, { additionalProperties: false })
 
@@ -206,8 +218,18 @@ export const checkOptionValues = schemaChecker(optionsSchema, {
   },
   encryptionKey: (value) => typeof value === 'string' && parseEncryptionKey(value) !== undefined,
   identifier: (value) => typeof value === 'string' && testIdentityKey(value) !== undefined,
-  origin: (value) => typeof value === 'string' && isOrigin(value)
+  origin: (value) => typeof value === 'string' && isOrigin(value),
+  passkeys: (value) => typeof value !== 'object' || value === null || rpIdFits(value as PasskeysOptions)
 })
+
+/** Whether `rpId` is the host of every origin or a parent domain of it (what WebAuthn allows). */
+function rpIdFits ({ rpId, origins }: PasskeysOptions): boolean {
+  return Array.isArray(origins) && origins.every((origin) => {
+    if (typeof origin !== 'string' || !isOrigin(origin)) return true // the origin's own rule reports it
+    const host = new URL(origin).hostname
+    return host === rpId || host.endsWith(`.${rpId}`)
+  })
+}
 
 /** An http(s) origin exactly as a browser writes it in an `Origin` header (what `new URL(…).origin` gives). */
 function isOrigin (value: string): boolean {

@@ -8,7 +8,7 @@ import type { OtpEventHandler } from './events.js'
 import type { Channel, IdentifierKind } from './identity.js'
 import {
   checkOptionValues, optionsSchema, seconds, testIdentityKey, type CaptchaOptions, type CookieOptions,
-  type FindOrCreateUser, type OptionsInput, type RouteRateLimit
+  type FindOrCreateUser, type OptionsInput, type PasskeysOptions, type RouteRateLimit
 } from './options-schema.js'
 import { describe } from './schema-check.js'
 import type { SendFn } from './senders/delivery.js'
@@ -20,8 +20,8 @@ import { resolveCookie, type ResolvedCookie } from './cookie-names.js'
 export type { Channel, IdentifierKind }
 export type { SendArgs, SendFn } from './senders/delivery.js'
 export type {
-  CaptchaOptions, CookieOptions, FindOrCreateUser, FindOrCreateUserArgs, OtpUserRecord, RateLimitOptions, RouteRateLimit,
-  TrustedDevicesOptions
+  CaptchaOptions, CookieOptions, FindOrCreateUser, FindOrCreateUserArgs, OtpUserRecord, PasskeysOptions, RateLimitOptions,
+  RouteRateLimit, TrustedDevicesOptions
 } from './options-schema.js'
 export type { TotpMode, TotpSettings }
 export type { ResolvedCookie }
@@ -84,6 +84,8 @@ export interface ResolvedOptions {
   captcha: { check: CaptchaCheck, skipTrustedDevices: boolean } | undefined
   /** With `redis` (and sessions): entries and milliseconds of the live-session cache, or false. */
   sessionCache: { max: number, ttl: number } | false
+  /** WebAuthn's relying party and the page origins, or false: no passkey routes. */
+  passkeys: PasskeysOptions | false
 }
 
 /** What `ensureDefaults` gives: the resolved options, the captcha still as options for lib/index.ts to build. */
@@ -221,7 +223,8 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedValues {
     cookie: resolveCookie(value('cookie'), value('prefix')),
     allowedOrigins: opts.allowedOrigins ? new Set(opts.allowedOrigins) : undefined,
     captcha: opts.captcha === undefined ? undefined : { options: opts.captcha, skipTrustedDevices: opts.captcha.skipTrustedDevices ?? true },
-    sessionCache: sessionCache === false ? false : { ...defaultCache, ...definedOnly(sessionCache) }
+    sessionCache: sessionCache === false ? false : { ...defaultCache, ...definedOnly(sessionCache) },
+    passkeys: value('passkeys')
   }
 }
 

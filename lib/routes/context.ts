@@ -8,6 +8,7 @@ import type { DeviceTokens } from '../devices.js'
 import type { Emit } from '../events.js'
 import type { ResolvedOptions, RouteRateLimit } from '../options.js'
 import type { OtpStore } from '../store/types.js'
+import type { PasskeyService } from '../passkeys/service.js'
 import type { TokenIssuer } from '../tokens.js'
 import type { TotpService } from '../totp/service.js'
 import type { VerifyAccessToken } from '../verify-token.js'
@@ -26,6 +27,8 @@ export interface RoutesOptions {
   devices: DeviceTokens | undefined
   /** The access-token check of `app.authenticate` (signature, algorithm, claims), without the session lookup. */
   verifyToken: VerifyAccessToken
+  /** Passkeys; absent without the `passkeys` option. */
+  passkeys?: PasskeyService | undefined
 }
 
 /** The routes' encapsulated instance, whose handlers are typed from their TypeBox schemas. */
@@ -72,5 +75,13 @@ export interface SessionRoutesInput extends RouteGroup {
 /** The authenticator routes. */
 export interface TotpRoutesInput extends SignInGroup {
   totp: TotpService
+  config: { verify: RouteLimit, account: RouteLimit }
+}
+
+/** The passkey routes. */
+export interface PasskeyRoutesInput extends RouteGroup {
+  passkeys: PasskeyService
+  devices: DeviceTokens | undefined
+  signIn: SignIn
   config: { verify: RouteLimit, account: RouteLimit }
 }

@@ -10,6 +10,7 @@ import { routeLimit, type GuessLimits, type RoutesOptions } from './context.js'
 import { cookieJar, type CookieJar } from './cookies.js'
 import { documentRoutes } from './openapi.js'
 import { otpRoutes } from './otp.js'
+import { passkeyRoutes } from './passkeys.js'
 import { sessionRoutes } from './sessions.js'
 import { identityReader, signInFlow } from './sign-in.js'
 import { totpRoutes } from './totp.js'
@@ -44,7 +45,7 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
     done()
   })
 
-  const { settings, store, tokens, emit, totp, devices, verifyToken } = options
+  const { settings, store, tokens, emit, totp, devices, verifyToken, passkeys } = options
   if (settings.rateLimit) {
     await fastify.register(rateLimit, {
       global: false,
@@ -78,6 +79,7 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
     sessionRoutes({ fastify: app, emit, cookies, tokens, verifyToken, config: { refresh: routeLimit(limit && limit.refresh), account: routeLimit(limit && limit.account) } })
   }
   if (totp) totpRoutes({ ...signInGroup, totp, config: { verify: routeLimit(limit && limit.verify), account: routeLimit(limit && limit.account) } })
+  if (passkeys) passkeyRoutes({ fastify: app, emit, cookies, passkeys, devices, signIn, config: { verify: routeLimit(limit && limit.verify), account: routeLimit(limit && limit.account) } })
 }
 
 function pick<T, K extends keyof T> (from: T, ...keys: K[]): Pick<T, K> {

@@ -59,20 +59,27 @@ export function identityReader (policy: IdentityPolicy): IdentityReader {
   return { identify, identifyLater }
 }
 
-/** How one factor of a sign-in was proved: a code sent by SMS or e-mail, an authenticator's code, a recovery code. */
-export type AuthMethod = 'sms' | 'email' | 'totp' | 'recovery'
+/**
+ * How one factor of a sign-in was proved: a code sent by SMS or e-mail, an authenticator's code, a recovery code,
+ * a passkey bound to its device or a synced (backed-up) one, each with user verification.
+ */
+export type AuthMethod = 'sms' | 'email' | 'totp' | 'recovery' | 'passkey' | 'synced-passkey'
 
 /**
  * A value of the `amr` claim: RFC 8176's where one exists (`sms`, `otp` for an authenticator's code, `mfa`), the
  * plugin's own otherwise (`email`, `recovery`). docs/tokens.md lists them in one table.
  */
-export type AmrValue = 'sms' | 'email' | 'otp' | 'recovery' | 'mfa'
-const amrValue: Record<AuthMethod, AmrValue> = { sms: 'sms', email: 'email', totp: 'otp', recovery: 'recovery' }
+export type AmrValue = 'sms' | 'email' | 'otp' | 'recovery' | 'hwk' | 'swk' | 'mfa'
+const amrValue: Record<AuthMethod, AmrValue> = { sms: 'sms', email: 'email', totp: 'otp', recovery: 'recovery', passkey: 'hwk', 'synced-passkey': 'swk' }
+const isPasskey = (method: AuthMethod | undefined): boolean => method === 'passkey' || method === 'synced-passkey'
 
-/** The `amr` claim of a sign-in made of `methods`, in order; `mfa` after them when two factors were used. */
+/**
+ * The `amr` claim of a sign-in made of `methods`, in order; `mfa` after them when two factors were used. A
+ * passkey with user verification is two factors on its own (the device, and the PIN or biometric that unlocks it).
+ */
 export function amrClaim (methods: readonly AuthMethod[]): AmrValue[] {
   const amr = methods.map((method) => amrValue[method])
-  return methods.length > 1 ? [...amr, 'mfa'] : amr
+  return methods.length > 1 || methods.some(isPasskey) ? [...amr, 'mfa'] : amr
 }
 
 /** What a right first factor leaves for the second: the claims of the user `findOrCreateUser` named. */
@@ -149,7 +156,8 @@ export function signInFlow ({ findOrCreateUser, store, tokens, emit, devices, co
     for (const id of ended) emit(request, { type: 'session-ended', reason: 'limit', sessionId: id, ...about })
     if (sessionId !== undefined) emit(request, { type: 'session-created', sessionId, ...about })
     const last = methods.at(-1)
-    emit(request, { type: 'verified', channel: identity.channel, factor: last === 'totp' || last === 'recovery' ? last : 'otp', ...about })
+    const factor = last === 'totp' || last === 'recovery' ? last : isPasskey(last) ? 'passkey' : 'otp'
+    emit(request, { type: 'verified', channel: identity.channel, factor, ...about })
     return cookies === undefined ? body : cookies.store(reply, body)
   }
 

@@ -24,6 +24,8 @@ export class CombinedStore<Codes extends CodeStore, Sessions extends SessionStor
   reserveChallenge (...args: Parameters<CodeStore['reserveChallenge']>): ReturnType<CodeStore['reserveChallenge']> { return this.codes.reserveChallenge(...args) }
   refundChallenge (...args: Parameters<CodeStore['refundChallenge']>): ReturnType<CodeStore['refundChallenge']> { return this.codes.refundChallenge(...args) }
   consumeChallenge (...args: Parameters<CodeStore['consumeChallenge']>): ReturnType<CodeStore['consumeChallenge']> { return this.codes.consumeChallenge(...args) }
+  savePasskeyChallenge (...args: Parameters<CodeStore['savePasskeyChallenge']>): ReturnType<CodeStore['savePasskeyChallenge']> { return this.codes.savePasskeyChallenge(...args) }
+  takePasskeyChallenge (...args: Parameters<CodeStore['takePasskeyChallenge']>): ReturnType<CodeStore['takePasskeyChallenge']> { return this.codes.takePasskeyChallenge(...args) }
 
   createSession (...args: Parameters<SessionStore['createSession']>): ReturnType<SessionStore['createSession']> { return this.sessions.createSession(...args) }
   rotateSession (...args: Parameters<SessionStore['rotateSession']>): ReturnType<SessionStore['rotateSession']> { return this.sessions.rotateSession(...args) }

@@ -1,5 +1,5 @@
 import { plainError } from '../errors.js'
-import { totpStoreMethods, type TotpStore } from './credentials/types.js'
+import { credentialStoreMethods, totpStoreMethods, type CredentialStore, type TotpStore } from './credentials/types.js'
 import { otpStoreMethods, type AsyncMethodName, type OtpStore } from './types.js'
 
 /** A store call that did not answer within `storeTimeout`; `reachStore` turns it into 503 OTP_STORE_UNAVAILABLE. */
@@ -143,3 +143,5 @@ function undoLate (call: string, undo: () => Promise<unknown> | undefined, log: 
 export const otpStoreWithDeadline = (store: OtpStore, timeoutMs: number, log?: LateCallLog): OtpStore =>
   withDeadline(store, otpStoreMethods, timeoutMs, otpStoreUndos, log)
 export const totpStoreWithDeadline = (store: TotpStore, timeoutMs: number): TotpStore => withDeadline(store, totpStoreMethods, timeoutMs)
+export const credentialStoreWithDeadline = (store: CredentialStore, timeoutMs: number): CredentialStore =>
+  withDeadline(store, credentialStoreMethods, timeoutMs)

@@ -27,6 +27,7 @@ const scoped = (identifier: string, device?: string): string => device === undef
 export class MemoryCodeStore implements CodeStore {
   private readonly states = new Map<string, IdentityState>()
   private readonly challenges = new Map<string, Challenge>()
+  private readonly passkeyChallenges = new Map<string, Expiring>()
   private readonly budgets = new Map<string, Counter>()
   // Codes per identifier, its own and its devices' together (`maxSendsPerIdentifier`); no sign-in resets them.
   private readonly ceilings = new Map<string, Counter>()
@@ -35,13 +36,14 @@ export class MemoryCodeStore implements CodeStore {
 
   /** Number of identifiers, challenges, budgets and ceilings with state, live or not yet swept. */
   get size (): number {
-    return this.states.size + this.challenges.size + this.budgets.size + this.ceilings.size
+    return this.states.size + this.challenges.size + this.budgets.size + this.ceilings.size + this.passkeyChallenges.size
   }
 
   sweep (): void {
     const now = this.now()
     for (const [key, state] of this.states) this.prune(key, state, now)
     for (const [key, challenge] of this.challenges) if (!live(challenge, now)) this.challenges.delete(key)
+    for (const [hash, challenge] of this.passkeyChallenges) if (!live(challenge, now)) this.passkeyChallenges.delete(hash)
     for (const [budget, counter] of this.budgets) if (!live(counter, now)) this.budgets.delete(budget)
     for (const [identifier, counter] of this.ceilings) if (!live(counter, now)) this.ceilings.delete(identifier)
   }
@@ -229,5 +231,15 @@ export class MemoryCodeStore implements CodeStore {
     this.challenges.delete(key)
     this.reset(identifier, device)
     return true
+  }
+
+  async savePasskeyChallenge (challengeHash: string, ttlMs: number): Promise<void> {
+    this.passkeyChallenges.set(challengeHash, { until: this.now() + ttlMs })
+  }
+
+  async takePasskeyChallenge (challengeHash: string): Promise<boolean> {
+    const found = live(this.passkeyChallenges.get(challengeHash), this.now()) !== undefined
+    this.passkeyChallenges.delete(challengeHash)
+    return found
   }
 }

@@ -39,6 +39,7 @@ interface ScriptedClient {
   otpLoginChallengeRefund: ScriptCall<Done>
   otpLoginChallengeConsume: ScriptCall<['spent'] | ['gone']>
   del: (key: string) => Promise<number>
+  set: (key: string, value: string, px: 'PX', ttlMs: number) => Promise<unknown>
 }
 
 function issueResult (reply: IssueReply): IssueResult {
@@ -194,5 +195,19 @@ export class RedisCodeStore implements CodeStore {
     const k = this.keys(identifier, device)
     const [word] = await this.client.otpLoginChallengeConsume(this.challengeKey(identifier, challengeId), k.sends, k.last, k.lock, k.fails)
     return word === 'spent'
+  }
+
+  /** A passkey challenge's key, in a slot of its own. */
+  private passkeyChallengeKey (challengeHash: string): string {
+    return `${this.keyPrefix}passkey:{${challengeHash}}`
+  }
+
+  async savePasskeyChallenge (challengeHash: string, ttlMs: number): Promise<void> {
+    await this.client.set(this.passkeyChallengeKey(challengeHash), '1', 'PX', ttlMs)
+  }
+
+  // DEL is atomic and counts an expired key as gone: one caller ever gets 1.
+  async takePasskeyChallenge (challengeHash: string): Promise<boolean> {
+    return await this.client.del(this.passkeyChallengeKey(challengeHash)) === 1
   }
 }

@@ -55,12 +55,19 @@ export interface CodeStore {
   refundChallenge (identifier: string, challengeId: string, device?: string): Promise<void>
   /** Spends the challenge and resets the counters as `resetCounters` does; false when it was already spent (or expired). */
   consumeChallenge (identifier: string, challengeId: string, device?: string): Promise<boolean>
+
+  /**
+   * Passkey ceremonies: a challenge the server gave out, stored only as its hash (`challengeHash`), alive for
+   * `ttlMs`. `takePasskeyChallenge` spends it: true once, false when it was never saved, expired or already taken.
+   */
+  savePasskeyChallenge (challengeHash: string, ttlMs: number): Promise<void>
+  takePasskeyChallenge (challengeHash: string): Promise<boolean>
 }
 
 /** Every method of `CodeStore`: what a custom store is checked for, and what the store deadline bounds. */
 export const codeStoreMethods = [
   'issueCode', 'revokeCode', 'verifyCode', 'consumeBudget', 'refundBudget', 'reserveGuess', 'refundGuess', 'lockOut', 'clearFailures', 'resetCounters',
-  'createChallenge', 'reserveChallenge', 'refundChallenge', 'consumeChallenge'
+  'createChallenge', 'reserveChallenge', 'refundChallenge', 'consumeChallenge', 'savePasskeyChallenge', 'takePasskeyChallenge'
 ] as const
 
 export interface IssuePolicy {
