@@ -9,8 +9,8 @@ import fastifyJwt from '@fastify/jwt'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { failFast } from '../test/helpers/redis.js'
+import { SoftAuthenticator } from '../test/helpers/webauthn.js'
 import { ownDist, packageAt } from './package.js'
-import { SoftwarePasskey } from './webauthn.js'
 
 /**
  * bare: Fastify alone; evalsha: one EVALSHA per request; memory / redis: the plugin on that store; jwt: the redis
@@ -155,7 +155,7 @@ async function main (): Promise<void> {
   const address = app.server.address()
   if (address === null || typeof address === 'string') throw new Error('no port')
 
-  const passkeys: SoftwarePasskey[] = []
+  const passkeys: SoftAuthenticator[] = []
   let profiler: Session | undefined
   const handlers: { [K in Command['op']]: (command: Extract<Command, { op: K }>) => Promise<unknown> } = {
     snapshot: async (): Promise<Snapshot> => {
@@ -185,8 +185,8 @@ async function main (): Promise<void> {
         const batch = Array.from({ length: Math.min(256, count - from) }, async (_, i) => {
           const options = await app.inject({ method: 'POST', url: '/passkeys/login/options' })
           if (options.statusCode !== 200) throw new Error(`passkey login options: ${options.statusCode} ${options.body}`)
-          const passkey = passkeys[(from + i) % users] as SoftwarePasskey
-          return JSON.stringify({ response: passkey.assert(options.json()) })
+          const passkey = passkeys[(from + i) % users] as SoftAuthenticator
+          return JSON.stringify({ response: passkey.get(options.json()) })
         })
         bodies.push(...await Promise.all(batch))
       }
@@ -251,14 +251,17 @@ async function token (app: FastifyInstance, pending: Pair[], phone: string): Pro
   return (verify.json() as { access: string }).access
 }
 
-/** Signs `phone` in with a code, then registers a new software passkey for it through the plugin's routes. */
-async function addPasskey (app: FastifyInstance, pending: Pair[], phone: string): Promise<SoftwarePasskey> {
+/**
+ * Signs `phone` in with a code, then registers a software passkey for it through the plugin's routes. Its counter
+ * stays 0 (as a synced passkey's), so that assertions signed in advance may arrive in any order.
+ */
+async function addPasskey (app: FastifyInstance, pending: Pair[], phone: string): Promise<SoftAuthenticator> {
   const authorization = `Bearer ${await token(app, pending, phone)}`
   const options = await app.inject({ method: 'POST', url: '/passkeys/register/options', headers: { authorization } })
   if (options.statusCode !== 200) throw new Error(`passkey register options: ${options.statusCode} ${options.body}`)
-  const passkey = new SoftwarePasskey(RP.rpId, RP.origins[0] as string)
+  const passkey = new SoftAuthenticator({ rpId: RP.rpId, origin: RP.origins[0] as string, counterStep: 0 })
   const registered = await app.inject({
-    method: 'POST', url: '/passkeys/register', headers: { authorization }, payload: { response: passkey.register(options.json()) }
+    method: 'POST', url: '/passkeys/register', headers: { authorization }, payload: { response: passkey.create(options.json()) }
   })
   if (registered.statusCode !== 200) throw new Error(`passkey register: ${registered.statusCode} ${registered.body}`)
   return passkey
