@@ -182,7 +182,7 @@ export const optionsSchema = Type.Object({
     description: "a bot check before `/login` sends: `{ provider: 'turnstile' | 'hcaptcha', secret }` or `{ verify }`",
     rule: "must be { provider: 'turnstile' | 'hcaptcha', secret } or { verify }"
   })),
-  passkeys: orFalse(passkeysSchema, false, '[passkeys](docs/passkeys.md): `{ rpId, rpName, origins }` turns on the `/passkeys` routes; `false` leaves them off', 'must be false or an object { rpId, rpName, origins }'),
+  passkeys: orFalse(passkeysSchema, false, '[passkeys](docs/passkeys.md): `{ rpId, rpName, origins }` turns on the `/passkeys` routes; `false` leaves them off', "must be false or an object { rpId, rpName, origins }: rpId a lower-case host name, the host of every origin or a parent domain of it; origins exact, like 'https://app.example.com'"),
   sessionCache: orFalse(sessionCacheSchema, { max: 10_000, ttl: 1000 }, 'with `redis`: `app.authenticate` trusts a session seen live in the last `ttl` ms, for `max` sessions ([session cache](docs/sessions.md#the-session-cache)); `false` turns it off', 'must be false or an object { max, ttl }')
 }, { additionalProperties: false })
 

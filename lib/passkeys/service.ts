@@ -122,7 +122,8 @@ export class PasskeyService {
     } catch {
       info = undefined
     }
-    if (info === undefined) throw new PasskeyRegistrationInvalidError()
+    // The id the browser names must be the credential the authenticator attested.
+    if (info === undefined || info.credential.id !== response.id) throw new PasskeyRegistrationInvalidError()
     const existing = await reachStore(() => this.credentials.listPasskeys(owner))
     if (existing.length >= maxPasskeys) throw new PasskeyLimitError()
     const passkey: PasskeyRecord = {

@@ -75,18 +75,21 @@ export class SoftAuthenticator {
     return Buffer.from(JSON.stringify({ type, challenge, origin, crossOrigin: false }))
   }
 
-  /** `navigator.credentials.create()` for these creation options: a new credential, as @simplewebauthn/browser returns it. */
-  create (creation: { challenge: string, user: { id: string } }, ceremony: Ceremony = {}) {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  /**
+   * `navigator.credentials.create()` for these creation options: a new credential (or `credential` attested
+   * again), as @simplewebauthn/browser returns it.
+   */
+  create (creation: { challenge: string, user: { id: string } }, ceremony: Ceremony & { credential?: Credential } = {}) {
+    const { privateKey, publicKey } = ceremony.credential ?? generateKeyPairSync('ec', { namedCurve: 'P-256' })
     const jwk = publicKey.export({ format: 'jwk' })
     const cose = cbor(new Map<Cbor, Cbor>([[1, 2], [3, -7], [-1, 1], [-2, Buffer.from(jwk.x ?? '', 'base64url')], [-3, Buffer.from(jwk.y ?? '', 'base64url')]]))
-    const id = randomBytes(16)
+    const id = ceremony.credential?.id ?? randomBytes(16)
     const length = Buffer.alloc(2)
     length.writeUInt16BE(id.length)
     const attested = Buffer.concat([Buffer.alloc(16), length, id, cose])
     const authData = this.authData(ceremony.rpId ?? this.options.rpId, ceremony.uv ?? true, 0, attested)
     const credential = { id, privateKey, publicKey, userHandle: creation.user.id, counter: 0 }
-    this.credentials.push(credential)
+    if (ceremony.credential === undefined) this.credentials.push(credential)
     const clientDataJSON = this.clientData('webauthn.create', ceremony.challenge ?? creation.challenge, ceremony.origin ?? this.options.origin)
     return {
       id: b64(id),
