@@ -1,3 +1,5 @@
+import swagger from '@fastify/swagger'
+import Fastify from 'fastify'
 import t from 'tap'
 import otpLogin, { MemoryStore, MemoryTotpStore, type OtpEvent, type OtpLoginOptions } from '../lib/index.js'
 import { CODE_SECRET, buildApp, claims, freshRedis, readyWith, storeKinds, type StoreKind } from './helpers/app.js'
@@ -182,7 +184,7 @@ for (const kind of storeKinds) {
       const app = await buildPasskeyApp(t, kind, { freshAuthAge: 60 })
       const { access, id } = await app.addPasskey(device())
       const c = claims(access)
-      const { iat, exp, ...rest } = { ...c, auth_time: Number(c.auth_time) - 61 }
+      const { iat, exp, ...rest }: Record<string, unknown> = { ...c, auth_time: Number(c.auth_time) - 61 }
       const stale = app.app.jwt.sign(rest)
       const headers = app.bearer(stale)
       for (const [method, url, payload] of [
@@ -277,4 +279,25 @@ t.test('without the option there are no passkey routes', async (t) => {
   const app = await buildApp(t, 'memory')
   t.equal((await app.app.inject({ method: 'POST', url: '/passkeys/login/options' })).statusCode, 404)
   t.ok(otpLogin)
+})
+
+t.test('OpenAPI: every passkey route documented, with its operationId, security, 429 and body errors', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(swagger, { openapi: { info: { title: 't', version: '1' } } })
+  await app.register(otpLogin, { jwt: { secret: 'x'.repeat(32) }, send: () => {}, passkeys })
+  await app.ready()
+  const doc = app.swagger() as unknown as { paths: Record<string, Record<string, { operationId: string, security: unknown[], responses: Record<string, unknown> }>> }
+  const ops = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ name: `${method} ${path}`, ...op })))
+    .filter(({ name }) => name.includes('/passkeys'))
+  t.same(ops.map(({ name, operationId }) => `${name} ${operationId}`).sort(), [
+    'delete /passkeys/{id} removePasskey', 'get /passkeys listPasskeys', 'patch /passkeys/{id} renamePasskey',
+    'post /passkeys/login passkeyLogin', 'post /passkeys/login/options passkeyLoginOptions',
+    'post /passkeys/register passkeyRegister', 'post /passkeys/register/options passkeyRegisterOptions'
+  ])
+  for (const op of ops) {
+    t.equal(op.security.length, op.name.includes('/login') ? 0 : 1, `${op.name}: security`)
+    t.ok(op.responses['429'] && op.responses['503'], `${op.name}: 429 and 503`)
+    if (!op.name.startsWith('get')) t.ok(op.responses['400'] && op.responses['413'] && op.responses['415'], `${op.name}: body errors`)
+  }
 })

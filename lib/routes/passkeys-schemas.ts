@@ -1,7 +1,7 @@
 /** JSON schemas of the passkey routes (WebAuthn through @simplewebauthn/server), documented for OpenAPI. */
 import { Type, type TSchema } from '@sinclair/typebox'
 import { withBearerAuth, withoutAuth } from './openapi.js'
-import { deviceTokenField, error, originError, signInBody, tooManyRequests, unavailable } from './schemas.js'
+import { deviceTokenField, error, originError, signInBody, tooManyRequests, unavailable, unusedBodyErrors } from './schemas.js'
 
 const tags = ['otp-login']
 const b64 = (maxLength: number, more: Record<string, unknown> = {}) =>
@@ -94,7 +94,7 @@ export const registerOptionsSchema = withBearerAuth({
   description: 'Needs a fresh sign-in. The challenge is bound to the user, single use, valid for 300 seconds.',
   response: {
     200: creationOptions,
-    ...bodyErrors('1 KiB'),
+    ...unusedBodyErrors,
     ...accountErrors,
     409: error('`OTP_PASSKEY_LIMIT`: the user has 20 passkeys; remove one first')
   }
@@ -119,7 +119,7 @@ export const loginOptionsSchema = withoutAuth({
   summary: 'Start a passkey sign-in',
   response: {
     200: requestOptions,
-    ...bodyErrors('1 KiB'),
+    ...unusedBodyErrors,
     429: tooManyRequests('`OTP_RATE_LIMITED`, with a Retry-After header'),
     ...unavailable
   }
@@ -171,5 +171,5 @@ export const removeSchema = withBearerAuth({
   tags,
   summary: 'Remove a passkey',
   params: idParams,
-  response: { 204: { description: 'Removed', type: 'null' }, ...accountErrors, ...notFound }
+  response: { 204: { description: 'Removed', type: 'null' }, ...unusedBodyErrors, ...accountErrors, ...notFound }
 })

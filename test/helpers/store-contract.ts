@@ -355,6 +355,21 @@ export function storeContract (t: Test, makeStore: () => Promise<Timed<OtpStore>
     t.same([await consume(), await consume(), await consume()], ['ok', 'ok', 'exceeded'], 'more given back than counted: the count stopped at 0')
   })
 
+  t.test('passkey challenges: taken once, not after ttlMs, only when saved; 20 parallel takes, one true', async (t) => {
+    const { store, clock } = await makeStore()
+    const hash = `pk-${++n}`
+    t.equal(await store.takePasskeyChallenge(hash), false, 'never saved')
+    await store.savePasskeyChallenge(hash, 10_000)
+    t.equal(await store.takePasskeyChallenge(hash), true)
+    t.equal(await store.takePasskeyChallenge(hash), false, 'single use')
+    await store.savePasskeyChallenge(hash, 10_000)
+    await clock.advance(11_000)
+    t.equal(await store.takePasskeyChallenge(hash), false, 'expired')
+    await store.savePasskeyChallenge(hash, 10_000)
+    const taken = await Promise.all(Array.from({ length: 20 }, async () => await store.takePasskeyChallenge(hash)))
+    t.equal(taken.filter(Boolean).length, 1)
+  })
+
   sessionContract(t, makeStore)
   graceContract(t, makeStore)
   parkContract(t, makeStore)
