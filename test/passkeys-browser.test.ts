@@ -202,6 +202,23 @@ if (missing !== undefined && inCI) {
       const me = await signedInView(page, 'mfa')
       t.equal(me.user.sub, phone)
       t.same(calls, { options: [200], login: [200] }, 'one challenge, one sign-in')
+
+      // A sign-in older than freshAuthAge cannot add a passkey: the sentence, and a button to sign in again. (The
+      // server's 403 is faked, to skip waiting five minutes; the plugin's own tests cover the check.)
+      await page.route(`${origin}/api/auth/passkeys/register/options`, async (route) => {
+        await route.fulfill({
+          status: 403,
+          contentType: 'application/json',
+          body: JSON.stringify({ statusCode: 403, code: 'OTP_FRESH_AUTH_REQUIRED', error: 'Forbidden', message: 'This needs a recent sign-in; sign in again' })
+        })
+      })
+      await page.locator('#passkey-add').click()
+      await page.locator('#passkeys-msg.error').waitFor()
+      t.equal(await page.locator('#passkeys-msg').innerText(), 'This needs a recent sign-in: sign in again, then try once more.')
+      await page.locator('#passkey-sign-in-again').click()
+      await page.locator('#signed-out').waitFor({ state: 'visible' })
+      t.equal(await page.locator('#identifier').inputValue(), phone, 'the identifier is filled in')
+      t.equal(await page.locator('#identifier-msg').innerText(), 'Sign in again to change your passkeys.')
       checkQuiet(t)
     })
 
