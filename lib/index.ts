@@ -138,7 +138,8 @@ export type { CredentialStore, CredentialStoreLog, PasskeyIdentity, PasskeyRecor
 export { consoleSender, type ConsoleSenderOptions } from './senders/console.js'
 export {
   AttemptsExceededError, DeliveryFailedError, FreshAuthRequiredError, GuessPendingError, InternalError, InvalidCodeError, InvalidEmailError,
-  InvalidPhoneError, LockedError, MfaTokenInvalidError, RateLimitedError, RefreshInvalidError, RefreshReusedError,
+  InvalidPhoneError, LockedError, MfaTokenInvalidError, PasskeyExistsError, PasskeyInvalidError, PasskeyLimitError, PasskeyNotFoundError,
+  PasskeyRegistrationInvalidError, RateLimitedError, RefreshInvalidError, RefreshReusedError,
   ResendTooSoonError, SendBudgetExceededError, SessionNotFoundError, StoreUnavailableError, TotpAlreadyEnabledError,
   TotpNoIdentifierError, TotpNotPendingError, type OtpError
 } from './errors.js'
@@ -146,7 +147,7 @@ export { TokenRevokedError, type SessionView, type TokenBody } from './tokens.js
 export { TokenInvalidError } from './verify-token.js'
 export type {
   Channel, FindOrCreateUser, FindOrCreateUserArgs, IdentifierKind, OtpLoginOptions, OtpUserRecord, RateLimitOptions, RouteRateLimit,
-  SendArgs, SendFn, TotpMode, TrustedDevicesOptions
+  PasskeysOptions, SendArgs, SendFn, TotpMode, TrustedDevicesOptions
 } from './options.js'
 export type { OtpSessions, OtpUser } from './types.js'
 export { maskIdentifier, type OtpEvent, type OtpEventHandler, type OtpHostEvent, type OtpRequestEvent } from './events.js'

@@ -135,6 +135,50 @@ for (const kind of storeKinds) {
       await refused('a counter that went backwards', authenticator.get(await loginOptions(), { counter: 1 }))
     })
 
+    t.test('cookie mode: the refresh and device tokens in cookies, a page of another origin refused', async (t) => {
+      const app = await buildPasskeyApp(t, kind, { cookie: { secure: false }, allowedOrigins: [origin] })
+      const authenticator = device()
+      const access = await app.accessFor(phone)
+      const options = await app.app.inject({ method: 'POST', url: '/passkeys/register/options', headers: { ...app.bearer(access), origin } })
+      t.equal((await app.register(access, authenticator.create(options.json()))).statusCode, 200)
+      const foreign = await app.app.inject({ method: 'POST', url: '/passkeys/login', headers: { origin: 'http://evil.example' }, payload: { response: authenticator.get(await app.loginOptions()) } })
+      t.equal(foreign.statusCode, 403)
+      t.equal(foreign.json().code, 'OTP_ORIGIN_NOT_ALLOWED')
+      const res = await app.app.inject({ method: 'POST', url: '/passkeys/login', headers: { origin }, payload: { response: authenticator.get(await app.loginOptions()) } })
+      t.equal(res.statusCode, 200)
+      t.notOk(res.json().refresh, 'no refresh token in the body')
+      t.notOk(res.json().deviceToken, 'no device token in the body')
+      t.ok(res.cookies.some((cookie) => cookie.name === 'otp_refresh'), 'the refresh cookie')
+    })
+
+    t.test('a passkey whose identifier now names another user does not sign in', async (t) => {
+      const owners = new Map<string, string>([[phone, 'u1']])
+      const app = await buildPasskeyApp(t, kind, { findOrCreateUser: ({ phone: p, email }) => ({ id: owners.get(p ?? email ?? '') ?? 'nobody' }) })
+      const authenticator = device()
+      await app.addPasskey(authenticator)
+      owners.set(phone, 'u2')
+      t.same((await app.passkeyLogin(authenticator.get(await app.loginOptions()))).json(), refusal)
+      owners.set(phone, 'u1')
+      t.equal((await app.passkeyLogin(authenticator.get(await app.loginOptions()))).statusCode, 200)
+    })
+
+    t.test('at most 20 passkeys a user', async (t) => {
+      const app = await buildPasskeyApp(t, kind)
+      const authenticator = device()
+      const access = await app.accessFor(phone)
+      for (let i = 0; i < 20; i++) t.equal((await app.register(access, authenticator.create((await app.registerOptions(access)).json()))).statusCode, 200)
+      const full = await app.registerOptions(access)
+      t.equal(full.statusCode, 409)
+      t.equal(full.json().code, 'OTP_PASSKEY_LIMIT')
+    })
+
+    t.test('the login routes count under the verify rate limit', async (t) => {
+      const app = await buildPasskeyApp(t, kind, { rateLimit: { verify: { max: 2, timeWindow: '1 minute' } } })
+      const options = async () => await app.app.inject({ method: 'POST', url: '/passkeys/login/options' })
+      t.same([(await options()).statusCode, (await options()).statusCode, (await options()).statusCode], [200, 200, 429])
+      t.same([(await app.passkeyLogin({})).statusCode, (await app.passkeyLogin({})).statusCode, (await app.passkeyLogin({})).statusCode], [400, 400, 429])
+    })
+
     t.test('a login challenge expires after 300 seconds', async (t) => {
       const { addPasskey, loginOptions, passkeyLogin, clock } = await buildPasskeyApp(t, kind)
       const authenticator = device()
