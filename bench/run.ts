@@ -45,8 +45,10 @@ const { values: args } = parseArgs({
     identifiers: { type: 'string', default: '1000000' },
     /** Users whose tokens the many-tokens GET /me sends in turn. */
     users: { type: 'string', default: '5000' },
-    /** Server kinds to run, for work on one part: bare, memory, evalsha, jwt, redis, nosession, nocache (default all). */
-    only: { type: 'string', default: 'bare,memory,evalsha,jwt,redis,nosession,nocache' },
+    /** Users with a passkey whose assertions POST /passkeys/login sends in turn. */
+    'passkey-users': { type: 'string', default: '1000' },
+    /** Server kinds to run, for work on one part: bare, memory, evalsha, jwt, redis, nosession, nocache, passkeys, memory-passkeys (default all). */
+    only: { type: 'string', default: 'bare,memory,evalsha,jwt,redis,nosession,nocache,passkeys,memory-passkeys' },
     /** Another build (its dist/, or a checkout with one) whose plugin scenarios run beside this build's. */
     compare: { type: 'string', default: process.env.BENCH_BASELINE_DIST ?? '' },
     /** A CPU profile of each scenario in bench/tmp/profiles (one slice each; slower, so not comparable). */
@@ -75,9 +77,11 @@ const users = Number(args.users)
 if (!(Number.isInteger(users) && users >= generatorCount)) {
   throw new Error(`--users must be a whole number of at least --generators (${generatorCount}), not ${args.users}`)
 }
+const passkeyUsers = Number(args['passkey-users'])
+if (!(Number.isInteger(passkeyUsers) && passkeyUsers >= 1)) throw new Error(`--passkey-users must be a whole number of at least 1, not ${args['passkey-users']}`)
 const compared = args.compare === '' ? undefined : compareDist(args.compare)
 const kinds = new Set(args.only.split(','))
-const complete = ['bare', 'memory', 'evalsha', 'jwt', 'redis', 'nosession', 'nocache'].every((kind) => kinds.has(kind))
+const complete = ['bare', 'memory', 'evalsha', 'jwt', 'redis', 'nosession', 'nocache', 'passkeys', 'memory-passkeys'].every((kind) => kinds.has(kind))
 const tmp = join(packageRoot, 'bench', 'tmp')
 
 interface Run {
@@ -116,6 +120,18 @@ function verifyTarget (loginId: string, verifyId: string): Run['target'] {
   }
 }
 
+/**
+ * One signed assertion per request, each for a challenge of its own (single use, 300 s): made for this slice
+ * alone, so none is left to expire before a later slice sends it.
+ */
+function passkeyTarget (passkeyId: string, verifyId: string): Run['target'] {
+  return async (server, seconds) => {
+    const rate = Math.max(rates.get(passkeyId) ?? 0, rates.get(verifyId) ?? 0, 1000)
+    const bodies = await server.call<string[]>({ op: 'assertions', count: Math.ceil(rate * seconds * 1.5), users: passkeyUsers })
+    return { method: 'POST', path: '/passkeys/login', body: { kind: 'pool', bodies } }
+  }
+}
+
 function meTarget (): Run['target'] {
   let token: string | undefined
   return async (server) => {
@@ -137,6 +153,8 @@ const manyTokens = `GET /me, ${users.toLocaleString('en')} users' tokens in turn
 /** Scenarios on servers that run no code of the plugin: one serves both builds. */
 const pluginFree = new Set<ServerKind>(['bare', 'evalsha'])
 const pluginFreeIds = new Set(['bare login', 'evalsha', 'bare verify', 'bare me'])
+/** Scenarios of what a compared build may not have: this build's only. */
+const thisBuildOnly = new Set<ServerKind>(['passkeys', 'memory-passkeys'])
 
 /**
  * The scenarios of this build, or of the compared one (`twin`): those of the plugin under ids of their own, with
@@ -156,6 +174,9 @@ function scenarios (twin: boolean): Run[] {
     { id: id('redis verify'), label: 'POST /verify-otp', kind: 'redis', store: 'RedisStore', baseline: 'evalsha', target: verifyTarget(id('redis login'), id('redis verify')) },
     // The same without sessions: what the second round trip (the session script) and the work around it cost.
     { id: id('nosession verify'), label: 'POST /verify-otp, refreshTokenTtl: false (no session)', kind: 'nosession', store: 'RedisStore', baseline: 'evalsha', target: verifyTarget(id('redis login'), id('nosession verify')) },
+    // A sign-in with a passkey beside one with a code: a software authenticator signs each challenge beforehand.
+    { id: 'memory passkey', label: 'POST /passkeys/login', kind: 'memory-passkeys', store: 'MemoryStore', baseline: 'bare verify', target: passkeyTarget('memory passkey', id('memory verify')) },
+    { id: 'redis passkey', label: 'POST /passkeys/login', kind: 'passkeys', store: 'RedisStore', baseline: 'evalsha', target: passkeyTarget('redis passkey', id('redis verify')) },
     { id: 'bare me', label: 'bare GET /me', kind: 'bare', target: bareMeTarget },
     { id: id('jwt me'), label: 'GET /me, request.jwtVerify() only', kind: 'jwt', baseline: 'bare me', target: meTarget() },
     { id: id('memory me'), label: 'GET /me', kind: 'memory', store: 'MemoryStore', baseline: id('jwt me'), target: meTarget() },
@@ -166,7 +187,7 @@ function scenarios (twin: boolean): Run[] {
     // The same without the session cache: what it saves.
     { id: id('nocache me'), label: 'GET /me, sessionCache: false', kind: 'nocache', store: 'RedisStore', baseline: id('jwt me'), target: meTarget() }
   ]
-  return all.filter((run) => kinds.has(run.kind) && !(twin && pluginFree.has(run.kind)))
+  return all.filter((run) => kinds.has(run.kind) && !(twin && (pluginFree.has(run.kind) || thisBuildOnly.has(run.kind))))
     .map((run) => twin ? { ...run, label: `${run.label} [compared build]`, twinOf: run.id.replace(/ \(compared\)$/, '') } : run)
 }
 
@@ -315,6 +336,10 @@ function targets (all: Map<string, Measurement>, memory: MemoryResult | undefine
   ratio('redis login', 'evalsha', 'POST /login on RedisStore, a new number per request', 0.6)
   ratio('redis verify', 'evalsha', 'POST /verify-otp on RedisStore, one issued code per request', 0.5)
   ratio('nosession verify', 'evalsha', 'POST /verify-otp on RedisStore without sessions (refreshTokenTtl: false)')
+  // A passkey sign-in (a signature check, the challenge, the credential) beside a code sign-in.
+  ratio('redis passkey', 'evalsha', 'POST /passkeys/login on RedisStore, one signed assertion per request')
+  ratio('redis passkey', 'redis verify', 'POST /passkeys/login on RedisStore')
+  ratio('memory passkey', 'memory verify', 'POST /passkeys/login on MemoryStore')
   // The same on the MemoryStore, against the same baselines and its own (a route that needs no Redis).
   ratio('memory me', 'jwt me', 'GET /me behind app.authenticate on MemoryStore')
   ratio('memory me users', 'jwt me', `${manyTokens} behind app.authenticate on MemoryStore`)

@@ -9,15 +9,17 @@ import fastifyJwt from '@fastify/jwt'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { failFast } from '../test/helpers/redis.js'
+import { SoftAuthenticator } from '../test/helpers/webauthn.js'
 import { ownDist, packageAt } from './package.js'
 
 /**
  * bare: Fastify alone; evalsha: one EVALSHA per request; memory / redis: the plugin on that store; jwt: the redis
  * app with a `GET /me` that only runs @fastify/jwt's `request.jwtVerify()` instead of `app.authenticate`;
  * nosession: the redis app with `refreshTokenTtl: false` (access tokens only, no session script); nocache: the
- * redis app with `sessionCache: false` (every session check asks Redis).
+ * redis app with `sessionCache: false` (every session check asks Redis); passkeys / memory-passkeys: the redis /
+ * memory app with `passkeys` on (only this build: a compared build may not have them).
  */
-export type ServerKind = 'bare' | 'evalsha' | 'jwt' | 'memory' | 'redis' | 'nosession' | 'nocache'
+export type ServerKind = 'bare' | 'evalsha' | 'jwt' | 'memory' | 'redis' | 'nosession' | 'nocache' | 'passkeys' | 'memory-passkeys'
 
 export interface Snapshot {
   /** HTTP requests that reached the server. */
@@ -37,6 +39,11 @@ export type Command =
   | { op: 'token' }
   /** Access tokens of `count` different users, each from a login and a verify through the plugin. */
   | { op: 'tokens', count: number }
+  /**
+   * `count` bodies for POST /passkeys/login, each a fresh challenge (from POST /passkeys/login/options) signed by
+   * the passkey of one of `users` users, in turn; the first call registers their passkeys through the plugin.
+   */
+  | { op: 'assertions', count: number, users: number }
   | { op: 'profile-start' }
   | { op: 'profile-stop', file: string }
   | { op: 'close' }
@@ -52,6 +59,10 @@ const TOP_UP_BASE = 9_800_000_000
 const TOKEN_PHONE = '+919999999999'
 /** The users of the `tokens` command (+91 96…). */
 const USERS_BASE = 9_600_000_000
+/** The users with a passkey (+91 95…). */
+const PASSKEY_USERS_BASE = 9_500_000_000
+/** The relying party the passkeys belong to: the assertions are signed for it, no browser involved. */
+const RP = { rpId: 'localhost', rpName: 'fastify-otp-login bench', origins: ['http://localhost'] }
 
 /** The JSON each baseline route answers with: the same as the plugin's (defaults) for the same route. */
 const loginBody = { message: 'OTP sent', expiresIn: 600, resendIn: 30 }
@@ -113,16 +124,18 @@ async function main (): Promise<void> {
     if (kind === 'jwt') await app.register(fastifyJwt, { secret: JWT_SECRET })
     // Keys of its own on the shared Redis for each app but the redis one, and for each of the compared build: they
     // top up their codes and sign in their users from the same numbers.
-    const own = kind === 'memory' ? '' : (kind === 'redis' ? '' : `${kind}:`) + (dist === ownDist ? '' : 'compared:')
+    const own = kind === 'memory' || kind === 'memory-passkeys' ? '' : (kind === 'redis' ? '' : `${kind}:`) + (dist === ownDist ? '' : 'compared:')
+    const onMemory = kind === 'memory' || kind === 'memory-passkeys'
     // Plugin defaults, except the per-IP limits: every request comes from 127.0.0.1.
     await app.register(otp.fastifyOtpLogin, {
       jwt: { secret: JWT_SECRET },
       rateLimit: false,
       send: ({ to, code }) => { pending.push([to, code]) },
-      ...(kind === 'memory' ? {} : { redis, codeSecret: CODE_SECRET }),
+      ...(onMemory ? {} : { redis, codeSecret: CODE_SECRET }),
       ...(own === '' ? {} : { keyPrefix: own }),
       ...(kind === 'nosession' ? { refreshTokenTtl: false as const } : {}),
-      ...(kind === 'nocache' ? { sessionCache: false as const } : {})
+      ...(kind === 'nocache' ? { sessionCache: false as const } : {}),
+      ...(kind === 'passkeys' || kind === 'memory-passkeys' ? { passkeys: RP } : {})
     })
     if (kind === 'jwt') {
       // The baseline of GET /me: the same secret and tokens, and a route that only verifies the token's signature
@@ -142,6 +155,7 @@ async function main (): Promise<void> {
   const address = app.server.address()
   if (address === null || typeof address === 'string') throw new Error('no port')
 
+  const passkeys: SoftAuthenticator[] = []
   let profiler: Session | undefined
   const handlers: { [K in Command['op']]: (command: Extract<Command, { op: K }>) => Promise<unknown> } = {
     snapshot: async (): Promise<Snapshot> => {
@@ -160,6 +174,23 @@ async function main (): Promise<void> {
         tokens.push(...await Promise.all(batch))
       }
       return tokens
+    },
+    assertions: async ({ count, users }) => {
+      for (let from = passkeys.length; from < users; from += 64) {
+        const batch = Array.from({ length: Math.min(64, users - from) }, async (_, i) => await addPasskey(app, pending, `+91${PASSKEY_USERS_BASE + from + i}`))
+        passkeys.push(...await Promise.all(batch))
+      }
+      const bodies: string[] = []
+      for (let from = 0; from < count; from += 256) {
+        const batch = Array.from({ length: Math.min(256, count - from) }, async (_, i) => {
+          const options = await app.inject({ method: 'POST', url: '/passkeys/login/options' })
+          if (options.statusCode !== 200) throw new Error(`passkey login options: ${options.statusCode} ${options.body}`)
+          const passkey = passkeys[(from + i) % users] as SoftAuthenticator
+          return JSON.stringify({ response: passkey.get(options.json()) })
+        })
+        bodies.push(...await Promise.all(batch))
+      }
+      return bodies
     },
     'profile-start': async () => {
       profiler = new Session()
@@ -218,6 +249,22 @@ async function token (app: FastifyInstance, pending: Pair[], phone: string): Pro
   const verify = await app.inject({ method: 'POST', url: '/verify-otp', payload: { phone, otp: pair[1] } })
   if (verify.statusCode !== 200) throw new Error(`token verify: ${verify.statusCode} ${verify.body}`)
   return (verify.json() as { access: string }).access
+}
+
+/**
+ * Signs `phone` in with a code, then registers a software passkey for it through the plugin's routes. Its counter
+ * stays 0 (as a synced passkey's), so that assertions signed in advance may arrive in any order.
+ */
+async function addPasskey (app: FastifyInstance, pending: Pair[], phone: string): Promise<SoftAuthenticator> {
+  const authorization = `Bearer ${await token(app, pending, phone)}`
+  const options = await app.inject({ method: 'POST', url: '/passkeys/register/options', headers: { authorization } })
+  if (options.statusCode !== 200) throw new Error(`passkey register options: ${options.statusCode} ${options.body}`)
+  const passkey = new SoftAuthenticator({ rpId: RP.rpId, origin: RP.origins[0] as string, counterStep: 0 })
+  const registered = await app.inject({
+    method: 'POST', url: '/passkeys/register', headers: { authorization }, payload: { response: passkey.create(options.json()) }
+  })
+  if (registered.statusCode !== 200) throw new Error(`passkey register: ${registered.statusCode} ${registered.body}`)
+  return passkey
 }
 
 async function post (session: Session, method: string, params?: object): Promise<unknown> {

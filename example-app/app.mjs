@@ -1,6 +1,7 @@
 // The example app: the plugin under /api/auth in cookie mode, a protected GET /me and a page at / to try the flow.
 import { createHash, randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify from 'fastify'
@@ -11,13 +12,21 @@ import otpLogin, {
 
 const page = await readFile(new URL('./index.html', import.meta.url), 'utf8')
 
-// The page runs only its own inline script and style (by hash), loads nothing from elsewhere and talks only to
-// this origin: an injected script could not run, so the access token it keeps in memory stays there.
+// @simplewebauthn/browser from the installed package (its UMD bundle: a global SimpleWebAuthnBrowser), never a
+// CDN. Its package.json exports only the entry points, so the bundle is found beside the CommonJS one.
+export const webauthnScriptPath = '/vendor/simplewebauthn-browser.js'
+const webauthnScript = await readFile(
+  new URL('../dist/bundle/index.umd.min.js', `file://${createRequire(import.meta.url).resolve('@simplewebauthn/browser')}`), 'utf8')
+
+// The page runs only its own inline script and style (by hash) and the one WebAuthn script (by its exact URL),
+// loads nothing from elsewhere and talks only to this origin: an injected script could not run, so the access
+// token it keeps in memory stays there.
 const hashes = (tag) => [...page.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))]
   .map(([, body]) => `'sha256-${createHash('sha256').update(body).digest('base64')}'`).join(' ')
-const pagePolicy = [
-  "default-src 'none'", `script-src ${hashes('script')}`, `style-src ${hashes('style')}`, 'img-src data:',
-  "connect-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"
+/** A source with a path allows that one file; it needs the scheme and host, those the page was asked for at. */
+const pagePolicy = (origin) => [
+  "default-src 'none'", `script-src ${hashes('script')} ${origin}${webauthnScriptPath}`, `style-src ${hashes('style')}`,
+  'img-src data:', "connect-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"
 ].join('; ')
 
 // The body of every error the plugin and app.authenticate answer with.
@@ -39,8 +48,9 @@ export const redisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: false
  * @param {string} [options.redisUrl] Redis to keep codes in; without it, the in-process MemoryStore.
  * @param {import('fastify-otp-login').SendFn} [options.send] how codes go out; default: printed to the console.
  * @param {boolean | object} [options.logger] Fastify's logger option.
+ * @param {number} [options.port] the port the app listens on: passkeys work on http://localhost:<port> (and :3000).
  */
-export async function buildExampleApp ({ redisUrl, send = consoleSender(), logger = true } = {}) {
+export async function buildExampleApp ({ redisUrl, send = consoleSender(), logger = true, port = 3000 } = {}) {
   const app = Fastify({
     logger,
     // On close (SIGTERM): stop accepting connections, close idle keep-alive ones, answer 503 to requests that
@@ -108,15 +118,25 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
     totpIssuer: 'fastify-otp-login example',
     // Cookie mode: the refresh and device tokens live in HttpOnly cookies under /api/auth, out of the page's reach.
     cookie: {},
+    // Passkeys belong to a domain name (the rpId), never an IP address: the page is opened at http://localhost.
+    passkeys: {
+      rpId: 'localhost',
+      rpName: 'fastify-otp-login example',
+      origins: [...new Set(['http://localhost:3000', `http://localhost:${port}`])]
+    },
     ...storeOptions,
     ...(process.env.DEFAULT_COUNTRY ? { defaultCountry: process.env.DEFAULT_COUNTRY } : {})
   })
 
   app.get('/', { schema: { hide: true } }, async (request, reply) => reply
     .type('text/html; charset=utf-8')
-    .header('content-security-policy', pagePolicy)
+    .header('content-security-policy', pagePolicy(`${request.protocol}://${request.host}`))
     .header('cache-control', 'no-store')
     .send(page))
+  app.get(webauthnScriptPath, { schema: { hide: true } }, async (request, reply) => reply
+    .type('text/javascript; charset=utf-8')
+    .header('x-content-type-options', 'nosniff')
+    .send(webauthnScript))
   app.get('/me', {
     onRequest: [app.authenticate],
     schema: {

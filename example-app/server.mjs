@@ -1,9 +1,10 @@
 // `npm start`: the example app on 127.0.0.1:3000 (HOST and PORT change that), on Redis when REDIS_URL is set.
+// Open it at http://localhost:3000: passkeys need a domain name, and the browser refuses them at 127.0.0.1.
 import { buildExampleApp } from './app.mjs'
 
-const app = await buildExampleApp({ redisUrl: process.env.REDIS_URL })
 const host = process.env.HOST ?? '127.0.0.1'
 const port = Number(process.env.PORT ?? 3000)
+const app = await buildExampleApp({ redisUrl: process.env.REDIS_URL, port })
 
 // Graceful shutdown: requests in flight finish, then the Redis connection closes, and the process exits on its
 // own once nothing is left open (a plain process.exit would hide a leaked connection).
@@ -29,4 +30,4 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 const address = await app.listen({ host, port })
-app.log.info(`Try it: open ${address}/ (store: ${process.env.REDIS_URL ? 'Redis' : 'in-process MemoryStore'})`)
+app.log.info(`Listening on ${address}. Try it: open http://localhost:${port}/ (store: ${process.env.REDIS_URL ? 'Redis' : 'in-process MemoryStore'})`)

@@ -27,7 +27,14 @@ t.test('the example app: page, login, verify, /me, in cookie mode', async (t) =>
   // Only the page's own inline script and style run, and it talks to nothing but this origin.
   const policy = String(page.headers['content-security-policy'])
   t.match(policy, /default-src 'none'/)
-  t.match(policy, /script-src 'sha256-[A-Za-z0-9+/]+=*'(;|$)/)
+  t.match(policy, /script-src 'sha256-[A-Za-z0-9+/]+=*' http:\/\/localhost:80\/vendor\/simplewebauthn-browser\.js(;|$)/,
+    'its inline script, and the WebAuthn script by its exact URL')
+  // @simplewebauthn/browser comes from the installed package, not a CDN.
+  t.match(page.body, '<script src="/vendor/simplewebauthn-browser.js"></script>')
+  const webauthnScript = await app.inject({ url: '/vendor/simplewebauthn-browser.js' })
+  t.equal(webauthnScript.statusCode, 200)
+  t.match(webauthnScript.headers['content-type'], /^text\/javascript/)
+  t.match(webauthnScript.body, /^\/\* \[@simplewebauthn\/browser@13\./, 'the package\'s own bundle')
   t.match(policy, /connect-src 'self'/)
 
   const phone = '+919876543210'
