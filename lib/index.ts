@@ -132,6 +132,7 @@ export type {
 } from './store/types.js'
 export { MemoryCredentialStore, MemoryTotpStore, type MemoryCredentialStoreOptions, type MemoryTotpStoreOptions } from './store/credentials/memory.js'
 export { RedisTotpStore, type RedisTotpStoreOptions } from './store/credentials/redis.js'
+export { SqlCredentialStore, type SqlCredentialStoreDb, type SqlCredentialStoreOptions } from './store/credentials/sql.js'
 export type { CredentialStore, CredentialStoreLog, PasskeyIdentity, PasskeyRecord, TotpRecord, TotpState, TotpStore } from './store/credentials/types.js'
 export { consoleSender, type ConsoleSenderOptions } from './senders/console.js'
 export {
