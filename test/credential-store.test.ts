@@ -1,21 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { MemoryTotpStore, RedisTotpStore } from '../lib/index.js'
+import { MemoryCredentialStore, MemoryTotpStore, RedisTotpStore } from '../lib/index.js'
 import { freshRedis } from './helpers/app.js'
-import { manualClock, redisClock } from './helpers/clock.js'
-import { totpStoreContract } from './helpers/totp-store-contract.js'
+import { manualClock } from './helpers/clock.js'
+import { credentialStoreContract } from './helpers/credential-store-contract.js'
 
-t.test('MemoryTotpStore passes the TOTP store contract', async (t) => {
-  totpStoreContract(t, async () => {
+t.test('MemoryCredentialStore passes the credential store contract', async (t) => {
+  credentialStoreContract(t, async () => {
     const clock = manualClock()
-    return { store: new MemoryTotpStore({ now: clock.now }), clock }
-  })
-})
-
-t.test('RedisTotpStore passes the TOTP store contract', async (t) => {
-  totpStoreContract(t, async () => {
-    const client = await freshRedis()
-    return { store: new RedisTotpStore({ client }), clock: redisClock(client) }
+    return { store: new MemoryCredentialStore({ now: clock.now }), clock }
   })
 })
 
