@@ -4,7 +4,7 @@ import t, { type Test } from 'tap'
 import { SqlCredentialStore, type PasskeyRecord } from '../lib/index.js'
 import { manualClock, type TestClock } from './helpers/clock.js'
 import { PostgresServer } from './helpers/postgres.js'
-import { totpStoreContract } from './helpers/totp-store-contract.js'
+import { credentialStoreContract } from './helpers/credential-store-contract.js'
 
 type MakeDb = () => Promise<Kysely<unknown>>
 
@@ -32,7 +32,7 @@ const passkey = (id: string, createdAt = 1000): PasskeyRecord => ({
 })
 
 function sqlSuite (t: Test, makeDb: MakeDb): void {
-  totpStoreContract(t, async () => await makeStore(makeDb))
+  credentialStoreContract(t, async () => await makeStore(makeDb))
 
   t.test('migrate is idempotent and records its version', async (t) => {
     const db = await makeDb()
