@@ -1,7 +1,11 @@
 // `npm start`: the example app on 127.0.0.1:3000 (HOST and PORT change that), on Redis when REDIS_URL is set.
+// Authenticators are kept in a SQLite file, example-app/data/credentials.sqlite (CREDENTIALS_FILE changes it;
+// set it empty to keep them in Redis or in memory as before): they survive a restart.
+import { fileURLToPath } from 'node:url'
 import { buildExampleApp } from './app.mjs'
 
-const app = await buildExampleApp({ redisUrl: process.env.REDIS_URL })
+const credentialsFile = process.env.CREDENTIALS_FILE ?? fileURLToPath(new URL('./data/credentials.sqlite', import.meta.url))
+const app = await buildExampleApp({ redisUrl: process.env.REDIS_URL, credentialsFile })
 const host = process.env.HOST ?? '127.0.0.1'
 const port = Number(process.env.PORT ?? 3000)
 
@@ -29,4 +33,4 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 const address = await app.listen({ host, port })
-app.log.info(`Try it: open ${address}/ (store: ${process.env.REDIS_URL ? 'Redis' : 'in-process MemoryStore'})`)
+app.log.info(`Try it: open ${address}/ (store: ${process.env.REDIS_URL ? 'Redis' : 'in-process MemoryStore'}${credentialsFile ? `; authenticators in ${credentialsFile}` : ''})`)
