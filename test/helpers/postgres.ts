@@ -1,7 +1,8 @@
 import { execFile, execFileSync } from 'node:child_process'
-import { chownSync, mkdtempSync, rmSync } from 'node:fs'
+import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
@@ -19,8 +20,10 @@ interface TestDeps { findPostgresBin: (pathEnv: string | undefined) => string | 
 
 /** initdb and pg_ctl, found as `npm test`'s pretest finds them (PATH, else Debian's /usr/lib/postgresql/<v>/bin). */
 async function postgresBin (): Promise<string> {
-  const scriptPath = '../../scripts/test-deps.mjs' // a plain .mjs file: no types to resolve
-  const { findPostgresBin } = await import(scriptPath) as TestDeps
+  // scripts/ of the repository, from test/helpers or from the bench's compiled copy (bench/tmp/js/test/helpers).
+  let root = __dirname
+  while (!existsSync(join(root, 'scripts', 'test-deps.mjs')) && dirname(root) !== root) root = dirname(root)
+  const { findPostgresBin } = await import(pathToFileURL(join(root, 'scripts', 'test-deps.mjs')).href) as TestDeps
   const bin = findPostgresBin(process.env.PATH)
   if (bin === undefined) throw new Error('PostgreSQL\'s initdb and pg_ctl are missing: `npm test` installs Debian\'s postgresql (as root), or install it yourself')
   return bin

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import type { CompiledQuery, Kysely } from 'kysely'
 import { dialectOf, migrate, tableNames, type Columns, type Db, type Dialect, type TableNames } from './sql-schema.js'
 import type { CredentialStore, PasskeyIdentity, PasskeyRecord, TotpRecord, TotpState } from './types.js'
 
@@ -16,7 +16,11 @@ export interface SqlCredentialStoreOptions {
 export type SqlCredentialStoreDb = Pick<Kysely<never>, 'schema' | 'getExecutor'> &
   Record<'selectFrom' | 'insertInto' | 'updateTable' | 'deleteFrom' | 'transaction', unknown>
 
-type Row = { [K in keyof Columns]?: unknown }
+type Row = { [K in keyof Columns | 'left']?: unknown }
+
+/** Stand-ins for `get`'s parameters when its statement is compiled once. */
+const ownerMarker = '\u0000owner'
+const nowMarker = -0.5
 
 const num = (value: unknown): number => Number(value)
 const affected = (n: bigint | undefined): boolean => n !== undefined && n > 0n
@@ -79,11 +83,23 @@ export class SqlCredentialStore implements CredentialStore {
     return affected(result.numUpdatedRows)
   }
 
+  /** `get`'s statement, built and compiled once: every sign-in reads it, and building costs more than running. */
+  private readonly getQuery = (owner: string, now: number) => this.db.selectFrom(this.t.totp).select((eb) => [
+    'secret', 'enabled',
+    eb.selectFrom(this.t.recovery).select(eb.fn.countAll().as('n')).where('owner', '=', owner).as('left')
+  ]).where('owner', '=', owner).where((eb) => eb.or([eb('enabled', '=', 1), eb('expires_at', '>', now)]))
+
+  private compiledGet?: { query: CompiledQuery<Row>, parameters: Array<(owner: string, now: number) => unknown> }
+
   async get (owner: string): Promise<TotpRecord | undefined> {
-    const row = await this.db.selectFrom(this.t.totp).select((eb) => [
-      'secret', 'enabled',
-      eb.selectFrom(this.t.recovery).select(eb.fn.countAll().as('n')).where('owner', '=', owner).as('left')
-    ]).where('owner', '=', owner).where((eb) => eb.or([eb('enabled', '=', 1), eb('expires_at', '>', this.now())])).executeTakeFirst()
+    // Compiled once with markers in place of the owner and the time, then run with each call's values in their places.
+    this.compiledGet ??= ((query) => ({
+      query,
+      parameters: query.parameters.map((p) => p === ownerMarker ? (o: string) => o : p === nowMarker ? (_: string, n: number) => n : () => p)
+    }))(this.getQuery(ownerMarker, nowMarker).compile())
+    const { query, parameters } = this.compiledGet
+    const now = this.now()
+    const [row] = (await this.db.executeQuery<Row>({ ...query, parameters: parameters.map((value) => value(owner, now)) })).rows
     if (row === undefined) return undefined
     const enabled = num(row.enabled) === 1
     return { secret: String(row.secret), enabled, recoveryCodesLeft: enabled ? num(row.left) : 0 }
