@@ -1,4 +1,4 @@
-import type { CompiledQuery, Kysely } from 'kysely'
+import type { CompiledQuery } from 'kysely'
 import { dialectOf, migrate, tableNames, type Columns, type Db, type Dialect, type TableNames } from './sql-schema.js'
 import type { CredentialStore, PasskeyIdentity, PasskeyRecord, TotpRecord, TotpState } from './types.js'
 
@@ -10,11 +10,11 @@ export interface SqlCredentialStoreOptions {
 }
 
 /**
- * A host's Kysely instance, whatever its database type: the store builds every statement with its builders
- * (and uses no other part of kysely, which stays the host's dependency).
+ * A host's Kysely instance, whatever its database type: the store builds every statement with its builders. A
+ * shape, not kysely's class, so that it takes an instance from kysely's ESM or CommonJS build alike and the
+ * package's types do not need kysely installed.
  */
-export type SqlCredentialStoreDb = Pick<Kysely<never>, 'schema' | 'getExecutor'> &
-  Record<'selectFrom' | 'insertInto' | 'updateTable' | 'deleteFrom' | 'transaction', unknown>
+export type SqlCredentialStoreDb = Record<'schema' | 'selectFrom' | 'insertInto' | 'updateTable' | 'deleteFrom' | 'transaction' | 'executeQuery', object>
 
 type Row = { [K in keyof Columns | 'left']?: unknown }
 
