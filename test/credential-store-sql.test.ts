@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import t, { type Test } from 'tap'
@@ -129,4 +131,11 @@ t.test('SqlCredentialStore on PostgreSQL (a server of its own)', async (t) => {
   t.teardown(async () => { await server.stop() })
   const db = await server.kysely()
   sqlSuite(t, async () => db)
+})
+
+t.test('the built package never loads kysely (nor a driver): the host brings its own instance', async (t) => {
+  for (const file of ['sql.js', 'sql-schema.js']) {
+    const code = readFileSync(join(__dirname, '..', 'dist', 'cjs', 'store', 'credentials', file), 'utf8')
+    t.notMatch(code, /require\(["'](kysely|pg|better-sqlite3|mysql2)["']\)/, `dist/cjs/store/credentials/${file}`)
+  }
 })
