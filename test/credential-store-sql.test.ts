@@ -139,3 +139,11 @@ t.test('the built package never loads kysely (nor a driver): the host brings its
     t.notMatch(code, /require\(["'](kysely|pg|better-sqlite3|mysql2)["']\)/, `dist/cjs/store/credentials/${file}`)
   }
 })
+
+t.test('a tablePrefix that is not letters, digits and _ is refused: it goes into SQL as a name', async (t) => {
+  const db = await sqlite()
+  for (const tablePrefix of ['otp"; drop table x; --', 'a b', '1x', 'x'.repeat(32)]) {
+    t.throws(() => new SqlCredentialStore(db, { tablePrefix }), { name: 'TypeError' }, JSON.stringify(tablePrefix))
+  }
+  t.doesNotThrow(() => new SqlCredentialStore(db, { tablePrefix: 'auth_' }))
+})
