@@ -94,6 +94,24 @@ export function roundTripCheck (m: Measurement, otpScript: string, sessionScript
   }
 }
 
+/**
+ * A route on Redis with authenticators kept in SQL, for users without one: the Redis round trips of
+ * `roundTripCheck`, and at most one SQL statement per request, a SELECT (the credential store's one `get`).
+ */
+export function credentialCheck (m: Measurement, otpScript: string, sessionScripts: readonly string[] = []): Check[] {
+  const sql = Object.entries(m.appCommands).filter(([name]) => name.startsWith('sql:'))
+  const redisOnly = { ...m, appCommands: Object.fromEntries(Object.entries(m.appCommands).filter(([name]) => !name.startsWith('sql:'))) }
+  const statements = sql.reduce((n, [, count]) => n + count, 0)
+  const others = sql.filter(([name]) => name !== 'sql:select').map(([name]) => name)
+  return [roundTripCheck(redisOnly, otpScript, sessionScripts), {
+    target: `${m.label}: at most one SQL round trip per request (the credential store's one get, a SELECT)`,
+    measured: `${statements} SQL statements for ${m.serverRequests} requests (${fixed(statements / m.serverRequests, 3)} per request)` +
+      `; ${others.length ? `also: ${others.join(', ')}` : 'nothing but SELECT'}`,
+    pass: m.serverRequests > 0 && statements <= m.serverRequests && others.length === 0,
+    hard: true
+  }]
+}
+
 export function cleanRunCheck (m: Measurement): Check {
   return {
     target: `${m.label}${m.store ? ` on ${m.store}` : ''}: every response 2xx`,

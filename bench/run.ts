@@ -19,6 +19,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import type { Redis } from 'ioredis'
+import { PostgresServer } from '../test/helpers/postgres.js'
 import { RedisServer } from '../test/helpers/redis.js'
 import { BenchServer, LoadGenerators, aggregate, type RawResult, type Target } from './load.js'
 import type { MemoryResult } from './memory.js'
@@ -27,7 +28,7 @@ import { numberingPlanDiff, regionCount, type PlanDiffResult } from './numbering
 import { measureParts } from './parts.js'
 import { summarize } from './profile.js'
 import {
-  buildCheck, cleanRunCheck, generatorCheck, memoryCheck, planDiffCheck, ratioCheck, render, roundTripCheck,
+  buildCheck, cleanRunCheck, credentialCheck, generatorCheck, memoryCheck, planDiffCheck, ratioCheck, render, roundTripCheck,
   type Check, type Measurement, type StoreName
 } from './report.js'
 import type { Pair, ServerKind, Snapshot } from './server.js'
@@ -47,8 +48,8 @@ const { values: args } = parseArgs({
     users: { type: 'string', default: '5000' },
     /** Users with a passkey whose assertions POST /passkeys/login sends in turn. */
     'passkey-users': { type: 'string', default: '1000' },
-    /** Server kinds to run, for work on one part: bare, memory, evalsha, jwt, redis, nosession, nocache, passkeys, memory-passkeys (default all). */
-    only: { type: 'string', default: 'bare,memory,evalsha,jwt,redis,nosession,nocache,passkeys,memory-passkeys' },
+    /** Server kinds to run, for work on one part: bare, memory, evalsha, jwt, redis, nosession, nocache, passkeys, memory-passkeys, sqlite, postgres (default all). */
+    only: { type: 'string', default: 'bare,memory,evalsha,jwt,redis,nosession,nocache,passkeys,memory-passkeys,sqlite,postgres' },
     /** Another build (its dist/, or a checkout with one) whose plugin scenarios run beside this build's. */
     compare: { type: 'string', default: process.env.BENCH_BASELINE_DIST ?? '' },
     /** A CPU profile of each scenario in bench/tmp/profiles (one slice each; slower, so not comparable). */
@@ -152,6 +153,8 @@ function usersTarget (): Run['target'] {
 const manyTokens = `GET /me, ${users.toLocaleString('en')} users' tokens in turn`
 /** Scenarios on servers that run no code of the plugin: one serves both builds. */
 const pluginFree = new Set<ServerKind>(['bare', 'evalsha'])
+/** Scenarios of this build only: the compared build may have no SqlCredentialStore. */
+const ownOnly = new Set<ServerKind>(['sqlite', 'postgres'])
 const pluginFreeIds = new Set(['bare login', 'evalsha', 'bare verify', 'bare me'])
 /** Scenarios of what a compared build may not have: this build's only. */
 const thisBuildOnly = new Set<ServerKind>(['passkeys', 'memory-passkeys'])
@@ -177,6 +180,9 @@ function scenarios (twin: boolean): Run[] {
     // A sign-in with a passkey beside one with a code: a software authenticator signs each challenge beforehand.
     { id: 'memory passkey', label: 'POST /passkeys/login', kind: 'memory-passkeys', store: 'MemoryStore', baseline: 'bare verify', target: passkeyTarget('memory passkey', id('memory verify')) },
     { id: 'redis passkey', label: 'POST /passkeys/login', kind: 'passkeys', store: 'RedisStore', baseline: 'evalsha', target: passkeyTarget('redis passkey', id('redis verify')) },
+    // Authenticators on, in SQL, for users without one: what the one credential read (a SELECT) costs.
+    { id: 'sqlite verify', label: 'POST /verify-otp, authenticators in SQLite (SqlCredentialStore)', kind: 'sqlite', store: 'RedisStore', baseline: 'redis verify', target: verifyTarget('redis login', 'sqlite verify') },
+    { id: 'postgres verify', label: 'POST /verify-otp, authenticators in PostgreSQL (SqlCredentialStore)', kind: 'postgres', store: 'RedisStore', baseline: 'redis verify', target: verifyTarget('redis login', 'postgres verify') },
     { id: 'bare me', label: 'bare GET /me', kind: 'bare', target: bareMeTarget },
     { id: id('jwt me'), label: 'GET /me, request.jwtVerify() only', kind: 'jwt', baseline: 'bare me', target: meTarget() },
     { id: id('memory me'), label: 'GET /me', kind: 'memory', store: 'MemoryStore', baseline: id('jwt me'), target: meTarget() },
@@ -187,7 +193,7 @@ function scenarios (twin: boolean): Run[] {
     // The same without the session cache: what it saves.
     { id: id('nocache me'), label: 'GET /me, sessionCache: false', kind: 'nocache', store: 'RedisStore', baseline: id('jwt me'), target: meTarget() }
   ]
-  return all.filter((run) => kinds.has(run.kind) && !(twin && (pluginFree.has(run.kind) || thisBuildOnly.has(run.kind))))
+  return all.filter((run) => kinds.has(run.kind) && !(twin && (pluginFree.has(run.kind) || thisBuildOnly.has(run.kind) || ownOnly.has(run.kind))))
     .map((run) => twin ? { ...run, label: `${run.label} [compared build]`, twinOf: run.id.replace(/ \(compared\)$/, '') } : run)
 }
 
@@ -324,6 +330,12 @@ function targets (all: Map<string, Measurement>, memory: MemoryResult | undefine
   if (verify) checks.push(roundTripCheck(verify, 'verify', ['session-create']))
   const stateless = all.get('nosession verify')
   if (stateless) checks.push(roundTripCheck(stateless, 'verify'))
+  // With authenticators on, a sign-in without one also resets the first factor's counters (reset.lua, as on
+  // Redis alone): that is the plugin's, not the credential store's, whose share is one SELECT.
+  for (const id of ['sqlite verify', 'postgres verify']) {
+    const m = all.get(id)
+    if (m) checks.push(...credentialCheck(m, 'verify', ['session-create', 'reset']))
+  }
   // The three ratios: each route on Redis against the least a route of its kind can do.
   const ratio = (id: string, baseline: string, what: string, atLeast?: number): void => {
     const m = all.get(id)
@@ -359,6 +371,9 @@ async function main (): Promise<number> {
   const loadBefore = loadavg()
   const redisServer = await RedisServer.start()
   const admin = await redisServer.client()
+  // A throwaway PostgreSQL for the postgres server, as the tests start one; its servers find it by this port.
+  const postgres = kinds.has('postgres') ? await PostgresServer.start() : undefined
+  if (postgres) process.env.BENCH_POSTGRES_PORT = String(postgres.port)
   const redisVersion = /redis_version:(\S+)/.exec(await admin.info('server'))?.[1] ?? 'unknown'
   const servers = new Map<string, BenchServer>()
   const generators = await LoadGenerators.start(generatorCount)
@@ -392,6 +407,7 @@ async function main (): Promise<number> {
     await generators.close()
     for (const server of servers.values()) await server.close()
     await redisServer.stop()
+    await postgres?.stop()
   }
   const all = new Map(runs.map((run) => [run.id, (tallies.get(run.id) as Tally).measurement(run)]))
 

@@ -2,12 +2,16 @@
 // Started by bench/run.ts with `[kind, redisPort, dist]` as arguments (dist: the build to load, this one's or the
 // one it is compared with); answers the orchestrator over IPC.
 import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Session } from 'node:inspector'
 import fastifyJwt from '@fastify/jwt'
+import Database from 'better-sqlite3'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
+import { Kysely, PostgresDialect, SqliteDialect, type LogEvent } from 'kysely'
+import pg from 'pg'
 import { failFast } from '../test/helpers/redis.js'
 import { SoftAuthenticator } from '../test/helpers/webauthn.js'
 import { ownDist, packageAt } from './package.js'
@@ -17,9 +21,27 @@ import { ownDist, packageAt } from './package.js'
  * app with a `GET /me` that only runs @fastify/jwt's `request.jwtVerify()` instead of `app.authenticate`;
  * nosession: the redis app with `refreshTokenTtl: false` (access tokens only, no session script); nocache: the
  * redis app with `sessionCache: false` (every session check asks Redis); passkeys / memory-passkeys: the redis /
- * memory app with `passkeys` on (only this build: a compared build may not have them).
+ * memory app with `passkeys` on (only this build: a compared build may not have them); sqlite / postgres: the redis app with
+ * authenticators on (`totpEncryptionKey`) in a SqlCredentialStore on a SQLite file, or on the PostgreSQL server
+ * bench/run.ts started (port in BENCH_POSTGRES_PORT).
  */
-export type ServerKind = 'bare' | 'evalsha' | 'jwt' | 'memory' | 'redis' | 'nosession' | 'nocache' | 'passkeys' | 'memory-passkeys'
+export type ServerKind = 'bare' | 'evalsha' | 'jwt' | 'memory' | 'redis' | 'nosession' | 'nocache' | 'passkeys' | 'memory-passkeys' | 'sqlite' | 'postgres'
+
+/** Counts each SQL statement by its first word (`sql:select`), as the Redis commands are: one round trip each. */
+async function sqlStore (kind: 'sqlite' | 'postgres', commands: Record<string, number>): Promise<{ store: InstanceType<typeof otp.SqlCredentialStore>, close: () => Promise<void> }> {
+  const log = (event: LogEvent): void => {
+    const name = `sql:${event.query.sql.trimStart().split(/\s/, 1)[0]?.toLowerCase() ?? ''}`
+    commands[name] = (commands[name] ?? 0) + 1
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'otp-bench-'))
+  const dialect = kind === 'sqlite'
+    ? new SqliteDialect({ database: new Database(join(dir, 'credentials.sqlite')) })
+    : new PostgresDialect({ pool: new pg.Pool({ host: '127.0.0.1', port: Number(process.env.BENCH_POSTGRES_PORT), user: 'postgres', database: 'postgres', max: 10 }) })
+  const db = new Kysely<unknown>({ dialect, log })
+  const store = new otp.SqlCredentialStore(db, { tablePrefix: `bench_${kind}_` })
+  await store.migrate()
+  return { store, close: async () => { await db.destroy(); rmSync(dir, { recursive: true, force: true }) } }
+}
 
 export interface Snapshot {
   /** HTTP requests that reached the server. */
@@ -54,6 +76,7 @@ export interface Reply { id: number, result?: unknown, error?: string }
 
 const JWT_SECRET = 'bench-jwt-secret-that-is-long-enough-0000'
 const CODE_SECRET = 'bench-code-secret-that-is-long-enough-000'
+const TOTP_KEY = 'b'.repeat(64)
 /** The numbers the server issues itself, apart from the orchestrator's (+91 90…). */
 const TOP_UP_BASE = 9_800_000_000
 const TOKEN_PHONE = '+919999999999'
@@ -126,6 +149,9 @@ async function main (): Promise<void> {
     // top up their codes and sign in their users from the same numbers.
     const own = kind === 'memory' || kind === 'memory-passkeys' ? '' : (kind === 'redis' ? '' : `${kind}:`) + (dist === ownDist ? '' : 'compared:')
     const onMemory = kind === 'memory' || kind === 'memory-passkeys'
+    // Authenticators on, kept in SQL: a user without one costs /verify-otp one `get` (one SELECT), nothing more.
+    const sql = kind === 'sqlite' || kind === 'postgres' ? await sqlStore(kind, commands) : undefined
+    if (sql) app.addHook('onClose', sql.close)
     // Plugin defaults, except the per-IP limits: every request comes from 127.0.0.1.
     await app.register(otp.fastifyOtpLogin, {
       jwt: { secret: JWT_SECRET },
@@ -135,7 +161,8 @@ async function main (): Promise<void> {
       ...(own === '' ? {} : { keyPrefix: own }),
       ...(kind === 'nosession' ? { refreshTokenTtl: false as const } : {}),
       ...(kind === 'nocache' ? { sessionCache: false as const } : {}),
-      ...(kind === 'passkeys' || kind === 'memory-passkeys' ? { passkeys: RP } : {})
+      ...(kind === 'passkeys' || kind === 'memory-passkeys' ? { passkeys: RP } : {}),
+      ...(sql ? { totpEncryptionKey: TOTP_KEY, totpStore: sql.store } : {})
     })
     if (kind === 'jwt') {
       // The baseline of GET /me: the same secret and tokens, and a route that only verifies the token's signature

@@ -1,13 +1,16 @@
 // The example app: the plugin under /api/auth in cookie mode, a protected GET /me and a page at / to try the flow.
 import { createHash, randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify from 'fastify'
+import Database from 'better-sqlite3'
 import { Redis } from 'ioredis'
+import { Kysely, SqliteDialect } from 'kysely'
 import otpLogin, {
-  MemoryTotpStore, RedisTotpStore, StoreUnavailableError, consoleSender, securitySchemeName, securitySchemes
+  MemoryTotpStore, RedisTotpStore, SqlCredentialStore, StoreUnavailableError, consoleSender, securitySchemeName, securitySchemes
 } from 'fastify-otp-login'
 
 const page = await readFile(new URL('./index.html', import.meta.url), 'utf8')
@@ -43,14 +46,29 @@ const errorBody = {
  */
 export const redisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 1500, connectTimeout: 2000 }
 
+/** The key in `file`, or a new random one written there on first use. */
+async function keptKey (file, log) {
+  try {
+    return (await readFile(file, 'utf8')).trim()
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err
+  }
+  const key = randomBytes(32).toString('hex')
+  await writeFile(file, key + '\n', { mode: 0o600, flag: 'wx' })
+  log.warn(`TOTP_ENCRYPTION_KEY is not set: made one and kept it in ${file}`)
+  return key
+}
+
 /**
  * @param {object} [options]
  * @param {string} [options.redisUrl] Redis to keep codes in; without it, the in-process MemoryStore.
+ * @param {string} [options.credentialsFile] a SQLite file to keep authenticators in (created with its directory
+ *   on first start): they survive restarts. Without it, Redis (with redisUrl) or this process's memory.
  * @param {import('fastify-otp-login').SendFn} [options.send] how codes go out; default: printed to the console.
  * @param {boolean | object} [options.logger] Fastify's logger option.
  * @param {number} [options.port] the port the app listens on: passkeys work on http://localhost:<port> (and :3000).
  */
-export async function buildExampleApp ({ redisUrl, send = consoleSender(), logger = true, port = 3000 } = {}) {
+export async function buildExampleApp ({ redisUrl, credentialsFile, send = consoleSender(), logger = true, port = 3000 } = {}) {
   const app = Fastify({
     logger,
     // On close (SIGTERM): stop accepting connections, close idle keep-alive ones, answer 503 to requests that
@@ -82,9 +100,22 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
     totpStore = new RedisTotpStore({ client: redis })
   }
 
+  let totpEncryptionKey = process.env.TOTP_ENCRYPTION_KEY
+  if (credentialsFile) {
+    // Authenticators in a SQLite file: durable across restarts (docs/authenticators.md, "Credentials in SQL").
+    await mkdir(dirname(credentialsFile), { recursive: true })
+    const db = new Kysely({ dialect: new SqliteDialect({ database: new Database(credentialsFile) }) })
+    app.addHook('onClose', async () => { await db.destroy() })
+    const store = new SqlCredentialStore(db)
+    await store.migrate()
+    totpStore = store // becomes `credentialStore` once the plugin has that option (totpStore takes it meanwhile)
+    // The secrets in the file are encrypted under this key, so it must outlive restarts too: without
+    // TOTP_ENCRYPTION_KEY, one is made on first start and kept next to the file (readable by this user only).
+    totpEncryptionKey ||= await keptKey(join(dirname(credentialsFile), 'totp-encryption.key'), app.log)
+  }
+
   // Authenticator secrets are encrypted under this key: a random one means every authenticator set up is
   // unreadable after a restart (and, with the MemoryStore, gone anyway).
-  let totpEncryptionKey = process.env.TOTP_ENCRYPTION_KEY
   if (!totpEncryptionKey) {
     totpEncryptionKey = randomBytes(32).toString('hex')
     app.log.warn('TOTP_ENCRYPTION_KEY is not set: using a random one, so authenticators set up now stop working on restart')

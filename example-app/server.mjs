@@ -1,10 +1,14 @@
 // `npm start`: the example app on 127.0.0.1:3000 (HOST and PORT change that), on Redis when REDIS_URL is set.
 // Open it at http://localhost:3000: passkeys need a domain name, and the browser refuses them at 127.0.0.1.
+// Authenticators are kept in a SQLite file, example-app/data/credentials.sqlite (CREDENTIALS_FILE changes it;
+// set it empty to keep them in Redis or in memory as before): they survive a restart.
+import { fileURLToPath } from 'node:url'
 import { buildExampleApp } from './app.mjs'
 
+const credentialsFile = process.env.CREDENTIALS_FILE ?? fileURLToPath(new URL('./data/credentials.sqlite', import.meta.url))
 const host = process.env.HOST ?? '127.0.0.1'
 const port = Number(process.env.PORT ?? 3000)
-const app = await buildExampleApp({ redisUrl: process.env.REDIS_URL, port })
+const app = await buildExampleApp({ redisUrl: process.env.REDIS_URL, credentialsFile, port })
 
 // Graceful shutdown: requests in flight finish, then the Redis connection closes, and the process exits on its
 // own once nothing is left open (a plain process.exit would hide a leaked connection).
@@ -30,4 +34,4 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 const address = await app.listen({ host, port })
-app.log.info(`Listening on ${address}. Try it: open http://localhost:${port}/ (store: ${process.env.REDIS_URL ? 'Redis' : 'in-process MemoryStore'})`)
+app.log.info(`Listening on ${address}. Try it: open http://localhost:${port}/ (store: ${process.env.REDIS_URL ? 'Redis' : 'in-process MemoryStore'}${credentialsFile ? `; authenticators in ${credentialsFile}` : ''})`)

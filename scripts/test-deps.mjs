@@ -1,10 +1,10 @@
-// Run by `npm test` (pretest) before the build: the tests need redis-server (they start their own servers) and
-// Chromium (test/browser.test.ts drives it through playwright-core, which never downloads a browser).
-// Both present: nothing to do, at the cost of a few file checks. Missing, as root with apt-get: installs Debian's
+// Run by `npm test` (pretest) before the build: the tests need redis-server and PostgreSQL's initdb and pg_ctl
+// (they start their own servers) and Chromium (test/browser.test.ts drives it through playwright-core, which
+// never downloads a browser). All present: nothing to do, at the cost of a few file checks. Missing, as root with apt-get: installs Debian's
 // packages as .ci/run does. Missing anywhere else: stops at once with the one command that installs them.
 import { execFileSync } from 'node:child_process'
-import { accessSync, constants } from 'node:fs'
-import { delimiter, join } from 'node:path'
+import { accessSync, constants, readdirSync } from 'node:fs'
+import { delimiter, dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
 /** Where test/browser.test.ts looks for Chromium. */
@@ -27,11 +27,33 @@ function isExecutable (file) {
   }
 }
 
+/** Where Debian's postgresql package puts its server programs (one directory per major version). */
+export const debianPostgresLib = '/usr/lib/postgresql'
+
+/**
+ * The directory with PostgreSQL's `initdb` and `pg_ctl`: on the PATH, else Debian's newest
+ * /usr/lib/postgresql/<version>/bin (the package puts only client programs on the PATH). Undefined when none.
+ */
+export function findPostgresBin (pathEnv, libDir = debianPostgresLib) {
+  const initdb = findOnPath('initdb', pathEnv)
+  if (initdb !== undefined && findOnPath('pg_ctl', pathEnv) !== undefined) return dirname(initdb)
+  let versions = []
+  try {
+    versions = readdirSync(libDir).filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a))
+  } catch {}
+  for (const version of versions) {
+    const bin = join(libDir, version, 'bin')
+    if (isExecutable(join(bin, 'initdb')) && isExecutable(join(bin, 'pg_ctl'))) return bin
+  }
+  return undefined
+}
+
 /** What this machine has, as far as the decision goes. */
 export function inspectMachine (env = process.env) {
   const chromiumPath = env.CHROMIUM_PATH ?? defaultChromiumPath
   return {
     redisServer: findOnPath('redis-server', env.PATH) !== undefined,
+    postgres: findPostgresBin(env.PATH) !== undefined,
     chromium: isExecutable(chromiumPath),
     chromiumPath,
     customChromium: env.CHROMIUM_PATH !== undefined,
@@ -47,6 +69,7 @@ export function inspectMachine (env = process.env) {
 export function decide (machine) {
   const packages = []
   if (!machine.redisServer) packages.push('redis-server')
+  if (!machine.postgres) packages.push('postgresql')
   if (!machine.chromium) {
     // apt-get installs /usr/bin/chromium; a CHROMIUM_PATH elsewhere is the user's to fix.
     if (machine.customChromium && machine.chromiumPath !== defaultChromiumPath) {
@@ -72,7 +95,7 @@ export function decide (machine) {
   return {
     action: 'stop',
     message: `The tests need ${missing}, and this machine has no apt-get to install them with. Install ` +
-      'redis-server (on the PATH) and Chromium or Chrome with your package manager (on macOS: brew install redis; ' +
+      'redis-server (on the PATH), PostgreSQL (initdb and pg_ctl on the PATH) and Chromium or Chrome with your package manager (on macOS: brew install redis postgresql; ' +
       'brew install --cask chromium), set CHROMIUM_PATH to the browser\'s binary, and run npm test again.'
   }
 }
@@ -86,6 +109,7 @@ export function installCommands (packages) {
   ]
   // The tests start their own servers on free ports; the package's own service is not needed.
   if (packages.includes('redis-server')) commands.push(['service', ['redis-server', 'stop']])
+  if (packages.includes('postgresql')) commands.push(['service', ['postgresql', 'stop']])
   return commands
 }
 

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { Agent, get, request } from 'node:http'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { FastifyInstance } from 'fastify'
@@ -51,6 +53,8 @@ async function probe (url: string): Promise<number | string> {
 t.test('example server on SIGTERM: refuses new requests, finishes the one in flight, closes Redis, exits 0', async (t) => {
   const redis = await RedisServer.start()
   t.teardown(() => redis.stop())
+  const dir = mkdtempSync(join(tmpdir(), 'otp-example-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
   const child = spawn(process.execPath, [join(__dirname, '..', 'example-app', 'server.mjs')], {
     env: {
       ...process.env,
@@ -59,7 +63,8 @@ t.test('example server on SIGTERM: refuses new requests, finishes the one in fli
       PORT: '0',
       REDIS_URL: `redis://127.0.0.1:${redis.port}`,
       OTP_CODE_SECRET: CODE_SECRET,
-      JWT_SECRET
+      JWT_SECRET,
+      CREDENTIALS_FILE: join(dir, 'credentials.sqlite') // its SQLite file closes too; none in the repo
     },
     stdio: ['ignore', 'pipe', 'pipe']
   })

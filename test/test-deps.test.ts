@@ -1,11 +1,12 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { delimiter, dirname, join } from 'node:path'
 import t from 'tap'
 
 // scripts/test-deps.mjs, which `npm test` runs first: its decisions, without running apt-get.
 interface Machine {
   redisServer: boolean
+  postgres: boolean
   chromium: boolean
   chromiumPath: string
   customChromium: boolean
@@ -17,6 +18,7 @@ interface TestDeps {
   decide: (machine: Machine) => Decision
   installCommands: (packages: string[]) => Array<[string, string[]]>
   findOnPath: (name: string, pathEnv: string | undefined) => string | undefined
+  findPostgresBin: (pathEnv: string | undefined, libDir?: string) => string | undefined
 }
 
 const load = async (): Promise<TestDeps> => {
@@ -25,7 +27,7 @@ const load = async (): Promise<TestDeps> => {
 }
 
 const debian: Machine = {
-  redisServer: true, chromium: true, chromiumPath: '/usr/bin/chromium', customChromium: false, root: false, aptGet: true
+  redisServer: true, postgres: true, chromium: true, chromiumPath: '/usr/bin/chromium', customChromium: false, root: false, aptGet: true
 }
 
 t.test('both present: nothing to do, whoever runs it', async (t) => {
@@ -88,4 +90,44 @@ t.test('findOnPath finds executables as command -v does', async (t) => {
   chmodSync(tool, 0o755)
   t.equal(findOnPath('some-tool', ['', '/nonexistent', dir].join(delimiter)), tool)
   t.equal(findOnPath('some-tool', undefined), undefined)
+})
+
+t.test('PostgreSQL missing, as root with apt-get: installs Debian\'s postgresql and stops its own cluster', async (t) => {
+  const { decide, installCommands } = await load()
+  t.same(decide({ ...debian, root: true, postgres: false }), { action: 'install', packages: ['postgresql'] })
+  t.same(decide({ ...debian, root: true, postgres: false, redisServer: false }), { action: 'install', packages: ['redis-server', 'postgresql'] })
+  t.match(decide({ ...debian, postgres: false }), { action: 'stop', message: /--no-install-recommends postgresql\n/ })
+  t.match(decide({ ...debian, aptGet: false, postgres: false }), { action: 'stop', message: /PostgreSQL/ })
+  // The tests start their own servers on free ports; the cluster Debian's package starts on 5432 is not needed.
+  t.same(installCommands(['postgresql']), [
+    ['apt-get', ['update', '-qq']],
+    ['apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'postgresql']],
+    ['service', ['postgresql', 'stop']]
+  ])
+})
+
+t.test('findPostgresBin: initdb and pg_ctl on the PATH, else Debian\'s newest /usr/lib/postgresql/<version>/bin', async (t) => {
+  const { findPostgresBin } = await load()
+  const dir = mkdtempSync(join(tmpdir(), 'test-deps-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  const tool = (path: string): void => {
+    mkdirSync(dirname(path), { recursive: true })
+    writeFileSync(path, '#!/bin/sh\n')
+    chmodSync(path, 0o755)
+  }
+  const lib = join(dir, 'lib')
+  t.equal(findPostgresBin('', lib), undefined, 'no lib directory, nothing on the PATH')
+  tool(join(lib, '15', 'bin', 'initdb'))
+  t.equal(findPostgresBin('', lib), undefined, 'initdb without pg_ctl is not enough')
+  tool(join(lib, '15', 'bin', 'pg_ctl'))
+  t.equal(findPostgresBin('', lib), join(lib, '15', 'bin'))
+  tool(join(lib, '9', 'bin', 'initdb'))
+  tool(join(lib, '9', 'bin', 'pg_ctl'))
+  tool(join(lib, '17', 'bin', 'initdb'))
+  tool(join(lib, '17', 'bin', 'pg_ctl'))
+  t.equal(findPostgresBin('', lib), join(lib, '17', 'bin'), 'the newest version (numbers, not text order)')
+  const path = join(dir, 'path')
+  tool(join(path, 'initdb'))
+  tool(join(path, 'pg_ctl'))
+  t.equal(findPostgresBin(path, lib), path, 'the PATH first')
 })
