@@ -13,7 +13,8 @@ import { RedisStore } from './store/redis.js'
 import type { OtpStore } from './store/types.js'
 import { LiveSessionCache, invalidationChannel } from './fast-paths/session-cache.js'
 import { TokenIssuer, type SessionCaching } from './tokens.js'
-import { createTotp } from './totp/create.js'
+import { createCredentials } from './totp/create.js'
+import { hostCredentials } from './credentials.js'
 import './types.js'
 import { accessTokenVerifier, ownJwtOptions } from './verify-token.js'
 
@@ -112,7 +113,9 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
   })
 
   const emit = eventEmitter(settings.onEvent, fastify.log)
-  const totp = createTotp(settings, fastify.log)
+  const credentials = await createCredentials(settings, fastify.log)
+  const totp = credentials?.totp
+  fastify.decorate('otpCredentials', hostCredentials(credentials, settings.totp?.mode === 'alternative', emitHost))
   const devices = settings.trustedDevices === false ? undefined : new DeviceTokens(settings.codeSecret, settings.trustedDevices.ttl)
   // fastify-plugin skips Fastify's own prefixing, so the routes get the prefix here, in their own context.
   await fastify.register(routes, { prefix: settings.prefix, settings, store, tokens, emit, totp, devices, verifyToken })
@@ -137,8 +140,8 @@ export { consoleSender, type ConsoleSenderOptions } from './senders/console.js'
 export {
   AttemptsExceededError, DeliveryFailedError, FreshAuthRequiredError, GuessPendingError, InternalError, InvalidCodeError, InvalidEmailError,
   InvalidPhoneError, LockedError, MfaTokenInvalidError, RateLimitedError, RefreshInvalidError, RefreshReusedError,
-  ResendTooSoonError, SendBudgetExceededError, SessionNotFoundError, StoreUnavailableError, TotpAlreadyEnabledError,
-  TotpNoIdentifierError, TotpNotPendingError, type OtpError
+  ResendTooSoonError, SendBudgetExceededError, SessionNotFoundError, StoreUnavailableError, StoreUnsupportedError, TotpAlreadyEnabledError,
+  TotpNoIdentifierError, TotpNotEnabledError, TotpNotPendingError, type OtpError
 } from './errors.js'
 export { TokenRevokedError, type SessionView, type TokenBody } from './tokens.js'
 export { TokenInvalidError } from './verify-token.js'
@@ -146,7 +149,8 @@ export type {
   Channel, FindOrCreateUser, FindOrCreateUserArgs, IdentifierKind, OtpLoginOptions, OtpUserRecord, RateLimitOptions, RouteRateLimit,
   SendArgs, SendFn, TotpMode, TrustedDevicesOptions
 } from './options.js'
-export type { OtpSessions, OtpUser } from './types.js'
+export type { OtpCredentials, OtpCredentialsView, OtpSessions, OtpUser, PasskeyView } from './types.js'
+export type { TotpStatus } from './totp/service.js'
 export { maskIdentifier, type OtpEvent, type OtpEventHandler, type OtpHostEvent, type OtpRequestEvent } from './events.js'
 export { smtpSender, type SmtpSenderOptions } from './senders/smtp.js'
 export { twilioSender, type TwilioSenderOptions } from './senders/twilio.js'
