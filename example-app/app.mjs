@@ -6,7 +6,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import otpLogin, {
-  MemoryTotpStore, RedisTotpStore, StoreUnavailableError, consoleSender, securitySchemeName, securitySchemes
+  consoleSender, securitySchemeName, securitySchemes
 } from 'fastify-otp-login'
 
 const page = await readFile(new URL('./index.html', import.meta.url), 'utf8')
@@ -55,8 +55,6 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
   app.addHook('onSend', async (request, reply) => { if (closing) reply.header('connection', 'close') })
 
   let storeOptions = {}
-  // The authenticators' store, the one the plugin would make itself, passed in so GET /api/account can read it.
-  let totpStore = new MemoryTotpStore()
   if (redisUrl) {
     if (!process.env.OTP_CODE_SECRET) throw new Error('Set OTP_CODE_SECRET (32+ characters) when REDIS_URL is set')
     const redis = new Redis(redisUrl, { ...redisOptions, lazyConnect: true })
@@ -69,7 +67,6 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
     }
     app.addHook('onClose', async () => { await redis.quit() })
     storeOptions = { redis, codeSecret: process.env.OTP_CODE_SECRET }
-    totpStore = new RedisTotpStore({ client: redis })
   }
 
   // Authenticator secrets are encrypted under this key: a random one means every authenticator set up is
@@ -104,7 +101,6 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
     jwt: { secret: jwtSecret },
     send,
     totpEncryptionKey,
-    totpStore,
     totpIssuer: 'fastify-otp-login example',
     // Cookie mode: the refresh and device tokens live in HttpOnly cookies under /api/auth, out of the page's reach.
     cookie: {},
@@ -134,8 +130,8 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
       }
     }
   }, async (request) => ({ user: request.user }))
-  // Whether the signed-in user has an authenticator on, read from the store as a host can today. This route
-  // goes away when the plugin has app.otpCredentials.get(userId) to answer it.
+  // Whether the signed-in user has an authenticator on, through app.otpCredentials (a store failure rejects
+  // with OTP_STORE_UNAVAILABLE, an error with statusCode 503, which Fastify answers as such).
   app.get('/api/account', {
     onRequest: [app.authenticate],
     schema: {
@@ -156,15 +152,9 @@ export async function buildExampleApp ({ redisUrl, send = consoleSender(), logge
       }
     }
   }, async (request) => {
-    let record
-    try {
-      // In second-factor mode an authenticator belongs to `user:<sub>` (docs/authenticators.md).
-      record = await totpStore.get(`user:${request.user.sub}`)
-    } catch (err) {
-      request.log.warn({ err: err.message }, 'authenticator store error')
-      throw new StoreUnavailableError()
-    }
-    return { authenticator: { enabled: record?.enabled === true } }
+    // In second-factor mode an authenticator belongs to the user (docs/authenticators.md).
+    const { totp } = await app.otpCredentials.get(request.user.sub)
+    return { authenticator: { enabled: totp?.enabled === true } }
   })
   return app
 }

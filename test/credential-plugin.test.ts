@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import {
   MemoryCredentialStore, MemoryStore, type CredentialStore, type OtpEvent, type PasskeyRecord, type TotpStore
 } from '../lib/index.js'
@@ -178,7 +178,7 @@ function holdable (inner: CredentialStore): { store: CredentialStore, hold: (onl
 
 const storeTimeout = 300
 
-async function heldApp (t: Parameters<typeof buildTotpApp>[0]) {
+async function heldApp (t: Test) {
   const inner = new MemoryCredentialStore()
   const held = holdable(inner)
   const logs: string[] = []
