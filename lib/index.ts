@@ -134,7 +134,8 @@ export type {
   RotateResult, SessionEnd, SessionInfo, SessionPolicy, SessionStore, VerifyPolicy, VerifyResult
 } from './store/types.js'
 export { MemoryCredentialStore, MemoryTotpStore, type MemoryCredentialStoreOptions, type MemoryTotpStoreOptions } from './store/credentials/memory.js'
-export { RedisTotpStore, type RedisTotpStoreOptions } from './store/credentials/redis.js'
+export { RedisCredentialStore, RedisTotpStore, type RedisCredentialStoreOptions, type RedisTotpStoreOptions } from './store/credentials/redis.js'
+export { CredentialDataLostError } from './store/credentials/redis-marker.js'
 export type { CredentialStore, CredentialStoreLog, PasskeyIdentity, PasskeyRecord, TotpRecord, TotpState, TotpStore } from './store/credentials/types.js'
 export { consoleSender, type ConsoleSenderOptions } from './senders/console.js'
 export {

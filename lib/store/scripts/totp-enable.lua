@@ -1,5 +1,5 @@
 -- Turns a pending setup on if it still holds the secret the user confirmed; from then on the key never expires.
--- KEYS: totp   ARGV: secret, step, recoveryHash...   Returns {'enabled'}, or {'not-pending'} with this secret.
+-- KEYS: totp, marker   ARGV: secret, step, recoveryHash...   Returns {'enabled'}, or {'not-pending'} with this secret.
 local state = redis.call('HMGET', KEYS[1], 's', 'on')
 if state[1] ~= ARGV[1] or state[2] ~= '0' then return {'not-pending'} end
 redis.call('HSET', KEYS[1], 'on', 1, 'step', ARGV[2])
