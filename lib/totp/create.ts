@@ -3,7 +3,7 @@ import type { Cluster, Redis } from 'ioredis'
 import { credentialStoreMethods, type CredentialStore, type TotpStore } from '../store/credentials/types.js'
 import { credentialStoreWithDeadline } from '../store/deadline.js'
 import { MemoryCredentialStore } from '../store/credentials/memory.js'
-import { RedisTotpStore } from '../store/credentials/redis.js'
+import { RedisCredentialStore } from '../store/credentials/redis.js'
 import { TotpService } from './service.js'
 
 /** How an authenticator app counts: a second factor after the code (default), or another way to log in. */
@@ -47,7 +47,7 @@ export async function createCredentials (settings: CredentialParts, log: Fastify
   if (settings.totp === undefined && settings.credentialStore === undefined) return undefined
   let given = settings.credentialStore
   if (given === undefined && settings.redis) {
-    given = new RedisTotpStore({ client: settings.redis, keyPrefix: settings.keyPrefix })
+    given = new RedisCredentialStore(settings.redis, { keyPrefix: settings.keyPrefix })
   } else if (given === undefined) {
     if (process.env.NODE_ENV === 'production') {
       log.warn('fastify-otp-login: no "redis" or "credentialStore" given, so authenticators live in this process (MemoryCredentialStore): every user loses theirs on restart')
