@@ -51,6 +51,9 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     })
   }
 
+  // First, before anything that holds a connection or a timer: its init may refuse this Redis and fail ready().
+  const credentials = await createCredentials(settings, fastify.log)
+
   // With the plugin's own RedisStore: app.authenticate trusts a session seen live moments ago, as long as the
   // channel on which the session scripts announce ended sessions (to every instance) is subscribed.
   const cachedSessions = settings.sessionCache !== false && settings.redis !== undefined && settings.store === undefined &&
@@ -113,7 +116,6 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
   })
 
   const emit = eventEmitter(settings.onEvent, fastify.log)
-  const credentials = await createCredentials(settings, fastify.log)
   const totp = credentials?.totp
   fastify.decorate('otpCredentials', hostCredentials(credentials, settings.totp?.mode === 'alternative', emitHost))
   const devices = settings.trustedDevices === false ? undefined : new DeviceTokens(settings.codeSecret, settings.trustedDevices.ttl)
