@@ -5,7 +5,7 @@ import { describe, expect, test } from 'tstyche'
 import otpLogin, {
   MemoryStore, RedisStore, consoleSender, fastifyOtpLogin, smtpSender, twilioSender, webhookSender, type FindOrCreateUser,
   type OtpEvent, type OtpEventHandler, type OtpLoginOptions, type OtpStore, type OtpSessions, type OtpUser, type SendArgs, type SendFn,
-  type SessionView, type TotpStore, type CredentialStore, type OtpCredentials, type OtpCredentialsView
+  type SessionView, type TotpStore, RedisCredentialStore, RedisTotpStore, type CredentialStore, type OtpCredentials, type OtpCredentialsView
 } from '../../lib/index.js'
 import type { optionsSchema } from '../../lib/options-schema.js'
 
@@ -182,5 +182,17 @@ describe('senders, stores and events', () => {
   test('events are a closed set of types', () => {
     expect<OtpEvent['type']>().type.toBeAssignableFrom('verified' as const)
     expect<OtpEvent['type']>().type.not.toBeAssignableFrom('hacked' as const)
+  })
+})
+
+describe('RedisCredentialStore', () => {
+  test('a CredentialStore on a Redis or a Cluster; RedisTotpStore takes the 0.1 form too', () => {
+    const redis = new Redis({ lazyConnect: true })
+    expect<CredentialStore>().type.toBeAssignableFrom(new RedisCredentialStore(redis))
+    expect(RedisCredentialStore).type.toBeConstructableWith(redis, { keyPrefix: 'app:', acceptDataLoss: true })
+    expect(RedisCredentialStore).type.toBeConstructableWith({} as Cluster)
+    expect(RedisCredentialStore).type.not.toBeConstructableWith(redis, { acceptDataLoss: 'yes' })
+    expect(RedisTotpStore).type.toBeConstructableWith({ client: redis, keyPrefix: 'app:' })
+    expect(RedisTotpStore).type.toBeConstructableWith(redis, { keyPrefix: 'app:' })
   })
 })
