@@ -10,7 +10,7 @@ import Database from 'better-sqlite3'
 import { Redis } from 'ioredis'
 import { Kysely, SqliteDialect } from 'kysely'
 import otpLogin, {
-  MemoryTotpStore, RedisTotpStore, SqlCredentialStore, StoreUnavailableError, consoleSender, securitySchemeName, securitySchemes
+  SqlCredentialStore, consoleSender, securitySchemeName, securitySchemes
 } from 'fastify-otp-login'
 
 const page = await readFile(new URL('./index.html', import.meta.url), 'utf8')
@@ -83,8 +83,6 @@ export async function buildExampleApp ({ redisUrl, credentialsFile, send = conso
   app.addHook('onSend', async (request, reply) => { if (closing) reply.header('connection', 'close') })
 
   let storeOptions = {}
-  // The authenticators' store, the one the plugin would make itself, passed in so GET /api/account can read it.
-  let totpStore = new MemoryTotpStore()
   if (redisUrl) {
     if (!process.env.OTP_CODE_SECRET) throw new Error('Set OTP_CODE_SECRET (32+ characters) when REDIS_URL is set')
     const redis = new Redis(redisUrl, { ...redisOptions, lazyConnect: true })
@@ -97,18 +95,17 @@ export async function buildExampleApp ({ redisUrl, credentialsFile, send = conso
     }
     app.addHook('onClose', async () => { await redis.quit() })
     storeOptions = { redis, codeSecret: process.env.OTP_CODE_SECRET }
-    totpStore = new RedisTotpStore({ client: redis })
   }
 
   let totpEncryptionKey = process.env.TOTP_ENCRYPTION_KEY
+  let credentialStore
   if (credentialsFile) {
     // Authenticators in a SQLite file: durable across restarts (docs/authenticators.md, "Credentials in SQL").
     await mkdir(dirname(credentialsFile), { recursive: true })
     const db = new Kysely({ dialect: new SqliteDialect({ database: new Database(credentialsFile) }) })
     app.addHook('onClose', async () => { await db.destroy() })
-    const store = new SqlCredentialStore(db)
-    await store.migrate()
-    totpStore = store // becomes `credentialStore` once the plugin has that option (totpStore takes it meanwhile)
+    credentialStore = new SqlCredentialStore(db)
+    await credentialStore.migrate()
     // The secrets in the file are encrypted under this key, so it must outlive restarts too: without
     // TOTP_ENCRYPTION_KEY, one is made on first start and kept next to the file (readable by this user only).
     totpEncryptionKey ||= await keptKey(join(dirname(credentialsFile), 'totp-encryption.key'), app.log)
@@ -145,7 +142,6 @@ export async function buildExampleApp ({ redisUrl, credentialsFile, send = conso
     jwt: { secret: jwtSecret },
     send,
     totpEncryptionKey,
-    totpStore,
     totpIssuer: 'fastify-otp-login example',
     // Cookie mode: the refresh and device tokens live in HttpOnly cookies under /api/auth, out of the page's reach.
     cookie: {},
@@ -156,6 +152,8 @@ export async function buildExampleApp ({ redisUrl, credentialsFile, send = conso
       origins: [...new Set(['http://localhost:3000', `http://localhost:${port}`])]
     },
     ...storeOptions,
+    // Authenticators and passkeys: in the SQLite file; without one, in Redis (RedisCredentialStore) or in memory.
+    ...(credentialStore ? { credentialStore } : {}),
     ...(process.env.DEFAULT_COUNTRY ? { defaultCountry: process.env.DEFAULT_COUNTRY } : {})
   })
 
@@ -185,8 +183,8 @@ export async function buildExampleApp ({ redisUrl, credentialsFile, send = conso
       }
     }
   }, async (request) => ({ user: request.user }))
-  // Whether the signed-in user has an authenticator on, read from the store as a host can today. This route
-  // goes away when the plugin has app.otpCredentials.get(userId) to answer it.
+  // Whether the signed-in user has an authenticator on, through app.otpCredentials (a store failure rejects
+  // with OTP_STORE_UNAVAILABLE, an error with statusCode 503, which Fastify answers as such).
   app.get('/api/account', {
     onRequest: [app.authenticate],
     schema: {
@@ -207,15 +205,9 @@ export async function buildExampleApp ({ redisUrl, credentialsFile, send = conso
       }
     }
   }, async (request) => {
-    let record
-    try {
-      // In second-factor mode an authenticator belongs to `user:<sub>` (docs/authenticators.md).
-      record = await totpStore.get(`user:${request.user.sub}`)
-    } catch (err) {
-      request.log.warn({ err: err.message }, 'authenticator store error')
-      throw new StoreUnavailableError()
-    }
-    return { authenticator: { enabled: record?.enabled === true } }
+    // In second-factor mode an authenticator belongs to the user (docs/authenticators.md).
+    const { totp } = await app.otpCredentials.get(request.user.sub)
+    return { authenticator: { enabled: totp?.enabled === true } }
   })
   return app
 }

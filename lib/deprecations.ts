@@ -9,5 +9,9 @@ export const deprecations = {
   eventMethod: createDeprecation({
     code: 'FOTPDEP002',
     message: 'the event field "method" is now "factor"; "method" goes in 0.3'
+  }),
+  totpStore: createDeprecation({
+    code: 'FOTPDEP003',
+    message: 'option "totpStore" is now "credentialStore" (a CredentialStore: authenticators and passkeys); "totpStore" goes in 0.3'
   })
 }

@@ -17,6 +17,8 @@ export interface OtpEventFields {
   | 'logged-out'
   | 'totp-enabled' // an authenticator app was confirmed (recovery codes issued)
   | 'totp-disabled' // an authenticator app was turned off
+  | 'recovery-codes-regenerated' // new recovery codes replaced the old ones (POST /totp/recovery-codes)
+  | 'passkey-removed' // a passkey was removed (`passkeyId`)
   | 'mfa-required' // a right first factor for a user with an authenticator: a second-factor token was issued
   | 'session-created' // a sign-in started a session (`sessionId`)
   | 'session-ended' // `reason`: 'logout', 'reuse' (a spent refresh token came back), 'revoked', 'limit' (maxSessions) or 'identifier-changed'
@@ -33,7 +35,7 @@ export interface OtpEventFields {
   readonly method?: 'otp' | 'totp' | 'recovery'
   /** The session a `session-created` or `session-ended` event is about. */
   sessionId?: string
-  /** The credential id (base64url) a passkey event is about. */
+  /** The passkey (its credential id) a `passkey-…` event is about. */
   passkeyId?: string
   /** The token's `sub`, where one is known. */
   userId?: string
@@ -48,7 +50,7 @@ export interface OtpRequestEvent extends OtpEventFields {
 }
 
 /**
- * An event of a call by the host's own code (`app.otpSessions.revoke`, `revokeAll`): `by: 'host'`, and no IP or
+ * An event of a call by the host's own code (`app.otpSessions`, `app.otpCredentials`): `by: 'host'`, and no IP or
  * request id, since no request made it. The handler gets no request either.
  */
 export interface OtpHostEvent extends OtpEventFields {

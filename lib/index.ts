@@ -14,7 +14,8 @@ import type { OtpStore } from './store/types.js'
 import { LiveSessionCache, invalidationChannel } from './fast-paths/session-cache.js'
 import { TokenIssuer, type SessionCaching } from './tokens.js'
 import { createPasskeys } from './passkeys/create.js'
-import { createTotp } from './totp/create.js'
+import { createCredentials } from './totp/create.js'
+import { hostCredentials } from './credentials.js'
 import './types.js'
 import { accessTokenVerifier, ownJwtOptions } from './verify-token.js'
 
@@ -51,6 +52,9 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     })
   }
 
+  // First, before anything that holds a connection or a timer: its init may refuse this Redis and fail ready().
+  const credentials = await createCredentials(settings, fastify.log)
+
   // With the plugin's own RedisStore: app.authenticate trusts a session seen live moments ago, as long as the
   // channel on which the session scripts announce ended sessions (to every instance) is subscribed.
   const cachedSessions = settings.sessionCache !== false && settings.redis !== undefined && settings.store === undefined &&
@@ -70,6 +74,8 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
     store = memory
   }
   store = otpStoreWithDeadline(store, settings.storeTimeout, fastify.log)
+  // Before the invalidation channel opens: a credential store without passkeys fails registration here.
+  const passkeys = createPasskeys(settings.passkeys, credentials, store, settings.codeSecret)
 
   let caching: SessionCaching | undefined
   if (cachedSessions && settings.sessionCache && settings.redis) {
@@ -113,10 +119,10 @@ async function otpLogin (fastify: FastifyInstance, opts: OtpLoginOptions): Promi
   })
 
   const emit = eventEmitter(settings.onEvent, fastify.log)
-  const totp = createTotp(settings, fastify.log)
+  const totp = credentials?.totp
+  fastify.decorate('otpCredentials', hostCredentials(credentials, settings.totp?.mode === 'alternative', emitHost))
   const devices = settings.trustedDevices === false ? undefined : new DeviceTokens(settings.codeSecret, settings.trustedDevices.ttl)
   // fastify-plugin skips Fastify's own prefixing, so the routes get the prefix here, in their own context.
-  const passkeys = createPasskeys(settings, store, fastify.log)
   await fastify.register(routes, { prefix: settings.prefix, settings, store, tokens, emit, totp, devices, verifyToken, passkeys })
 }
 
@@ -142,8 +148,8 @@ export {
   AttemptsExceededError, DeliveryFailedError, FreshAuthRequiredError, GuessPendingError, IdentifierTakenError, InternalError, InvalidCodeError,
   InvalidEmailError, InvalidPhoneError, LockedError, MfaTokenInvalidError, PasskeyExistsError, PasskeyInvalidError, PasskeyLimitError, PasskeyNotFoundError,
   PasskeyRegistrationInvalidError, RateLimitedError, RefreshInvalidError, RefreshReusedError,
-  ResendTooSoonError, SendBudgetExceededError, SessionNotFoundError, StoreUnavailableError, TotpAlreadyEnabledError,
-  TotpNoIdentifierError, TotpNotPendingError, type OtpError
+  ResendTooSoonError, SendBudgetExceededError, SessionNotFoundError, StoreUnavailableError, StoreUnsupportedError, TotpAlreadyEnabledError,
+  TotpNoIdentifierError, TotpNotEnabledError, TotpNotPendingError, type OtpError
 } from './errors.js'
 export { TokenRevokedError, type SessionView, type TokenBody } from './tokens.js'
 export { TokenInvalidError } from './verify-token.js'
@@ -151,7 +157,8 @@ export type {
   Channel, FindOrCreateUser, FindOrCreateUserArgs, IdentifierKind, LinkIdentifier, LinkIdentifierArgs, OtpLoginOptions, OtpUserRecord, PasskeysOptions, RateLimitOptions, RouteRateLimit,
   SendArgs, SendFn, TotpMode, TrustedDevicesOptions
 } from './options.js'
-export type { OtpSessions, OtpUser } from './types.js'
+export type { OtpCredentials, OtpCredentialsView, OtpSessions, OtpUser, PasskeyView } from './types.js'
+export type { TotpStatus } from './totp/service.js'
 export { maskIdentifier, type OtpEvent, type OtpEventHandler, type OtpHostEvent, type OtpRequestEvent } from './events.js'
 export { smtpSender, type SmtpSenderOptions } from './senders/smtp.js'
 export { twilioSender, type TwilioSenderOptions } from './senders/twilio.js'

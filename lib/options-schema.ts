@@ -8,9 +8,9 @@ import type { OtpEventHandler } from './events.js'
 import { looseE164, normalizeEmail, type IdentifierKind } from './identity.js'
 import { schemaChecker } from './schema-check.js'
 import type { SendFn } from './senders/delivery.js'
-import { totpStoreMethods, type TotpStore } from './store/credentials/types.js'
+import { credentialStoreMethods, totpStoreMethods, type CredentialStore, type TotpStore } from './store/credentials/types.js'
 import { otpStoreMethods as storeMethods, type OtpStore } from './store/types.js'
-import { parseEncryptionKey } from './totp/keys.js'
+import { maxEncryptionKeys, parseEncryptionKeys } from './totp/keys.js'
 
 // The plugin's options, once: their types (Static), their checks (lib/schema-check.ts reads `rule`, `check`,
 // `methods` and `secret`), their defaults and the README's options table (scripts/options-table.mjs).
@@ -167,8 +167,9 @@ export const optionsSchema = Type.Object({
   })),
   sendTimeout: integer(100, 120_000, 10_000, 'milliseconds `send` may take; past it `502 OTP_DELIVERY_FAILED`'),
   storeTimeout: integer(50, 60_000, 2000, 'milliseconds a store call may take; past it `503 OTP_STORE_UNAVAILABLE` ([fail fast](docs/scale.md#fail-fast-when-redis-is-away))'),
-  totpEncryptionKey: Type.Optional(Type.String({ check: 'encryptionKey', secret: 'length', defaultText: 'none: no TOTP routes', description: 'turns on [authenticator apps](docs/authenticators.md): 32 random bytes as 64 hex digits or base64 (`openssl rand -hex 32`); the same on every instance', rule: 'must be 32 bytes as 64 hex digits or as base64' })),
-  totpStore: Type.Optional(Type.Unsafe<TotpStore>({ type: 'object', methods: totpStoreMethods, defaultText: 'a `RedisTotpStore` on `redis`, else a `MemoryTotpStore`', description: 'where authenticators live; required with `store` and no `redis`', rule: `must implement ${totpStoreMethods.join(', ')}` })),
+  totpEncryptionKey: Type.Optional(Type.Unsafe<string | readonly string[]>({ check: 'encryptionKeys', secret: 'length', defaultText: 'none: no TOTP routes', description: 'turns on [authenticator apps](docs/authenticators.md): 32 random bytes as 64 hex digits or base64 (`openssl rand -hex 32`), or a list of such keys, newest first ([key rotation](docs/authenticators.md#key-rotation)); the same on every instance', rule: `must be 32 bytes as 64 hex digits or as base64, or a list of 1 to ${maxEncryptionKeys} such keys (newest first, none twice)` })),
+  credentialStore: Type.Optional(Type.Unsafe<CredentialStore>({ type: 'object', methods: credentialStoreMethods, secret: 'kind', defaultText: 'a `RedisCredentialStore` on `redis` (refused without persistence), else a `MemoryCredentialStore`', description: 'where authenticators and passkeys live ([credential stores](docs/authenticators.md#where-authenticators-live)); required with `store` and no `redis`', rule: `must implement ${credentialStoreMethods.join(', ')}` })),
+  totpStore: Type.Optional(Type.Unsafe<TotpStore>({ type: 'object', methods: totpStoreMethods, secret: 'kind', defaultText: 'none', description: 'deprecated (FOTPDEP003): the old name of `credentialStore`, for a 0.1 `TotpStore`; goes in 0.3', rule: `must implement ${totpStoreMethods.join(', ')}` })),
   totpIssuer: Type.Optional(Type.String({ pattern: '^[^:]{1,64}$', default: 'fastify-otp-login', description: 'the name an authenticator app shows above the account', rule: 'must be a string of 1 to 64 characters without a colon' })),
   totpClock: Type.Optional(fn<() => number>('must be a function returning milliseconds since the epoch', { description: 'the clock of the TOTP time steps, in milliseconds; for tests', defaultText: '`Date.now`' })),
   totpMode: Type.Optional(Type.Union([Type.Literal('second-factor'), Type.Literal('alternative')], { default: 'second-factor', description: "`'second-factor'`: a code *and* an authenticator; `'alternative'`: an authenticator code alone signs in ([two modes](docs/authenticators.md#two-modes))", rule: "must be 'second-factor' or 'alternative'" })),
@@ -224,7 +225,7 @@ export const checkOptionValues = schemaChecker(optionsSchema, {
     const ms = typeof value === 'number' ? value : typeof value === 'string' ? parseDuration(value) : undefined
     return ms !== undefined && Number.isFinite(ms) && ms >= 1
   },
-  encryptionKey: (value) => typeof value === 'string' && parseEncryptionKey(value) !== undefined,
+  encryptionKeys: (value) => parseEncryptionKeys(value) !== undefined,
   identifier: (value) => typeof value === 'string' && testIdentityKey(value) !== undefined,
   origin: (value) => typeof value === 'string' && isOrigin(value),
   passkeys: (value) => typeof value !== 'object' || value === null || rpIdFits(value as PasskeysOptions)

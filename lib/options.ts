@@ -12,9 +12,10 @@ import {
 } from './options-schema.js'
 import { describe } from './schema-check.js'
 import type { SendFn } from './senders/delivery.js'
+import type { TotpStore } from './store/credentials/types.js'
 import type { OtpStore } from './store/types.js'
-import type { TotpMode, TotpSettings } from './totp/create.js'
-import { parseEncryptionKey } from './totp/keys.js'
+import type { HostCredentialStore, TotpMode, TotpSettings } from './totp/create.js'
+import { parseEncryptionKeys } from './totp/keys.js'
 import { resolveCookie, type ResolvedCookie } from './cookie-names.js'
 
 export type { Channel, IdentifierKind }
@@ -27,9 +28,11 @@ export type { TotpMode, TotpSettings }
 export type { ResolvedCookie }
 
 /** The plugin's options, as lib/options-schema.ts describes them. */
-export type OtpLoginOptions = Omit<OptionsInput, 'channels'> & {
+export type OtpLoginOptions = Omit<OptionsInput, 'channels' | 'totpStore'> & {
   /** @deprecated Renamed `identifierKinds`; goes in 0.3. */
   channels?: readonly IdentifierKind[]
+  /** @deprecated Renamed `credentialStore` (FOTPDEP003); goes in 0.3. */
+  totpStore?: TotpStore
 }
 
 /** The check `/login` runs on a captcha token; lib/captcha.ts builds it from the `captcha` option. */
@@ -73,6 +76,8 @@ export interface ResolvedOptions {
   /** Milliseconds a store call may take before the request ends in 503. */
   storeTimeout: number
   totp: TotpSettings | undefined
+  /** The host's `credentialStore` (or deprecated `totpStore`), if given. */
+  credentialStore: HostCredentialStore | undefined
   /** Seconds. */
   freshAuthAge: number
   /** Turns the /identifiers routes on. */
@@ -136,12 +141,15 @@ function checkCombinations (o: OptionsInput): void {
       }
     }
   }
+  if (o.totpStore !== undefined && o.credentialStore !== undefined) {
+    throw new OptionError('totpStore', 'is the old name of "credentialStore": give only "credentialStore"', o.totpStore, 'both')
+  }
   if (o.totpEncryptionKey === undefined) {
     for (const name of ['totpStore', 'totpIssuer', 'totpClock', 'totpMode'] as const) {
       if (o[name] !== undefined) throw new OptionError(name, 'needs "totpEncryptionKey": authenticator apps are on only with it', o[name])
     }
-  } else if (o.totpStore === undefined && o.store !== undefined && o.redis === undefined) {
-    throw new OptionError('totpStore', 'is required with "store" and no "redis": authenticators must outlive the process', undefined)
+  } else if (o.totpStore === undefined && o.credentialStore === undefined && o.store !== undefined && o.redis === undefined) {
+    throw new OptionError('credentialStore', 'is required with "store" and no "redis": authenticators must outlive the process', undefined)
   }
   if (o.cookie !== undefined && o.cookie !== false && o.cookie.sameSite === 'none' && o.cookie.secure === false) {
     throw new OptionError('cookie.secure', "must be true with sameSite 'none' (browsers refuse such cookies otherwise)", false)
@@ -211,11 +219,11 @@ export function ensureDefaults (opts: OtpLoginOptions): ResolvedValues {
     onEvent: opts.onEvent,
     sendTimeout: value('sendTimeout'),
     storeTimeout: value('storeTimeout'),
+    credentialStore: opts.credentialStore ?? deprecatedTotpStore(opts.totpStore),
     totp: opts.totpEncryptionKey === undefined
       ? undefined
       : {
-          key: parseEncryptionKey(opts.totpEncryptionKey) as Buffer, // checked by checkOptions
-          store: opts.totpStore,
+          keys: parseEncryptionKeys(opts.totpEncryptionKey) as Buffer[], // checked by checkOptions
           issuer: value('totpIssuer'),
           clock: opts.totpClock ?? Date.now,
           mode: value('totpMode')
@@ -241,4 +249,9 @@ function definedOnly<T extends object> (value: T): Partial<T> {
 function deprecatedChannels (channels: readonly IdentifierKind[] | undefined): readonly IdentifierKind[] | undefined {
   if (channels !== undefined) deprecations.channels()
   return channels
+}
+
+function deprecatedTotpStore (store: HostCredentialStore | undefined): HostCredentialStore | undefined {
+  if (store !== undefined) deprecations.totpStore()
+  return store
 }

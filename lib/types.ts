@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { SessionView } from './tokens.js'
+import type { TotpStatus } from './totp/service.js'
 
 /** The claims of an access token issued by the plugin, and so `request.user` after `app.authenticate`. */
 export interface OtpUser {
@@ -33,6 +34,38 @@ export interface OtpSessions {
   revokeAll: (userId: string) => Promise<number>
 }
 
+/** A passkey as the host sees it: no key material. */
+export interface PasskeyView {
+  /** The credential id, base64url. */
+  id: string
+  name: string
+  /** Milliseconds since the epoch. */
+  createdAt: number
+  lastUsedAt: number | null
+  /** Whether the credential is synced (multi-device) and currently backed up. */
+  backedUp: boolean
+}
+
+/** What `app.otpCredentials.get` tells of a user. */
+export interface OtpCredentialsView {
+  /** Their authenticator (pending while `enabled` is false), or null. */
+  totp: TotpStatus | null
+  /** Their passkeys, oldest first. */
+  passkeys: PasskeyView[]
+}
+
+/**
+ * `app.otpCredentials`: the host's own code looks at and removes a user's credentials (support). In alternative
+ * mode `get` and `removeTotp` take the identifier the authenticator is bound to instead of a user id.
+ */
+export interface OtpCredentials {
+  get: (userId: string) => Promise<OtpCredentialsView>
+  /** Removes the user's authenticator (pending or on) with its recovery codes; false when there was none. */
+  removeTotp: (userId: string) => Promise<boolean>
+  /** Removes one of the user's passkeys; false when they have none with this id. */
+  removePasskey: (userId: string, id: string) => Promise<boolean>
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     /**
@@ -46,6 +79,7 @@ declare module 'fastify' {
      */
     requireFreshAuth: (maxAge?: number) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>
     otpSessions: OtpSessions
+    otpCredentials: OtpCredentials
   }
 }
 

@@ -25,6 +25,9 @@ t.test('keySlot agrees with the Cluster (CLUSTER KEYSLOT), hash tags included', 
 
 t.test('Cluster: init refuses masters without persistence, naming each', async (t) => {
   const client = await freshCluster()
+  // The test cluster keeps its data (AOF, as the plugin's default store requires): turned off here.
+  for (const node of client.nodes('master')) await node.config('SET', 'appendonly', 'no')
+  t.teardown(async () => { for (const node of client.nodes('master')) await node.config('SET', 'appendonly', 'yes') })
   const error = await new RedisCredentialStore(client).init(quiet).then(() => undefined, (err: Error) => err)
   t.match(error?.message, /neither AOF nor RDB snapshots/)
   for (const node of client.nodes('master')) t.match(error?.message, `127.0.0.1:${node.options.port ?? 0}`)

@@ -83,7 +83,7 @@ t.test('the example app on Redis when REDIS_URL is set', async (t) => {
   const verified = await app.inject({ method: 'POST', url: '/api/auth/verify-otp', payload: { phone, otp: codes[0] } })
   t.equal(verified.statusCode, 200)
 
-  // GET /api/account reads the authenticator from the RedisTotpStore the app passed the plugin: the same keys.
+  // GET /api/account reads the authenticator through app.otpCredentials, from the store the plugin made on Redis.
   const authorization = `Bearer ${String(verified.json().access)}`
   const enabled = async (): Promise<unknown> => (await app.inject({ url: '/api/account', headers: { authorization } })).json()
   t.same(await enabled(), { authenticator: { enabled: false } }, 'off at first')

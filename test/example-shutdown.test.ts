@@ -51,7 +51,7 @@ async function probe (url: string): Promise<number | string> {
 }
 
 t.test('example server on SIGTERM: refuses new requests, finishes the one in flight, closes Redis, exits 0', async (t) => {
-  const redis = await RedisServer.start()
+  const redis = await RedisServer.start({ args: ['--appendonly', 'yes'] })
   t.teardown(() => redis.stop())
   const dir = mkdtempSync(join(tmpdir(), 'otp-example-'))
   t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
@@ -128,7 +128,7 @@ t.test('example server on SIGTERM: refuses new requests, finishes the one in fli
 })
 
 t.test('buildExampleApp on close: requests in flight finish, new ones are turned away, then Redis disconnects', async (t) => {
-  const redis = await RedisServer.start()
+  const redis = await RedisServer.start({ args: ['--appendonly', 'yes'] })
   t.teardown(() => redis.stop())
   const admin = await redis.client()
   const connections = async (): Promise<number> => (await admin.client('LIST') as string).trim().split('\n').length

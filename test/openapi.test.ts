@@ -25,8 +25,8 @@ interface Document {
 
 const bearer = [{ [securitySchemeName]: [] }]
 const authenticated = [
-  'post /logout', 'get /sessions', 'delete /sessions/{id}', 'post /totp/setup', 'post /totp/confirm', 'delete /totp', 'post /identifiers',
-  'post /identifiers/verify'
+  'post /logout', 'get /sessions', 'delete /sessions/{id}', 'post /totp/setup', 'post /totp/confirm', 'post /totp/recovery-codes', 'delete /totp',
+  'post /identifiers', 'post /identifiers/verify'
 ]
 const everything: Partial<OtpLoginOptions> = {
   identifierKinds: ['phone', 'email'], jwt: { secret: JWT_SECRET }, send: () => {}, totpEncryptionKey: '00'.repeat(32), linkIdentifier: () => {}
@@ -102,7 +102,7 @@ t.test('the document declares bearer security, Retry-After, operationIds, and no
   const ops = operations(doc)
   t.same(ops.map(([name]) => name).sort(), [
     'delete /sessions/{id}', 'delete /totp', 'get /sessions', 'post /identifiers', 'post /identifiers/verify', 'post /login', 'post /logout',
-    'post /refresh', 'post /totp/confirm', 'post /totp/setup', 'post /verify-otp', 'post /verify-recovery', 'post /verify-totp'
+    'post /refresh', 'post /totp/confirm', 'post /totp/recovery-codes', 'post /totp/setup', 'post /verify-otp', 'post /verify-recovery', 'post /verify-totp'
   ])
   for (const [name, op] of ops) {
     if (authenticated.includes(name)) {
@@ -120,8 +120,8 @@ t.test('the document declares bearer security, Retry-After, operationIds, and no
   const ids = ops.map(([, op]) => op.operationId)
   t.equal(new Set(ids).size, ids.length, 'operationIds are unique')
   t.same(ids.sort(), [
-    'addIdentifier', 'endSession', 'listSessions', 'login', 'logout', 'refresh', 'totpConfirm', 'totpDisable', 'totpSetup', 'verifyIdentifier',
-    'verifyOtp', 'verifyRecovery', 'verifyTotp'
+    'addIdentifier', 'endSession', 'listSessions', 'login', 'logout', 'refresh', 'totpConfirm', 'totpDisable', 'totpRecoveryCodes', 'totpSetup',
+    'verifyIdentifier', 'verifyOtp', 'verifyRecovery', 'verifyTotp'
   ])
   const empty = requiredKeywords(doc).filter(([, value]) => Array.isArray(value) && value.length === 0)
   t.same(empty, [], 'no `required: []` (invalid in OpenAPI 3.0)')
@@ -165,8 +165,8 @@ t.test('the plugin registered twice, under two prefixes, gives no operationId tw
   await app.register(async (staff) => { await staff.register(otpLogin, { ...everything, prefix: '/auth' } as OtpLoginOptions) }, { prefix: '/staff' })
   await app.ready()
   const ids = operations(app.swagger() as unknown as Document).map(([, op]) => op.operationId)
-  t.equal(ids.length, 26)
-  t.equal(new Set(ids).size, 26, 'unique')
+  t.equal(ids.length, 27)
+  t.equal(new Set(ids).size, 27, 'unique')
   t.ok(ids.includes('apiAuthLogin') && ids.includes('staffAuthLogin'), 'named after the prefix the routes are served under')
 })
 
@@ -313,5 +313,5 @@ t.test('every operation that parses a body documents the 400, 413 and 415 it ans
     t.ok(op.responses['400'] && op.responses['413'] && op.responses['415'], `${name} documents them`)
     parsing++
   }
-  t.equal(parsing, 12, 'every operation but GET /sessions')
+  t.equal(parsing, 13, 'every operation but GET /sessions')
 })

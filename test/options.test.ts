@@ -102,7 +102,7 @@ t.test('each message names the option, says what it must be and what was given, 
     [{ ...base, identifierKinds: ['phone', 'sms'] }, 'option "identifierKinds" must be [\'phone\'], [\'email\'] or [\'phone\', \'email\'] (got an array)'],
     [{ ...base, testIdentities: { '+15550000000': 123456 } }, 'option "testIdentities["+15550000000"]" must be a string of codeLength (6) digits (got number)'],
     [{ ...base, codeSecret: 'a'.repeat(31) }, 'option "codeSecret" must be a string of at least 32 characters (got 31 characters)'],
-    [{ ...base, totpEncryptionKey: 'a'.repeat(63) }, 'option "totpEncryptionKey" must be 32 bytes as 64 hex digits or as base64 (got 63 characters)'],
+    [{ ...base, totpEncryptionKey: 'a'.repeat(63) }, 'option "totpEncryptionKey" must be 32 bytes as 64 hex digits or as base64, or a list of 1 to 8 such keys (newest first, none twice) (got 63 characters)'],
     [{ ...base, captcha: { verify: () => true, secret: 's3cret' } }, 'option "captcha.secret" does not go with "captcha.verify"'],
     [{ ...base, cookie: { sameSite: 'none', secure: false } }, 'option "cookie.secure" must be true with sameSite \'none\' (browsers refuse such cookies otherwise) (got false)'],
     // With two mistakes, the unknown name is reported first, then the schema's order.

@@ -3,7 +3,7 @@ import { Secret } from 'otpauth'
 import t from 'tap'
 import { MemoryTotpStore } from '../lib/index.js'
 import { SecretBox, parseEncryptionKey } from '../lib/totp/keys.js'
-import { freshRedis } from './helpers/app.js'
+import { freshRedis, sharedRedis } from './helpers/app.js'
 import { STEP_MS, buildTotpApp, codeAt } from './helpers/totp.js'
 
 const phone = '+919876543210'
@@ -16,7 +16,8 @@ function clearForms (base32: string): string[] {
 
 t.test('Redis: the secret is encrypted, recovery codes are hashes, an enabled authenticator never expires', async (t) => {
   const { enable, verifyTotp, step } = await buildTotpApp(t, 'redis')
-  const redis = await freshRedis()
+  // The app's server, not emptied again: that would take the credential store's marker with it.
+  const redis = await (await sharedRedis()).client()
   const { secret, recoveryCodes } = await enable(phone)
   await verifyTotp(phone, codeAt(secret, step()))
   const key = `otp:{${phone}}:totp`
@@ -102,10 +103,11 @@ t.test('Redis round trips of a TOTP login', async (t) => {
   clock.now += STEP_MS
   sent.splice(0)
   t.equal((await verifyTotp(phone, codeAt(secret, step()))).statusCode, 200)
-  t.same(sent.splice(0), ['evalsha', 'hmget', 'evalsha', 'del', 'evalsha'],
+  // Every credential call is a script: it checks the store's marker in the same round trip.
+  t.same(sent.splice(0), ['evalsha', 'evalsha', 'evalsha', 'del', 'evalsha'],
     'reserve the guess (lock check + count), record, step, clear failures, session')
   t.equal((await verifyTotp(phone, '000000')).statusCode, 401)
-  t.same(sent.splice(0), ['evalsha', 'hmget'], 'a wrong code: reserve the guess, record (the failure is already counted)')
+  t.same(sent.splice(0), ['evalsha', 'evalsha'], 'a wrong code: reserve the guess, record (the failure is already counted)')
   t.equal((await verifyRecovery(phone, recoveryCodes[0] ?? '')).statusCode, 200)
-  t.same(sent.splice(0), ['evalsha', 'hdel', 'del', 'evalsha'], 'recovery: reserve, the code, clear failures, session')
+  t.same(sent.splice(0), ['evalsha', 'evalsha', 'del', 'evalsha'], 'recovery: reserve, the code, clear failures, session')
 })

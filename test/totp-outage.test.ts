@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { TotpStore } from '../lib/index.js'
-import { CODE_SECRET } from './helpers/app.js'
+import { CODE_SECRET, persistentRedisArgs } from './helpers/app.js'
 import { RedisServer } from './helpers/redis.js'
 import { buildTotpApp, codeAt } from './helpers/totp.js'
 
@@ -26,7 +26,7 @@ t.test("a host's totpStore that fails: 503 OTP_STORE_UNAVAILABLE on every route,
 })
 
 t.test('Redis down: /verify-totp and /verify-recovery fail closed', async (t) => {
-  const server = await RedisServer.start()
+  const server = await RedisServer.start({ args: persistentRedisArgs })
   t.teardown(() => server.stop())
   const { enable, verifyTotp, verifyRecovery, step } = await buildTotpApp(t, 'memory', { redis: await server.client(), codeSecret: CODE_SECRET })
   const { secret, recoveryCodes } = await enable(phone)

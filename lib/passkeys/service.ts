@@ -199,6 +199,11 @@ export class PasskeyService {
     if (removed === undefined) throw new PasskeyNotFoundError()
     return removed
   }
+
+  /** After a change of identifier: the owner's passkeys sign in as `identity` from now on. */
+  async rebind (owner: string, identity: PasskeyIdentity): Promise<void> {
+    await reachStore(() => this.credentials.rebindPasskeys(owner, identity))
+  }
 }
 
 /** The hash a challenge is stored as: over its ceremony (and owner) too, so it serves that one only. */

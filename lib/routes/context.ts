@@ -5,6 +5,7 @@ import type {
   FastifyBaseLogger, FastifyInstance, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault
 } from 'fastify'
 import type { DeviceTokens } from '../devices.js'
+import type { PasskeyIdentity } from '../store/credentials/types.js'
 import type { Emit } from '../events.js'
 import type { Identity } from '../identity.js'
 import type { ResolvedOptions, RouteRateLimit } from '../options.js'
@@ -116,6 +117,8 @@ export interface IdentifierRoutesInput extends RouteGroup, Pick<ResolvedOptions,
   /** Whether /login asks for a captcha: /identifiers then does too. */
   captcha: boolean
   linkIdentifier: NonNullable<ResolvedOptions['linkIdentifier']>
+  /** With passkeys on: makes the user's passkeys sign in as a newly linked identifier. */
+  rebindPasskeys?: (userId: string, identity: PasskeyIdentity) => Promise<void>
   config: { login: RouteLimit, verify: RouteLimit }
 }
 

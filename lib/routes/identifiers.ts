@@ -58,7 +58,8 @@ export function identifierRoutes (input: IdentifierRoutesInput): void {
     // A coded 409 (IdentifierTakenError) passes through as it is; the code is spent either way.
     await linkIdentifier({ userId, identifier: identity.value, kind: identity.kind, request })
     emit(request, { type: 'identifier-added', identifier: identity.value, channel: identity.channel, userId })
-    // Passkeys (credential stores with rebindPasskeys) are not reachable from here yet: they keep their identity.
+    // The user's passkeys sign in as the identifier just proved (a passkey sign-in asks findOrCreateUser with it).
+    if (input.rebindPasskeys !== undefined) await input.rebindPasskeys(userId, { kind: identity.kind, value: identity.value })
     await endSessions(request, user)
     return { identifier: identity.value }
   })

@@ -6,6 +6,7 @@ import Ajv from 'ajv'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { InternalError, RateLimitedError, isOtpError, plainError, withRetryAfter, type OtpError } from '../errors.js'
 import { failClosedRateLimitStore } from '../store/rate-limit.js'
+import type { PasskeyIdentity } from '../store/credentials/types.js'
 import { routeLimit, type GuessLimits, type RoutesOptions } from './context.js'
 import { cookieJar, type CookieJar } from './cookies.js'
 import { documentRoutes } from './openapi.js'
@@ -13,7 +14,7 @@ import { identifierRoutes } from './identifiers.js'
 import { codeSteps, otpRoutes } from './otp.js'
 import { passkeyRoutes } from './passkeys.js'
 import { sessionRoutes } from './sessions.js'
-import { identityReader, signInFlow } from './sign-in.js'
+import { identityReader, signInFlow, userOwner } from './sign-in.js'
 import { totpRoutes } from './totp.js'
 
 // Extra fields are refused, not silently dropped, and nothing is coerced: `{ "otp": 123456 }` is a 400.
@@ -81,7 +82,8 @@ export async function routes (fastify: FastifyInstance, options: RoutesOptions):
   if (settings.linkIdentifier) {
     const { linkIdentifier } = settings
     const captcha = settings.captcha !== undefined
-    const parts = { fastify: app, emit, cookies, steps: codeSteps(otpInput), identities, tokens, captcha, linkIdentifier, config: codeConfig }
+    const rebindPasskeys = passkeys && (async (userId: string, identity: PasskeyIdentity) => { await passkeys.rebind(userOwner(userId), identity) })
+    const parts = { fastify: app, emit, cookies, steps: codeSteps(otpInput), identities, tokens, captcha, linkIdentifier, rebindPasskeys, config: codeConfig }
     identifierRoutes({ ...parts, ...pick(settings, 'codeLength', 'codeSecret', 'identifierKinds', 'endSessionsOnIdentifierChange') })
   }
   if (tokens.sessions) {

@@ -8,7 +8,7 @@ import { randomId } from '../fast-paths/random-pool.js'
 import { reachStore } from '../store/reach.js'
 import type { OtpStore } from '../store/types.js'
 import { sha256, type TokenBody, type TokenIssuer } from '../tokens.js'
-import type { TotpService } from '../totp/service.js'
+import { userOwner, type TotpService } from '../totp/service.js'
 import type { CookieJar } from './cookies.js'
 
 export interface IdentityBody { phone?: string, email?: string }
@@ -112,8 +112,8 @@ export function readMfaToken (token: unknown): { identifier: string, challengeId
   return { identifier, challengeId: sha256(token) }
 }
 
-/** The owner of a user's authenticator in second-factor mode; no identifier can look like it (no `:` in either). */
-export const userOwner = (userId: string): string => `user:${userId}`
+// Lives beside the service, where app.otpCredentials reads it too.
+export { userOwner }
 
 export interface SignIn {
   /** The user of an identity that just proved itself: `findOrCreateUser`, once per sign-in. */

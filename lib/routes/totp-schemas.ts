@@ -55,6 +55,19 @@ export const confirmSchema = withBearerAuth({
   }
 })
 
+export const recoveryCodesSchema = withBearerAuth({
+  tags,
+  summary: 'New recovery codes',
+  description: 'Ten new recovery codes, shown once; the old ones stop working.',
+  response: {
+    200: Type.Object({ recoveryCodes: Type.Array(Type.String()) }, { description: 'Show the new recovery codes once' }),
+    ...unusedBodyErrors,
+    ...sessionErrors,
+    409: error('`OTP_TOTP_NOT_ENABLED`: no authenticator is on'),
+    501: error("`OTP_STORE_UNSUPPORTED`: the host's credential store is a 0.1 `totpStore`, which cannot replace recovery codes")
+  }
+})
+
 export const disableSchema = withBearerAuth({
   tags,
   summary: 'Turn the authenticator off',

@@ -10,7 +10,7 @@ import type { TotpRoutesInput } from './context.js'
 import { withOperationId } from './openapi.js'
 import { presentedDeviceToken, readMfaToken, userOwner, type ChallengeData, type IdentityBody } from './sign-in.js'
 import {
-  confirmSchema, disableSchema, mfaRecoverySchema, mfaTotpSchema, setupSchema, verifyRecoverySchema, verifyTotpSchema
+  confirmSchema, disableSchema, mfaRecoverySchema, recoveryCodesSchema, mfaTotpSchema, setupSchema, verifyRecoverySchema, verifyTotpSchema
 } from './totp-schemas.js'
 
 interface SecondStep { mfaToken?: string, deviceToken?: string }
@@ -24,7 +24,7 @@ function boundIdentifier (user: OtpUser): string {
 }
 
 /**
- * Authenticator apps: `POST /totp/setup`, `POST /totp/confirm` and `DELETE /totp` for a freshly signed-in user,
+ * Authenticator apps: `POST /totp/setup`, `POST /totp/confirm`, `POST /totp/recovery-codes` and `DELETE /totp` for a freshly signed-in user,
  * and `POST /verify-totp` and `POST /verify-recovery`: the second step of a sign-in (second-factor mode, the
  * default) or another way to log in (alternative mode). Every guess is counted before it is checked, under the
  * failure count and lockout of /verify-otp.
@@ -57,6 +57,12 @@ export function totpRoutes ({ fastify, totp, store, emit, devices, cookies, iden
   fastify.post('/totp/confirm', { ...account, schema: withOperationId(confirmSchema, fastify.prefix, 'totpConfirm') }, async function totpConfirm (request) {
     const recoveryCodes = await totp.confirm(ownerOf(request.user), request.body.otp)
     emit(request, { type: 'totp-enabled', identifier: request.user.phone ?? request.user.email, userId: request.user.sub })
+    return { recoveryCodes }
+  })
+
+  fastify.post('/totp/recovery-codes', { ...account, schema: withOperationId(recoveryCodesSchema, fastify.prefix, 'totpRecoveryCodes') }, async function totpRecoveryCodes (request) {
+    const recoveryCodes = await totp.regenerateRecoveryCodes(ownerOf(request.user))
+    emit(request, { type: 'recovery-codes-regenerated', identifier: request.user.phone ?? request.user.email, userId: request.user.sub })
     return { recoveryCodes }
   })
 

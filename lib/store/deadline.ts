@@ -1,5 +1,6 @@
 import { plainError } from '../errors.js'
-import { credentialStoreMethods, totpStoreMethods, type CredentialStore, type TotpStore } from './credentials/types.js'
+import { setupTtlMs } from '../totp/service.js'
+import { credentialStoreMethods, type CredentialStore } from './credentials/types.js'
 import { otpStoreMethods, type AsyncMethodName, type OtpStore } from './types.js'
 
 /** A store call that did not answer within `storeTimeout`; `reachStore` turns it into 503 OTP_STORE_UNAVAILABLE. */
@@ -78,6 +79,33 @@ async function unstartSession (store: OtpStore, userKey: string, sessionId: stri
   return restored
 }
 
+/**
+ * The undos of `CredentialStore`: what a request answered 503 must not leave behind. Harmless when late, so not
+ * undone: `savePending` (the retried setup replaces it), `useStep` (the step's code was a right one, only not
+ * answered: the user waits for the next step), `replaceSecret` (the same secret under a newer key),
+ * `renamePasskey` and `usePasskey` (a counter moved forward), `rebindPasskeys` (the change it belongs to retries it).
+ */
+export const credentialStoreUndos: Undos<CredentialStore> = {
+  // The client was told the confirm failed and holds no recovery codes: back to pending with the same secret,
+  // so the retried confirm works (with new codes). Not atomic: between the two steps the owner has no
+  // authenticator, as before the confirm (a pending one protects nothing).
+  enable: (store, [owner, secret], enabled) => enabled ? reopenSetup(store, owner, secret) : undefined,
+  disable: (store, [owner], removed) => removed === undefined ? undefined : store.restoreTotp(owner, removed),
+  useRecoveryCode: (store, [owner, hash], used) => used ? store.restoreRecoveryCode(owner, hash) : undefined,
+  // Best effort: the old hashes come back even if another renewal came in between (the store cannot compare).
+  replaceRecoveryCodes: (store, [owner], old) => old === undefined ? undefined : store.replaceRecoveryCodes(owner, old),
+  addPasskey: (store, [owner, passkey], added) => added ? store.removePasskey(owner, passkey.id) : undefined,
+  removePasskey: (store, [owner], removed) => removed === undefined ? undefined : store.addPasskey(owner, removed)
+}
+
+async function reopenSetup (store: CredentialStore, owner: string, secret: string): Promise<boolean> {
+  const removed = await store.disable(owner)
+  if (removed === undefined) return false
+  // Something else happened since (a new setup, a disable and a new confirm): that stays as it is.
+  if (removed.secret !== secret) return await store.restoreTotp(owner, removed)
+  return await store.restoreTotp(owner, { secret, enabled: false, lastStep: -1, recoveryHashes: [], expiresAt: Date.now() + setupTtlMs })
+}
+
 /** The callback form: `callback` is called once, with a StoreTimeoutError if the answer takes over `timeoutMs`. */
 export function callbackWithin<R> (
   call: string, timeoutMs: number, callback: (err: Error | null, result?: R) => void
@@ -142,6 +170,5 @@ function undoLate (call: string, undo: () => Promise<unknown> | undefined, log: 
 
 export const otpStoreWithDeadline = (store: OtpStore, timeoutMs: number, log?: LateCallLog): OtpStore =>
   withDeadline(store, otpStoreMethods, timeoutMs, otpStoreUndos, log)
-export const totpStoreWithDeadline = (store: TotpStore, timeoutMs: number): TotpStore => withDeadline(store, totpStoreMethods, timeoutMs)
-export const credentialStoreWithDeadline = (store: CredentialStore, timeoutMs: number): CredentialStore =>
-  withDeadline(store, credentialStoreMethods, timeoutMs)
+export const credentialStoreWithDeadline = (store: CredentialStore, timeoutMs: number, log?: LateCallLog): CredentialStore =>
+  withDeadline(store, credentialStoreMethods, timeoutMs, credentialStoreUndos, log)

@@ -11,6 +11,25 @@ export function parseEncryptionKey (value: string): Buffer | undefined {
   return key.length === 32 ? key : undefined
 }
 
+/** Keys at most in a `totpEncryptionKey` list: each failed open costs one decryption. */
+export const maxEncryptionKeys = 8
+
+/**
+ * Reads `totpEncryptionKey`, one key or a non-empty list of at most `maxEncryptionKeys` (newest first, no key
+ * twice): the keys, or undefined when one of them is not a key.
+ */
+export function parseEncryptionKeys (value: unknown): Buffer[] | undefined {
+  const list: unknown[] = Array.isArray(value) ? value : [value]
+  if (list.length === 0 || list.length > maxEncryptionKeys) return undefined
+  const keys: Buffer[] = []
+  for (const item of list) {
+    const key = typeof item === 'string' ? parseEncryptionKey(item) : undefined
+    if (key === undefined || keys.some((k) => k.equals(key))) return undefined
+    keys.push(key)
+  }
+  return keys
+}
+
 /** A key for one purpose, so the encryption key is never also an HMAC key. */
 export function deriveKey (master: Buffer, purpose: 'totp-secret' | 'recovery-code'): Buffer {
   return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `fastify-otp-login ${purpose}`, 32))
@@ -49,7 +68,38 @@ export class SecretBox {
         .setAuthTag(tagBytes)
       return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()])
     } catch {
-      throw new Error('fastify-otp-login: a stored TOTP secret could not be decrypted (was it encrypted under another totpEncryptionKey?)')
+      throw new Error(undecryptable)
     }
+  }
+}
+
+const undecryptable = 'fastify-otp-login: a stored TOTP secret could not be decrypted (was it encrypted under another totpEncryptionKey?)'
+
+/**
+ * The boxes of every `totpEncryptionKey`, newest first: seals under the newest, opens under whichever key sealed
+ * (the sealed form names no key: a wrong key fails GCM's tag check, so each older key costs one try).
+ */
+export class KeyRing {
+  private readonly boxes: SecretBox[]
+
+  constructor (masters: readonly Buffer[]) {
+    this.boxes = masters.map((master) => new SecretBox(deriveKey(master, 'totp-secret')))
+  }
+
+  seal (identifier: string, plaintext: Buffer): string {
+    return (this.boxes[0] as SecretBox).seal(identifier, plaintext)
+  }
+
+  /** The secret, and whether the newest key sealed it (if not, it is due to be sealed again). */
+  open (identifier: string, sealed: string): { secret: Buffer, newest: boolean } {
+    for (const [i, box] of this.boxes.entries()) {
+      try {
+        return { secret: box.open(identifier, sealed), newest: i === 0 }
+      } catch (err) {
+        // Not in the format: no other key will do better.
+        if (!(err instanceof Error) || err.message !== undecryptable) throw err
+      }
+    }
+    throw new Error(undecryptable)
   }
 }

@@ -29,10 +29,16 @@ interface Tap {
 
 let shared: Promise<RedisServer> | undefined
 
-/** One redis-server per test file, started on first use and stopped when the file's tests have ended. */
+/**
+ * The args of a redis-server that keeps its data (AOF), which the plugin's default credential store requires
+ * (`RedisCredentialStore.init` refuses a Redis that would drop credentials).
+ */
+export const persistentRedisArgs = ['--appendonly', 'yes']
+
+/** One redis-server per test file, started on first use and stopped when the file's tests have ended; persistent. */
 export async function sharedRedis (): Promise<RedisServer> {
   if (shared === undefined) {
-    const starting = RedisServer.start()
+    const starting = RedisServer.start({ args: persistentRedisArgs })
     shared = starting
     tap.teardown(async () => { await (await starting).stop() })
   }

@@ -37,7 +37,8 @@ export class RedisCluster {
         nodes.push(await RedisServer.start({
           busPort: true,
           // cluster-config-file lands in the node's own temporary folder (its --dir).
-          args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000']
+          // Persistent (AOF), as the plugin's default credential store requires.
+          args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000', '--appendonly', 'yes']
         }))
       }
       await run('redis-cli', [

@@ -5,7 +5,7 @@ import { describe, expect, test } from 'tstyche'
 import otpLogin, {
   IdentifierTakenError, MemoryStore, RedisStore, consoleSender, fastifyOtpLogin, smtpSender, twilioSender, webhookSender,
   type FindOrCreateUser, type LinkIdentifier, type LinkIdentifierArgs, type OtpEvent, type OtpEventHandler, type OtpLoginOptions, type OtpStore, type OtpSessions, type OtpUser, type SendArgs, type SendFn,
-  type SessionView, type TotpStore, RedisCredentialStore, RedisTotpStore, type CredentialStore
+  type SessionView, type TotpStore, RedisCredentialStore, RedisTotpStore, type CredentialStore, type OtpCredentials, type OtpCredentialsView
 } from '../../lib/index.js'
 import type { optionsSchema } from '../../lib/options-schema.js'
 
@@ -69,6 +69,8 @@ describe('options', () => {
     expect<OtpLoginOptions['redis']>().type.toBe<Redis | Cluster | undefined>()
     expect<OtpLoginOptions['store']>().type.toBe<OtpStore | undefined>()
     expect<OtpLoginOptions['totpStore']>().type.toBe<TotpStore | undefined>()
+    expect<OtpLoginOptions['credentialStore']>().type.toBe<CredentialStore | undefined>()
+    expect<OtpLoginOptions['totpEncryptionKey']>().type.toBe<string | readonly string[] | undefined>()
     expect<OtpLoginOptions['jwt']>().type.toBe<FastifyJWTOptions | undefined>()
     expect<OtpLoginOptions['onEvent']>().type.toBe<OtpEventHandler | undefined>()
     expect<OtpLoginOptions['findOrCreateUser']>().type.toBe<FindOrCreateUser | undefined>()
@@ -127,6 +129,14 @@ describe('the plugin', () => {
     expect(app.otpSessions.list('u1')).type.toBe<Promise<SessionView[]>>()
     expect(app.otpSessions.revoke('u1', 'sid')).type.toBe<Promise<boolean>>()
     expect(app.otpSessions.revokeAll('u1')).type.toBe<Promise<number>>()
+  })
+
+  test('app.otpCredentials shows and removes credentials', () => {
+    expect(app.otpCredentials).type.toBe<OtpCredentials>()
+    expect(app.otpCredentials.get('u1')).type.toBe<Promise<OtpCredentialsView>>()
+    expect<OtpCredentialsView['totp']>().type.toBe<{ enabled: boolean, recoveryCodesLeft: number | null } | null>()
+    expect(app.otpCredentials.removeTotp('u1')).type.toBe<Promise<boolean>>()
+    expect(app.otpCredentials.removePasskey('u1', 'id')).type.toBe<Promise<boolean>>()
   })
 
   test('the new options', () => {
