@@ -33,7 +33,7 @@ let shared: Promise<RedisServer> | undefined
  * The args of a redis-server that keeps its data (AOF), which the plugin's default credential store requires
  * (`RedisCredentialStore.init` refuses a Redis that would drop credentials).
  */
-export const persistentRedisArgs = ['--appendonly', 'yes']
+export const persistentRedisArgs = ['--appendonly', 'yes', '--appendfsync', 'no']
 
 /** One redis-server per test file, started on first use and stopped when the file's tests have ended; persistent. */
 export async function sharedRedis (): Promise<RedisServer> {

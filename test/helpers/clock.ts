@@ -28,6 +28,16 @@ export function manualClock (start = 1_900_000_000_000): TestClock {
  * through TTLs (and the `now` they are given), so to them this is `ms` passing. Real time runs on meanwhile,
  * some milliseconds a test: tests keep a wide gap between a TTL and the time they let pass.
  */
+// Every key's TTL shortened by ARGV[1] ms; the keys whose TTL that ends deleted; keys without a TTL untouched.
+const shiftTtls = `
+for _, key in ipairs(redis.call('KEYS', '*')) do
+  local ttl = redis.call('PTTL', key)
+  if ttl >= 0 then
+    if ttl <= tonumber(ARGV[1]) then redis.call('DEL', key) else redis.call('PEXPIRE', key, ttl - tonumber(ARGV[1])) end
+  end
+end
+return 0`
+
 export function redisClock (client: Redis | Cluster): TestClock {
   let offset = 0
   // A Cluster's keys are on its masters, each of which moves its own.
@@ -36,20 +46,8 @@ export function redisClock (client: Redis | Cluster): TestClock {
     now: () => Date.now() + offset,
     advance: async (ms) => {
       offset += ms
-      for (const node of nodes()) {
-        const keys = await node.keys('*')
-        if (keys.length === 0) continue
-        const ttls = await Promise.all(keys.map((key) => node.pttl(key)))
-        const shift = node.pipeline()
-        keys.forEach((key, i) => {
-          const ttl = ttls[i] ?? -2
-          // -1: no TTL, it never ends; -2: gone already.
-          if (ttl < 0) return
-          if (ttl <= ms) shift.del(key)
-          else shift.pexpire(key, ttl - ms)
-        })
-        await shift.exec()
-      }
+      // One script per node: a Cluster's thousands of credential markers (no TTL) cost one round trip, not one each.
+      await Promise.all(nodes().map(async (node) => await node.eval(shiftTtls, 0, ms)))
     }
   }
 }
