@@ -1,11 +1,11 @@
 // Security review findings (branch review): each test states the behaviour wanted; a failing one is marked todo.
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import t from 'tap'
-import { MemoryCredentialStore, SqlCredentialStore } from '../lib/index.js'
+import { MemoryCredentialStore, SqlCredentialStore, type PasskeyRecord, type TotpState } from '../lib/index.js'
 import { buildApp } from './helpers/app.js'
 import { PostgresServer } from './helpers/postgres.js'
 import { SoftAuthenticator } from './helpers/webauthn.js'
-import { buildTotpApp } from './helpers/totp.js'
+import { buildTotpApp, codeAt } from './helpers/totp.js'
 
 const origin = 'http://localhost:3000'
 const rpId = 'localhost'
@@ -46,23 +46,50 @@ t.test('maxPasskeys (20) holds under concurrent registrations (redis store)', { 
   t.ok(listed.length <= 20, `the user has ${listed.length} passkeys`)
 })
 
-/** A credential store whose calls run one after another, as Redis runs commands; `hold()` stalls the next replaceRecoveryCodes. */
+/**
+ * A credential store whose calls run one after another, as Redis runs commands. `hold()` stalls the next call;
+ * the store wakes when the next call after it is queued (a retry behind the stalled call).
+ */
 class QueuedStore extends MemoryCredentialStore {
   queue: Promise<unknown> = Promise.resolve()
   private gate: Promise<void> | undefined
-  release: () => void = () => {}
-  wakeOnNext = false
+  private release: (() => void) | undefined
+  private wakeOnNext = false
   hold (): void { this.gate = new Promise((resolve) => { this.release = resolve }) }
-  override async replaceRecoveryCodes (owner: string, hashes: readonly string[]): Promise<string[] | undefined> {
+  private queued<T> (call: () => Promise<T>): Promise<T> {
     const gate = this.gate
     this.gate = undefined
-    const release = this.wakeOnNext ? this.release : undefined
+    const wake = this.wakeOnNext && gate === undefined ? this.release : undefined
     if (gate !== undefined) this.wakeOnNext = true
-    const run = this.queue.then(async () => { await gate; return await super.replaceRecoveryCodes(owner, hashes) })
+    const run = this.queue.then(async () => { await gate; return await call() })
     this.queue = run.catch(() => {})
-    // The store wakes once the retry is queued behind the stalled call: first the stalled one runs, then the retry.
-    if (release !== undefined && gate === undefined) { this.wakeOnNext = false; release() }
-    return await run
+    if (wake !== undefined) { this.wakeOnNext = false; wake() }
+    return run
+  }
+
+  override async replaceRecoveryCodes (owner: string, hashes: readonly string[]): Promise<string[] | undefined> {
+    return await this.queued(async () => await super.replaceRecoveryCodes(owner, hashes))
+  }
+
+  override async removePasskey (owner: string, id: string): Promise<PasskeyRecord | undefined> {
+    return await this.queued(async () => await super.removePasskey(owner, id))
+  }
+
+  override async addPasskey (owner: string, passkey: PasskeyRecord): Promise<boolean> {
+    return await this.queued(async () => await super.addPasskey(owner, passkey))
+  }
+
+  override async disable (owner: string): Promise<TotpState | undefined> {
+    return await this.queued(async () => await super.disable(owner))
+  }
+
+  override async restoreTotp (owner: string, state: TotpState): Promise<boolean> {
+    return await this.queued(async () => await super.restoreTotp(owner, state))
+  }
+
+  /** Until every queued call, and what it set off, has run. */
+  async settled (): Promise<void> {
+    for (let i = 0; i < 5; i++) { await this.queue; await new Promise((resolve) => setImmediate(resolve)) }
   }
 }
 
@@ -76,8 +103,42 @@ t.test('a late recovery-code renewal never brings back the codes a later renewal
   const res = await renew() // queued behind the stalled first renewal, which wakes then
   t.equal(res.statusCode, 200, 'the retry answers in time')
   // Let the late first renewal's undo run (it queues behind the retry).
-  for (let i = 0; i < 5; i++) { await store.queue; await new Promise((resolve) => setImmediate(resolve)) }
+  await store.settled()
   const fresh: string[] = res.json().recoveryCodes
   t.equal((await verifyRecovery(phone, old[0] ?? '')).statusCode, 401, 'a code the user replaced (maybe leaked) stays dead')
   t.equal((await verifyRecovery(phone, fresh[0] ?? '')).statusCode, 200, 'the codes the user was shown work')
+})
+
+t.test('a late passkey removal never brings the passkey back after a retry said it is gone', { todo: 'F4: the deadline undo of removePasskey re-adds a passkey that a retried removal (404) already reported gone' }, async (t) => {
+  const store = new QueuedStore()
+  const { app, login, verify, codeFor } = await buildApp(t, 'memory', { passkeys: { rpId, rpName: 'Test', origins: [origin] }, credentialStore: store, storeTimeout: 100 })
+  await login(phone)
+  const access = (await verify(phone, codeFor(phone))).json().access as string
+  const headers = { authorization: `Bearer ${access}` }
+  const authenticator = new SoftAuthenticator({ origin, rpId })
+  const options = (await app.inject({ method: 'POST', url: '/passkeys/register/options', headers })).json()
+  const added = await app.inject({ method: 'POST', url: '/passkeys/register', headers, payload: { response: authenticator.create(options) } })
+  const id: string = added.json().id
+  const remove = async () => await app.inject({ method: 'DELETE', url: `/passkeys/${id}`, headers })
+  store.hold()
+  t.equal((await remove()).statusCode, 503, 'the removal outlives storeTimeout')
+  t.equal((await remove()).statusCode, 404, 'the retry finds it gone (the late removal ran first)')
+  await store.settled()
+  t.same((await app.inject({ method: 'GET', url: '/passkeys', headers })).json().passkeys, [], 'a passkey the user removed (a thief\'s?) stays removed')
+  const login2 = (await app.inject({ method: 'POST', url: '/passkeys/login/options' })).json()
+  t.equal((await app.inject({ method: 'POST', url: '/passkeys/login', payload: { response: authenticator.get(login2) } })).statusCode, 401, 'and signs in no more')
+})
+
+t.test('a late TOTP removal by the host never brings the authenticator back after a retry', { todo: 'F5: the deadline undo of disable restores an authenticator that a retried removal already reported gone' }, async (t) => {
+  const store = new QueuedStore()
+  const { app, enable, verifyTotp, clock } = await buildTotpApp(t, 'memory', { credentialStore: store, storeTimeout: 100 })
+  const { secret } = await enable(phone)
+  store.hold()
+  await t.rejects(app.otpCredentials.removeTotp(phone), { code: 'OTP_STORE_UNAVAILABLE' }, 'the removal outlives storeTimeout')
+  const retried = await app.otpCredentials.removeTotp(phone)
+  await store.settled()
+  t.equal(retried, false, 'the retry finds nothing to remove (the late removal ran first)')
+  t.same((await app.otpCredentials.get(phone)).totp, null, 'a removed (thief\'s?) authenticator stays removed')
+  clock.now += 30_000
+  t.equal((await verifyTotp(phone, codeAt(secret, Math.floor(clock.now / 30_000)))).statusCode !== 200, true, 'and signs in no more')
 })
