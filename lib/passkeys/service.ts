@@ -33,7 +33,7 @@ export interface PasskeyParts {
 export type PasskeySignIn =
   | { status: 'ok', owner: string, passkey: PasskeyRecord, backedUp: boolean }
   | { status: 'cloned', owner: string, passkey: PasskeyRecord }
-  | { status: 'refused', reason: 'challenge' | 'unknown' | 'user' | 'verification' }
+  | { status: 'refused', reason: 'challenge' | 'unknown' | 'verification' }
 
 /** The challenge a client put in its clientDataJSON (base64url JSON), or undefined when there is none to read. */
 export function challengeOf (clientDataJSON: string): string | undefined {
@@ -153,16 +153,17 @@ export class PasskeyService {
   }
 
   /**
-   * A discoverable sign-in: the challenge is spent first, then the passkey found by its credential id, its user
-   * handle compared, the assertion verified (user verification required), and the counter recorded atomically.
+   * A discoverable sign-in: the challenge is spent first, then the passkey found by its credential id, the
+   * assertion verified (user verification required), and the counter recorded atomically.
    */
   async signIn (response: AuthenticationResponseJSON): Promise<PasskeySignIn> {
     const challenge = await this.takeChallenge(['login'], response.response.clientDataJSON)
     if (challenge === undefined) return { status: 'refused', reason: 'challenge' }
     const found = await reachStore(() => this.credentials.findPasskey(response.id))
     if (found === undefined) return { status: 'refused', reason: 'unknown' }
+    // The owner is the credential's, never the user handle's: the authenticator does not sign the handle, and a
+    // handle derived under an earlier codeSecret must not lock a user out of their passkey.
     const { owner, passkey } = found
-    if (response.response.userHandle !== this.userHandle(owner)) return { status: 'refused', reason: 'user' }
     let info
     try {
       const verification = await verifyAuthenticationResponse({

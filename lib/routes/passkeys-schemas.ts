@@ -7,17 +7,22 @@ const tags = ['otp-login']
 const b64 = (maxLength: number, more: Record<string, unknown> = {}) =>
   Type.String({ minLength: 1, maxLength, pattern: '^[A-Za-z0-9_-]+$', ...more })
 // What the browser's JSON of a credential carries besides its response (@simplewebauthn/browser's shape).
+/**
+ * The longest credential id accepted, base64url (525 bytes; real ones are 16 to 64): what every credential store
+ * keeps (the SQL store's id column is varchar(700)).
+ */
+export const maxCredentialIdLength = 700
 const transport = Type.String({ maxLength: 32, pattern: '^[a-z-]+$' })
 const credentialFields = {
-  id: b64(1400, { description: 'the credential id, base64url' }),
-  rawId: b64(1400),
+  id: b64(maxCredentialIdLength, { description: 'the credential id, base64url' }),
+  rawId: b64(maxCredentialIdLength),
   type: Type.Literal('public-key'),
   authenticatorAttachment: Type.Optional(Type.String({ maxLength: 32 })),
   clientExtensionResults: Type.Object({}, { maxProperties: 16, description: 'the extensions\' outputs, as the browser gave them' })
 }
 /** A passkey's name: 1 to 64 characters, no control characters. */
 const passkeyName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\u0000-\\u001f\\u007f]+$' })
-const passkeyId = b64(1400, { description: 'the credential id, base64url' })
+const passkeyId = b64(maxCredentialIdLength, { description: 'the credential id, base64url' })
 
 /** `RegistrationResponseJSON` of `navigator.credentials.create()`. */
 export const registrationResponse = Type.Object({

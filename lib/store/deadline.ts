@@ -1,5 +1,4 @@
 import { plainError } from '../errors.js'
-import { setupTtlMs } from '../totp/service.js'
 import { credentialStoreMethods, type CredentialStore } from './credentials/types.js'
 import { otpStoreMethods, type AsyncMethodName, type OtpStore } from './types.js'
 
@@ -80,30 +79,23 @@ async function unstartSession (store: OtpStore, userKey: string, sessionId: stri
 }
 
 /**
- * The undos of `CredentialStore`: what a request answered 503 must not leave behind. Harmless when late, so not
- * undone: `savePending` (the retried setup replaces it), `useStep` (the step's code was a right one, only not
- * answered: the user waits for the next step), `replaceSecret` (the same secret under a newer key),
- * `renamePasskey` and `usePasskey` (a counter moved forward), `rebindPasskeys` (the change it belongs to retries it).
+ * The undos of `CredentialStore`: what a request answered 503 must not leave behind. An undo runs behind whatever
+ * the client sent since (its retry, first), so only what gives back is undone; what removes or turns on stays, as
+ * the client asked, because undoing it after a retry saw it would bring back what the user was told is gone (a
+ * thief's passkey or authenticator) or turn off what they were told is on. Not undone, then:
+ * - `enable`: the authenticator is on; the retried confirm answers `409 OTP_TOTP_ALREADY_ENABLED`, and the recovery
+ *   codes nobody saw are replaced by `POST /totp/recovery-codes`;
+ * - `disable`, `removePasskey`: removed, as asked (the retry answers that there is nothing to remove);
+ * - `replaceRecoveryCodes`: the old codes are dead, as asked; the retry shows new ones;
+ * - `savePending` (the retried setup replaces it), `useStep` (a right code, only not answered: the next step's
+ *   works), `replaceSecret` (the same secret under a newer key), `renamePasskey`, `usePasskey` (a counter moved
+ *   forward), `rebindPasskeys` (the change it belongs to retries it).
  */
 export const credentialStoreUndos: Undos<CredentialStore> = {
-  // The client was told the confirm failed and holds no recovery codes: back to pending with the same secret,
-  // so the retried confirm works (with new codes). Not atomic: between the two steps the owner has no
-  // authenticator, as before the confirm (a pending one protects nothing).
-  enable: (store, [owner, secret], enabled) => enabled ? reopenSetup(store, owner, secret) : undefined,
-  disable: (store, [owner], removed) => removed === undefined ? undefined : store.restoreTotp(owner, removed),
+  // A recovery code spent on a sign-in that was never answered: given back.
   useRecoveryCode: (store, [owner, hash], used) => used ? store.restoreRecoveryCode(owner, hash) : undefined,
-  // Best effort: the old hashes come back even if another renewal came in between (the store cannot compare).
-  replaceRecoveryCodes: (store, [owner], old) => old === undefined ? undefined : store.replaceRecoveryCodes(owner, old),
-  addPasskey: (store, [owner, passkey], added) => added ? store.removePasskey(owner, passkey.id) : undefined,
-  removePasskey: (store, [owner], removed) => removed === undefined ? undefined : store.addPasskey(owner, removed)
-}
-
-async function reopenSetup (store: CredentialStore, owner: string, secret: string): Promise<boolean> {
-  const removed = await store.disable(owner)
-  if (removed === undefined) return false
-  // Something else happened since (a new setup, a disable and a new confirm): that stays as it is.
-  if (removed.secret !== secret) return await store.restoreTotp(owner, removed)
-  return await store.restoreTotp(owner, { secret, enabled: false, lastStep: -1, recoveryHashes: [], expiresAt: Date.now() + setupTtlMs })
+  // A passkey the browser was never told was registered: the retried ceremony registers a new one.
+  addPasskey: (store, [owner, passkey], added) => added ? store.removePasskey(owner, passkey.id) : undefined
 }
 
 /** The callback form: `callback` is called once, with a StoreTimeoutError if the answer takes over `timeoutMs`. */
