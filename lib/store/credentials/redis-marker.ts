@@ -110,8 +110,33 @@ export async function checkAndMark (client: Redis | Cluster, keyPrefix: string, 
     if (!acceptDataLoss) throw new Error(`${risk}. Or pass \`acceptDataLoss: true\` to RedisCredentialStore to accept the risk.`)
     log.warn(`${risk}. acceptDataLoss is set: going on; after such a loss credential reads fail (503) until the app restarts, which starts afresh without them.`)
   }
-  const keys = allMarkerKeys(keyPrefix, client.isCluster)
-  for (let i = 0; i < keys.length; i += 1024) {
-    await Promise.all(keys.slice(i, i + 1024).map(async (key) => await client.set(key, '1', 'NX')))
+  await writeMarkers(client, allMarkerKeys(keyPrefix, client.isCluster))
+}
+
+// Writes the markers it is given (SET NX), on the node it runs on. A script without declared keys may touch any
+// key its node serves, so a Cluster's 16,384 markers cost one round trip per master, not one each.
+const setMarkers = "for _, key in ipairs(ARGV) do redis.call('SET', key, '1', 'NX') end return #ARGV"
+
+async function writeMarkers (client: Redis | Cluster, keys: string[]): Promise<void> {
+  const byNode = new Map<Redis, string[]>()
+  const rest: string[] = []
+  if (client.isCluster) {
+    const cluster = client as Cluster
+    const masters = new Map(cluster.nodes('master').map((node) => [nodeName(node), node]))
+    for (const key of keys) {
+      const owner = cluster.slots[keySlot(key)]?.[0]
+      const node = owner === undefined ? undefined : masters.get(owner)
+      if (node === undefined) rest.push(key)
+      else byNode.set(node, [...byNode.get(node) ?? [], key])
+    }
+  } else {
+    byNode.set(client as Redis, keys)
+  }
+  await Promise.all([...byNode].map(async ([node, mine]) => {
+    for (let i = 0; i < mine.length; i += 4096) await node.eval(setMarkers, 0, ...mine.slice(i, i + 4096))
+  }))
+  // A slot whose master this client does not know yet: key by key, through the Cluster's own routing.
+  for (let i = 0; i < rest.length; i += 1024) {
+    await Promise.all(rest.slice(i, i + 1024).map(async (key) => await client.set(key, '1', 'NX')))
   }
 }
