@@ -1,7 +1,9 @@
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
-import { RedisCredentialStore, type CredentialStore } from '../lib/index.js'
+import Database from 'better-sqlite3'
+import { Kysely, SqliteDialect } from 'kysely'
+import { RedisCredentialStore, SqlCredentialStore, type CredentialStore } from '../lib/index.js'
 import { CODE_SECRET, freshRedis, sharedRedis } from './helpers/app.js'
 import { RedisServer } from './helpers/redis.js'
 import { STEP_MS, buildTotpApp, codeAt } from './helpers/totp.js'
@@ -116,6 +118,38 @@ t.test('data loss: redis-server restarted without persistence (acceptDataLoss): 
   t.ok(await server.spawn(), 'restarted, empty')
   if (redis.status !== 'ready') await once(redis, 'ready')
   noSmsOnlyTokens(t, await firstFactor(phone), logs)
+})
+
+/** Credentials in SQL (SQLite), codes and sessions in Redis: what a loss of Redis data must not reach. */
+async function sqlCredentials (t: Test): Promise<SqlCredentialStore> {
+  const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(':memory:') }) })
+  t.teardown(async () => { await db.destroy() })
+  const store = new SqlCredentialStore(db)
+  await store.migrate()
+  return store
+}
+
+t.test('credentials in SQL: after FLUSHALL the authenticator is still asked for', async (t) => {
+  const redis = await freshRedis()
+  const { firstFactor } = await enrolled(t, { redis, credentialStore: await sqlCredentials(t) })
+  await redis.flushall()
+  const res = await firstFactor(phone)
+  t.equal(res.statusCode, 200)
+  t.equal(res.json().mfaRequired, true, 'the second factor is asked for, as before')
+  t.notMatch(res.body, /"access"/, 'no tokens on the first factor alone')
+})
+
+t.test('credentials in SQL: after a restart of Redis without persistence the authenticator is still asked for', async (t) => {
+  const server = await RedisServer.start()
+  t.teardown(async () => { await server.stop() })
+  const redis = await server.client()
+  const { firstFactor } = await enrolled(t, { redis, credentialStore: await sqlCredentials(t) })
+  await server.kill()
+  t.ok(await server.spawn(), 'restarted, empty')
+  if (redis.status !== 'ready') await once(redis, 'ready')
+  const res = await firstFactor(phone)
+  t.equal(res.statusCode, 200)
+  t.equal(res.json().mfaRequired, true, 'the second factor is asked for, as before')
 })
 
 t.test('the default store refuses a Redis without persistence: ready() fails and says what to change', async (t) => {
