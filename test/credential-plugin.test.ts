@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
+import { holdable } from './helpers/holdable.js'
 import {
-  MemoryCredentialStore, MemoryStore, type CredentialStore, type OtpEvent, type PasskeyRecord, type TotpStore
+  MemoryCredentialStore, MemoryStore, type OtpEvent, type PasskeyRecord, type TotpStore
 } from '../lib/index.js'
 import { credentialStoreMethods } from '../lib/store/credentials/types.js'
 import { credentialStoreUndos } from '../lib/store/deadline.js'
@@ -154,33 +155,11 @@ t.test('app.otpCredentials without authenticators or a credential store: nothing
   t.equal(await app.otpCredentials.removePasskey('u1', 'k1'), false)
 })
 
-/** A credential store whose chosen methods wait while held: a frozen store. */
-function holdable (inner: CredentialStore): { store: CredentialStore, hold: (only: string[]) => void, release: () => void } {
-  let gate: { held: Promise<void>, open: () => void, only: string[] } | undefined
-  const store: Record<string, unknown> = {}
-  for (const name of credentialStoreMethods) {
-    const method = inner[name] as (...args: unknown[]) => Promise<unknown>
-    store[name] = async (...args: unknown[]): Promise<unknown> => {
-      if (gate?.only.includes(name) === true) await gate.held
-      return await method.apply(inner, args)
-    }
-  }
-  return {
-    store: store as unknown as CredentialStore,
-    hold: (only) => {
-      let open = (): void => {}
-      const held = new Promise<void>((resolve) => { open = resolve })
-      gate = { held, open, only }
-    },
-    release: () => { gate?.open(); gate = undefined }
-  }
-}
-
 const storeTimeout = 300
 
 async function heldApp (t: Test) {
   const inner = new MemoryCredentialStore()
-  const held = holdable(inner)
+  const held = holdable(inner, credentialStoreMethods)
   const logs: string[] = []
   const app = await buildTotpApp(t, 'memory', { credentialStore: held.store, storeTimeout, maxFailures: 100 }, logs)
   /** Runs `during` with `methods` held, then lets them answer, late. */

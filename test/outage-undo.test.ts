@@ -4,38 +4,11 @@ import { MemoryStore, RedisStore, type OtpEvent, type OtpLoginOptions, type OtpS
 import { otpStoreWithDeadline } from '../lib/store/deadline.js'
 import { otpStoreMethods } from '../lib/store/types.js'
 import { buildApp, CODE_SECRET, freshRedis, sharedRedis } from './helpers/app.js'
+import { holdable, type Holdable } from './helpers/holdable.js'
 
 // Nothing changes behind a 503: a store call that answers after storeTimeout is undone.
 const storeTimeout = 300
 const phone = '+919876543210'
-
-/**
- * A store whose calls wait while it is held, then run in the order they came: a frozen Redis, for any store.
- * `only`: hold just these methods.
- */
-function holdable (inner: OtpStore): { store: OtpStore, hold: (only?: string[]) => void, release: () => void } {
-  let gate: { held: Promise<void>, open: () => void, only: string[] | undefined } | undefined
-  const store: Record<string, unknown> = {}
-  for (const name of otpStoreMethods) {
-    const method = inner[name] as (...args: unknown[]) => Promise<unknown>
-    store[name] = async (...args: unknown[]): Promise<unknown> => {
-      if (gate !== undefined && (gate.only === undefined || gate.only.includes(name))) await gate.held
-      return await method.apply(inner, args)
-    }
-  }
-  return {
-    store: store as unknown as OtpStore,
-    hold: (only) => {
-      let open = (): void => {}
-      const held = new Promise<void>((resolve) => { open = resolve })
-      gate = { held, open, only }
-    },
-    release: () => {
-      gate?.open()
-      gate = undefined
-    }
-  }
-}
 
 type Kind = 'memory' | 'redis'
 
@@ -51,7 +24,7 @@ async function frozenApp (t: Test, kind: Kind, options: Partial<OtpLoginOptions>
   if (kind === 'memory') {
     const memory = new MemoryStore()
     t.teardown(() => memory.close())
-    const held = holdable(memory)
+    const held = holdable<OtpStore>(memory, otpStoreMethods)
     freeze = () => { held.hold() }
     thaw = () => { held.release() }
     storeOptions = { store: held.store, codeSecret: CODE_SECRET }
@@ -212,10 +185,10 @@ for (const kind of ['memory', 'redis'] as const) {
   })
 
   /** A store of `kind` behind `holdable`, to hold one method alone. */
-  const heldStore = async (t: Test): Promise<ReturnType<typeof holdable>> => {
+  const heldStore = async (t: Test): Promise<Holdable<OtpStore>> => {
     const inner = kind === 'memory' ? new MemoryStore() : new RedisStore({ client: await freshRedis() })
     if (inner instanceof MemoryStore) t.teardown(() => inner.close())
-    return holdable(inner)
+    return holdable<OtpStore>(inner, otpStoreMethods)
   }
 
   t.test(`${kind}: a 503 from the SMS budget gives the code's send and resend wait back`, async (t) => {
