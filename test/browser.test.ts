@@ -1,22 +1,16 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import t, { type Test } from 'tap'
 import type { SendArgs } from '../lib/index.js'
 import { wrongCode } from './helpers/app.js'
+import { fakeStaleSignIn, inCI, launchChromium, missingChromium } from './helpers/browser.js'
 import { STEP_MS, codeAt } from './helpers/totp.js'
 
 // The example page in headless Chromium, used as a person would: type a number, read the code, type it, and go
 // on from there (sessions, an authenticator, the second factor, logging out). The app runs in cookie mode.
-// Debian's chromium, driven by playwright-core, which never downloads a browser of its own.
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const inCI = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false'
 const artifacts = join(__dirname, 'artifacts')
-
-const missing = existsSync(chromiumPath)
-  ? undefined
-  : `${chromiumPath} is missing, so the browser test cannot run: install Debian's chromium (sudo apt-get install chromium) or set CHROMIUM_PATH to a Chromium or Chrome binary`
 
 interface OpenPage {
   page: Page
@@ -100,21 +94,17 @@ async function screenshot (t: Test, page: Page, name: string): Promise<void> {
   t.comment(`screenshot: ${path}`)
 }
 
-if (missing !== undefined && inCI) {
-  t.fail(`${missing}. CI must run the browser test; .ci/run installs chromium when it is missing.`)
+if (missingChromium !== undefined && inCI) {
+  t.fail(`${missingChromium}. CI must run the browser test; .ci/run installs chromium when it is missing.`)
 } else {
-  t.test('the example page in Chromium', { skip: missing ?? false }, async (t) => {
+  t.test('the example page in Chromium', { skip: missingChromium ?? false }, async (t) => {
     const codes = new Map<string, string>()
     const examplePath = '../example-app/app.mjs' // a plain .mjs file: no types to resolve
     const { buildExampleApp } = await import(examplePath) as {
       buildExampleApp: (o: { send: (a: SendArgs) => void, logger: boolean }) => Promise<FastifyInstance>
     }
     const appReady = buildExampleApp({ send: ({ to, code }) => { codes.set(to, code) }, logger: false })
-    const browserReady = chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync']
-    })
+    const browserReady = launchChromium()
     // Both close, whichever of them failed to start.
     t.teardown(() => Promise.allSettled([appReady.then((app) => app.close()), browserReady.then((browser) => browser.close())]))
     const [app, browser] = await Promise.all([appReady, browserReady])
@@ -237,14 +227,7 @@ if (missing !== undefined && inCI) {
       t.notOk(renewed.some((code) => recoveryCodes.includes(code)), 'none of them an old one')
 
       // 7. A sign-in older than freshAuthAge cannot change the authenticator: the page says so next to it.
-      // (The server's 403 is faked here, to skip waiting five minutes; the plugin's own tests cover the check.)
-      await page.route(`${origin}/api/auth/totp/setup`, async (route) => {
-        await route.fulfill({
-          status: 403,
-          contentType: 'application/json',
-          body: JSON.stringify({ statusCode: 403, code: 'OTP_FRESH_AUTH_REQUIRED', error: 'Forbidden', message: 'This needs a recent sign-in; sign in again' })
-        })
-      })
+      await fakeStaleSignIn(page, `${origin}/api/auth/totp/setup`)
       await page.locator('#totp-setup').click()
       await page.locator('#totp-msg.error').waitFor()
       t.equal(await page.locator('#totp-msg').innerText(), 'This needs a recent sign-in: sign in again, then try once more.', 'a sentence next to the control')

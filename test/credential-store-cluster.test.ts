@@ -2,18 +2,10 @@ import t from 'tap'
 import { CredentialDataLostError, RedisCredentialStore } from '../lib/index.js'
 import { keySlot } from '../lib/store/credentials/redis-marker.js'
 import { freshCluster } from './helpers/app.js'
-import { redisClock } from './helpers/clock.js'
-import { credentialStoreContract } from './helpers/credential-store-contract.js'
-
-const quiet = { warn: () => {} }
+import { credentialStoreContract, quiet, redisCredentialStore } from './helpers/credential-store-contract.js'
 
 t.test('RedisCredentialStore on a Cluster passes the credential store contract', async (t) => {
-  credentialStoreContract(t, async () => {
-    const client = await freshCluster()
-    const store = new RedisCredentialStore(client, { acceptDataLoss: true })
-    await store.init(quiet)
-    return { store, clock: redisClock(client) }
-  })
+  credentialStoreContract(t, async () => await redisCredentialStore(await freshCluster()))
 })
 
 t.test('keySlot agrees with the Cluster (CLUSTER KEYSLOT), hash tags included', async (t) => {

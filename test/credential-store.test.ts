@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { MemoryCredentialStore, MemoryTotpStore, RedisCredentialStore, RedisTotpStore } from '../lib/index.js'
 import { freshRedis } from './helpers/app.js'
-import { manualClock, redisClock } from './helpers/clock.js'
-import { credentialStoreContract } from './helpers/credential-store-contract.js'
+import { manualClock } from './helpers/clock.js'
+import { credentialStoreContract, quiet, redisCredentialStore } from './helpers/credential-store-contract.js'
 
 t.test('MemoryCredentialStore passes the credential store contract', async (t) => {
   credentialStoreContract(t, async () => {
@@ -12,16 +12,8 @@ t.test('MemoryCredentialStore passes the credential store contract', async (t) =
   })
 })
 
-/** The tests' redis-server has no persistence: `acceptDataLoss`, and init's warning is dropped. */
-const quiet = { warn: () => {} }
-
 t.test('RedisCredentialStore passes the credential store contract', async (t) => {
-  credentialStoreContract(t, async () => {
-    const client = await freshRedis()
-    const store = new RedisCredentialStore(client, { acceptDataLoss: true })
-    await store.init(quiet)
-    return { store, clock: redisClock(client) }
-  })
+  credentialStoreContract(t, async () => await redisCredentialStore(await freshRedis()))
 })
 
 t.test('RedisTotpStore, the 0.1 name and form, is a RedisCredentialStore with the 0.1 keys', async (t) => {

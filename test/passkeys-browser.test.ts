@@ -1,17 +1,14 @@
-import { existsSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import t, { type Test } from 'tap'
 import type { SendArgs } from '../lib/index.js'
+import { fakeStaleSignIn, inCI, launchChromium, missingChromium } from './helpers/browser.js'
 import { freePort } from './helpers/redis.js'
 
 // Passkeys on the example page in headless Chromium, with the DevTools virtual authenticator standing in for the
 // device's platform authenticator (a resident key, user verification always passes, presence simulated): add a
 // passkey after a code sign-in, sign in with it, rename and remove it, and a removed passkey no longer signs in.
 // WebAuthn needs a domain name, so the page is opened at http://localhost:<port>, the origin the app allows.
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const inCI = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false'
-const missing = existsSync(chromiumPath) ? undefined : `${chromiumPath} is missing: install Debian's chromium or set CHROMIUM_PATH`
 
 interface VirtualCredential { credentialId: string, isResidentCredential: boolean, rpId?: string, userHandle?: string, signCount: number }
 
@@ -105,10 +102,10 @@ const base64url = (base64: string): string => Buffer.from(base64, 'base64').toSt
 
 const invalidSentence = 'That passkey did not sign you in: it is not known here, was removed, or took too long. Try again, or sign in with a code.'
 
-if (missing !== undefined && inCI) {
-  t.fail(`${missing}. CI must run the browser tests.`)
+if (missingChromium !== undefined && inCI) {
+  t.fail(`${missingChromium}. CI must run the browser tests.`)
 } else {
-  t.test('passkeys on the example page in Chromium', { skip: missing ?? false }, async (t) => {
+  t.test('passkeys on the example page in Chromium', { skip: missingChromium ?? false }, async (t) => {
     const codes = new Map<string, string>()
     // The port first: the app allows passkeys from http://localhost:<port>, so it must know it before listening.
     const port = await freePort()
@@ -117,11 +114,7 @@ if (missing !== undefined && inCI) {
       buildExampleApp: (o: { send: (a: SendArgs) => void, logger: boolean, port: number }) => Promise<FastifyInstance>
     }
     const appReady = buildExampleApp({ send: ({ to, code }) => { codes.set(to, code) }, logger: false, port })
-    const browserReady = chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync']
-    })
+    const browserReady = launchChromium()
     t.teardown(() => Promise.allSettled([appReady.then((app) => app.close()), browserReady.then((browser) => browser.close())]))
     const [app, browser] = await Promise.all([appReady, browserReady])
     await app.listen({ host: '127.0.0.1', port })
@@ -203,15 +196,8 @@ if (missing !== undefined && inCI) {
       t.equal(me.user.sub, phone)
       t.same(calls, { options: [200], login: [200] }, 'one challenge, one sign-in')
 
-      // A sign-in older than freshAuthAge cannot add a passkey: the sentence, and a button to sign in again. (The
-      // server's 403 is faked, to skip waiting five minutes; the plugin's own tests cover the check.)
-      await page.route(`${origin}/api/auth/passkeys/register/options`, async (route) => {
-        await route.fulfill({
-          status: 403,
-          contentType: 'application/json',
-          body: JSON.stringify({ statusCode: 403, code: 'OTP_FRESH_AUTH_REQUIRED', error: 'Forbidden', message: 'This needs a recent sign-in; sign in again' })
-        })
-      })
+      // A sign-in older than freshAuthAge cannot add a passkey: the sentence, and a button to sign in again.
+      await fakeStaleSignIn(page, `${origin}/api/auth/passkeys/register/options`)
       await page.locator('#passkey-add').click()
       await page.locator('#passkeys-msg.error').waitFor()
       t.equal(await page.locator('#passkeys-msg').innerText(), 'This needs a recent sign-in: sign in again, then try once more.')

@@ -30,14 +30,8 @@ async function buildPasskeyApp (t: Parameters<typeof buildApp>[0], kind: StoreKi
     Object.assign(storeOptions, { redis })
   }
   const built = await buildApp(t, kind, { passkeys, resendInterval: 0, maxSends: 100, onEvent: (event) => { events.push(event) }, ...storeOptions, ...options })
-  const { app, login, verify, codeFor } = built
+  const { app, accessFor } = built
   const bearer = (access: string) => ({ authorization: `Bearer ${access}` })
-  const accessFor = async (identifier: string): Promise<string> => {
-    await login(identifier)
-    const res = await verify(identifier, codeFor(identifier))
-    if (res.statusCode !== 200) throw new Error(`could not log in ${identifier}: ${res.body}`)
-    return res.json().access
-  }
   const registerOptions = async (access: string) => await app.inject({ method: 'POST', url: '/passkeys/register/options', headers: bearer(access) })
   const register = async (access: string, response: unknown, name?: string) =>
     await app.inject({ method: 'POST', url: '/passkeys/register', headers: bearer(access), payload: { response, ...(name === undefined ? {} : { name }) } })
@@ -51,7 +45,7 @@ async function buildPasskeyApp (t: Parameters<typeof buildApp>[0], kind: StoreKi
     if (res.statusCode !== 200) throw new Error(`could not add a passkey: ${res.body}`)
     return { access, id: res.json().id as string }
   }
-  return { ...built, events, clock, bearer, accessFor, registerOptions, register, loginOptions, passkeyLogin, list, addPasskey }
+  return { ...built, events, clock, bearer, registerOptions, register, loginOptions, passkeyLogin, list, addPasskey }
 }
 
 const device = () => new SoftAuthenticator({ origin, rpId })

@@ -21,6 +21,8 @@ export interface TestApp {
   codeFor: (identifier: string) => string
   login: (phone: string, ip?: string) => Promise<LightMyRequestResponse>
   verify: (phone: string, otp: string, ip?: string) => Promise<LightMyRequestResponse>
+  /** An access token for `identifier`, through /login and /verify-otp; throws unless the verify answers 200. */
+  accessFor: (identifier: string) => Promise<string>
 }
 
 interface Tap {
@@ -98,7 +100,13 @@ export async function buildApp (t: Tap, kind: StoreKind, options: Partial<OtpLog
     await app.inject({ method: 'POST', url: '/login', payload: field(identifier), remoteAddress: ip })
   const verify = async (identifier: string, otp: string, ip = '127.0.0.1') =>
     await app.inject({ method: 'POST', url: '/verify-otp', payload: { ...field(identifier), otp }, remoteAddress: ip })
-  return { app, sent, codeFor, login, verify }
+  const accessFor = async (identifier: string): Promise<string> => {
+    await login(identifier)
+    const res = await verify(identifier, codeFor(identifier))
+    if (res.statusCode !== 200) throw new Error(`could not log in ${identifier}: ${res.body}`)
+    return res.json().access
+  }
+  return { app, sent, codeFor, login, verify, accessFor }
 }
 
 /** The body field for an identifier: `email` for anything with an @, else `phone`. */

@@ -1,6 +1,17 @@
+import type { Cluster, Redis } from 'ioredis'
 import type { Test } from 'tap'
-import type { CredentialStore, PasskeyRecord } from '../../lib/index.js'
-import type { Timed } from './clock.js'
+import { RedisCredentialStore, type CredentialStore, type PasskeyRecord } from '../../lib/index.js'
+import { redisClock, type Timed } from './clock.js'
+
+/** For `init`: the warnings of a test Redis's settings are dropped. */
+export const quiet = { warn: () => {} }
+
+/** A RedisCredentialStore on an emptied `client` (`acceptDataLoss`), initialised, with the clock that moves its TTLs. */
+export async function redisCredentialStore (client: Redis | Cluster): Promise<Timed<CredentialStore>> {
+  const store = new RedisCredentialStore(client, { acceptDataLoss: true })
+  await store.init(quiet)
+  return { store, clock: redisClock(client) }
+}
 
 /**
  * The behaviour every CredentialStore must have, run against each implementation (and fit for a host's own

@@ -12,8 +12,6 @@ export interface TotpTestApp extends TestApp {
   clock: { now: number }
   /** The time step the plugin's clock is in. */
   step: () => number
-  /** An access token for `identifier`, through /login and /verify-otp. */
-  accessFor: (identifier: string) => Promise<string>
   setup: (access: string) => Promise<LightMyRequestResponse>
   confirm: (access: string, otp: string) => Promise<LightMyRequestResponse>
   disable: (access: string) => Promise<LightMyRequestResponse>
@@ -42,16 +40,10 @@ export async function buildTotpApp (
 ): Promise<TotpTestApp> {
   const clock = { now: 1_900_000_000_000 + STEP_MS / 2 }
   const built = await buildApp(t, kind, { totpEncryptionKey: TOTP_KEY, totpClock: () => clock.now, totpMode: 'alternative', resendInterval: 0, maxSends: 100, ...options }, logs)
-  const { app, login, verify, codeFor } = built
+  const { app, codeFor, accessFor } = built
   const bearer = (access: string) => ({ authorization: `Bearer ${access}` })
   const step = (): number => Math.floor(clock.now / STEP_MS)
 
-  const accessFor = async (identifier: string): Promise<string> => {
-    await login(identifier)
-    const res = await verify(identifier, codeFor(identifier))
-    if (res.statusCode !== 200) throw new Error(`could not log in ${identifier}: ${res.body}`)
-    return res.json().access
-  }
   const setup = async (access: string) => await app.inject({ method: 'POST', url: '/totp/setup', headers: bearer(access) })
   const confirm = async (access: string, otp: string) =>
     await app.inject({ method: 'POST', url: '/totp/confirm', headers: bearer(access), payload: { otp } })
@@ -80,5 +72,5 @@ export async function buildTotpApp (
     return { access, secret, recoveryCodes: confirmed.json().recoveryCodes }
   }
 
-  return { ...built, clock, step, accessFor, setup, confirm, disable, verifyTotp, verifyRecovery, mfaTotp, mfaRecovery, firstFactor, enable }
+  return { ...built, clock, step, setup, confirm, disable, verifyTotp, verifyRecovery, mfaTotp, mfaRecovery, firstFactor, enable }
 }
