@@ -281,7 +281,7 @@ export function render (
   const pairs = comparisons(all)
   if (compared !== undefined) {
     lines.push('', '## Against the compared build', '',
-      `Each scenario of the plugin ran on the build in \`${compared}\` too, its slices right after this build's, with`,
+      `Each scenario of the plugin ran on the build in \`${compared}\` too, its slices beside this build's (the two taking turns at going first), with`,
       'the same servers, load and baselines. *ratio of ratios*: this build\'s share of its baseline over the compared',
       'build\'s (1.000: the same; under 1: this build is slower by that share).', '',
       '| scenario | store | vs baseline here | vs baseline, compared build | ratio of ratios | the same by server CPU |',

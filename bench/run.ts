@@ -107,15 +107,31 @@ const bareMeTarget = fixed({ method: 'GET', path: '/me', headers: { authorizatio
 /** Latest requests/s of each scenario, warm-ups included: how many codes the next verify slice may need. */
 const rates = new Map<string, number>()
 
+/**
+ * Codes are sent at most this long before a slice starts (they live `codeTtl`, 600 s by default), and access tokens
+ * are used at most this long after they were issued (`accessTokenTtl`, 900 s): a long run never sends an expired one.
+ */
+const CODE_MAX_AGE_MS = 300_000
+const TOKEN_MAX_AGE_MS = 600_000
+
 /** One issued (number, code) pair per request: those the login slices issued, topped up by the server. */
 function verifyTarget (loginId: string, verifyId: string): Run['target'] {
-  // The bodies not sent yet; the generators take their shares and leave the rest here.
+  // The bodies not sent yet; the generators take their shares and leave the rest here. Beside them, when each
+  // one's code was sent: one sent too long ago is dropped, never sent.
   const bodies: string[] = []
+  let sentAt = new Map<string, number>()
   return async (server, seconds) => {
     const rate = Math.max(rates.get(verifyId) ?? 0, rates.get(loginId) ?? 0, 1000)
     const want = Math.ceil(rate * seconds * 2.5)
-    for (const [phone, otp] of await server.call<Pair[]>({ op: 'pairs', atLeast: Math.max(0, want - bodies.length) })) {
-      bodies.push(JSON.stringify({ phone, otp }))
+    const fresh = (body: string): boolean => (sentAt.get(body) ?? 0) >= Date.now() - CODE_MAX_AGE_MS
+    const kept = bodies.filter(fresh)
+    bodies.length = 0
+    for (const body of kept) bodies.push(body)
+    sentAt = new Map(kept.map((body) => [body, sentAt.get(body) ?? 0]))
+    for (const [phone, otp, at] of await server.call<Pair[]>({ op: 'pairs', atLeast: Math.max(0, want - bodies.length) })) {
+      const body = JSON.stringify({ phone, otp })
+      sentAt.set(body, at)
+      if (fresh(body)) bodies.push(body)
     }
     return { method: 'POST', path: '/verify-otp', body: { kind: 'pool', bodies } }
   }
@@ -135,8 +151,13 @@ function passkeyTarget (passkeyId: string, verifyId: string): Run['target'] {
 
 function meTarget (): Run['target'] {
   let token: string | undefined
+  let round = 0
+  let issuedAt = 0
   return async (server) => {
-    token ??= await server.call<string>({ op: 'token' })
+    if (token === undefined || issuedAt < Date.now() - TOKEN_MAX_AGE_MS) {
+      issuedAt = Date.now()
+      token = await server.call<string>({ op: 'token', round: round++ })
+    }
     return { method: 'GET', path: '/me', headers: { authorization: `Bearer ${token}` } }
   }
 }
@@ -144,8 +165,13 @@ function meTarget (): Run['target'] {
 /** Tokens of `users` different users, sent in turn: more than app.authenticate keeps (1000 by default). */
 function usersTarget (): Run['target'] {
   let tokens: string[] | undefined
+  let round = 0
+  let issuedAt = 0
   return async (server) => {
-    tokens ??= await server.call<string[]>({ op: 'tokens', count: users })
+    if (tokens === undefined || issuedAt < Date.now() - TOKEN_MAX_AGE_MS) {
+      issuedAt = Date.now()
+      tokens = await server.call<string[]>({ op: 'tokens', count: users, from: users * round++ })
+    }
     return { method: 'GET', path: '/me', tokens }
   }
 }
@@ -197,9 +223,27 @@ function scenarios (twin: boolean): Run[] {
     .map((run) => twin ? { ...run, label: `${run.label} [compared build]`, twinOf: run.id.replace(/ \(compared\)$/, '') } : run)
 }
 
-// Each scenario of the compared build right after its twin on this one.
+// Each scenario of the compared build beside its twin on this one.
 const twins = compared === undefined ? [] : scenarios(true)
 const runs: Run[] = scenarios(false).flatMap((run) => [run, ...twins.filter((twin) => twin.twinOf === run.id)])
+
+/**
+ * The runs of one round. In every other round each twin goes first: the two builds take turns at running right
+ * after the other scenarios (a server that just ran may leave the machine's caches, or its load, to the next).
+ */
+function inTurn (round: number): Run[] {
+  if (round % 2 === 1) return runs
+  const order = [...runs]
+  for (let i = 0; i + 1 < order.length; i++) {
+    const [run, next] = [order[i] as Run, order[i + 1] as Run]
+    if (next.twinOf === run.id) {
+      order[i] = next
+      order[i + 1] = run
+      i++
+    }
+  }
+  return order
+}
 /** The server a run loads: one per kind and build. */
 const serverKey = (run: Run): string => run.twinOf === undefined ? run.kind : `${run.kind} (compared)`
 
@@ -396,7 +440,7 @@ async function main (): Promise<number> {
     // Warm-up: JIT, and each script's first call (EVALSHA, NOSCRIPT, EVAL) stay out of the measurements.
     for (const run of runs) await slice(generators, serverOf(run), run, warmup, admin)
     for (let round = 1; round <= rounds; round++) {
-      for (const run of runs) {
+      for (const run of inTurn(round)) {
         const file = args.profile ? join(tmp, 'profiles', `${run.id.replace(/\W+/g, '-')}.cpuprofile`) : undefined
         await slice(generators, serverOf(run), run, duration / rounds, admin, tallies.get(run.id), file)
       }
@@ -438,7 +482,7 @@ async function main (): Promise<number> {
     loadAfter: loadavg(),
     settings: `${connections} connections from ${generatorCount} load-generator process${generatorCount === 1 ? '' : 'es'}; ${duration} s per scenario in ${rounds} slices of ${duration / rounds} s, ` +
       `taken in turns; ${warmup} s warm-up each; rate limits off` +
-      (compared === undefined ? '' : `; every scenario of the plugin also on the build in ${compared}, right after this build's`) +
+      (compared === undefined ? '' : `; every scenario of the plugin also on the build in ${compared}, beside this build's, the two taking turns at going first`) +
       (args.profile ? '; **CPU profiler on (numbers not comparable)**' : '')
   }, all, checks, memory, parts, compared)
   // A profiled or partial run does not replace the committed results.

@@ -57,10 +57,10 @@ export type Command =
   | { op: 'snapshot' }
   /** Codes sent and not yet handed out, first topped up (through POST /login) to at least `atLeast`. */
   | { op: 'pairs', atLeast: number }
-  /** An access token, from a login and a verify through the plugin. */
-  | { op: 'token' }
-  /** Access tokens of `count` different users, each from a login and a verify through the plugin. */
-  | { op: 'tokens', count: number }
+  /** An access token, from a login and a verify through the plugin; each `round` of them for a user of its own. */
+  | { op: 'token', round: number }
+  /** Access tokens of `count` different users, each from a login and a verify through the plugin; `from`: the first user's number. */
+  | { op: 'tokens', count: number, from: number }
   /**
    * `count` bodies for POST /passkeys/login, each a fresh challenge (from POST /passkeys/login/options) signed by
    * the passkey of one of `users` users, in turn; the first call registers their passkeys through the plugin.
@@ -70,7 +70,8 @@ export type Command =
   | { op: 'profile-stop', file: string }
   | { op: 'close' }
 
-export type Pair = [phone: string, code: string]
+/** A code the server sent: to whom, the code, and when (this machine's clock, ms), so the bench never sends an expired one. */
+export type Pair = [phone: string, code: string, sentAt: number]
 export interface Ready { ready: true, port: number }
 export interface Reply { id: number, result?: unknown, error?: string }
 
@@ -80,6 +81,8 @@ const TOTP_KEY = 'b'.repeat(64)
 /** The numbers the server issues itself, apart from the orchestrator's (+91 90…). */
 const TOP_UP_BASE = 9_800_000_000
 const TOKEN_PHONE = '+919999999999'
+/** The user of the `token` command's first round; later rounds count down from it. */
+const TOKEN_BASE = 9_999_999_999
 /** The users of the `tokens` command (+91 96…). */
 const USERS_BASE = 9_600_000_000
 /** The users with a passkey (+91 95…). */
@@ -156,7 +159,7 @@ async function main (): Promise<void> {
     await app.register(otp.fastifyOtpLogin, {
       jwt: { secret: JWT_SECRET },
       rateLimit: false,
-      send: ({ to, code }) => { pending.push([to, code]) },
+      send: ({ to, code }) => { pending.push([to, code, Date.now()]) },
       ...(onMemory ? {} : { redis, codeSecret: CODE_SECRET }),
       ...(own === '' ? {} : { keyPrefix: own }),
       ...(kind === 'nosession' ? { refreshTokenTtl: false as const } : {}),
@@ -195,11 +198,12 @@ async function main (): Promise<void> {
       await topUp(app, pending, atLeast)
       return pending.splice(0)
     },
-    token: async () => await token(app, pending, TOKEN_PHONE),
-    tokens: async ({ count }) => {
+    // A user signs in at most maxSends times an hour: each round of tokens is for other users.
+    token: async ({ round }) => await token(app, pending, `+91${TOKEN_BASE - round}`),
+    tokens: async ({ count, from: first }) => {
       const tokens: string[] = []
       for (let from = 0; from < count; from += 256) {
-        const batch = Array.from({ length: Math.min(256, count - from) }, async (_, i) => await token(app, pending, `+91${USERS_BASE + from + i}`))
+        const batch = Array.from({ length: Math.min(256, count - from) }, async (_, i) => await token(app, pending, `+91${USERS_BASE + first + from + i}`))
         tokens.push(...await Promise.all(batch))
       }
       return tokens
