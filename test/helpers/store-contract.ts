@@ -303,6 +303,21 @@ export function storeContract (t: Test, makeStore: () => Promise<Timed<OtpStore>
     t.same(await store.issueCode(a, 'd4', tight, 'device4'), { status: 'issued' }, 'given back by a revoke of a replaced code')
   })
 
+  t.test('the ceiling: a refused send counts nothing under it, also the first of its window', async (t) => {
+    const { store, clock } = await makeStore()
+    const a = id()
+    const one = { ...ceiling, maxSendsPerIdentifier: 1, resendIntervalMs: 1_000 }
+    await store.lockOut(a, 2_000)
+    t.match(await store.issueCode(a, 'c1', one), { status: 'locked', reason: 'locked' }, 'locked out: refused')
+    await clock.advance(2_000)
+    t.same(await store.issueCode(a, 'c2', one), { status: 'issued' }, 'the refused send took no place: 1 of 1')
+    t.match(await store.issueCode(a, 'd1', one, 'device1'), { status: 'locked', reason: 'max-sends-per-identifier' }, 'now at the ceiling')
+    const b = id()
+    t.same(await store.issueCode(b, 'c1', { ...one, maxSendsPerIdentifier: 2 }), { status: 'issued' })
+    t.match(await store.issueCode(b, 'c2', { ...one, maxSendsPerIdentifier: 2 }), { status: 'too_soon' }, 'too soon: refused')
+    t.same(await store.issueCode(b, 'd1', { ...one, maxSendsPerIdentifier: 2 }, 'device1'), { status: 'issued' }, 'a device: 2 of 2, the refused one not counted')
+  })
+
   t.test('the ceiling: 40 parallel issues over 8 devices and the identifier, exactly the ceiling issued', async (t) => {
     const { store } = await makeStore()
     const a = id()
