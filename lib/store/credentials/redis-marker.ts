@@ -127,7 +127,11 @@ async function writeMarkers (client: Redis | Cluster, keys: string[]): Promise<v
       const owner = cluster.slots[keySlot(key)]?.[0]
       const node = owner === undefined ? undefined : masters.get(owner)
       if (node === undefined) rest.push(key)
-      else byNode.set(node, [...byNode.get(node) ?? [], key])
+      else {
+        const mine = byNode.get(node)
+        if (mine === undefined) byNode.set(node, [key])
+        else mine.push(key)
+      }
     }
   } else {
     byNode.set(client as Redis, keys)

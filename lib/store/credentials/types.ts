@@ -72,10 +72,12 @@ export type TotpStore = Pick<CredentialStore, typeof totpStoreMethods[number]>
 /** The methods of a 0.1 `TotpStore`: what the deprecated `totpStore` option is checked for. */
 export const totpStoreMethods = ['get', 'savePending', 'enable', 'useStep', 'useRecoveryCode', 'disable'] as const
 
+/** The methods passkeys need: a 0.1 `TotpStore` has none of them. */
+export const passkeyStoreMethods = ['addPasskey', 'listPasskeys', 'findPasskey', 'usePasskey', 'renamePasskey', 'removePasskey', 'rebindPasskeys'] as const
+
 /** Every method of `CredentialStore`: what `credentialStore` is checked for, and what the store deadline bounds. */
 export const credentialStoreMethods = [
-  ...totpStoreMethods, 'restoreRecoveryCode', 'replaceRecoveryCodes', 'replaceSecret', 'restoreTotp',
-  'addPasskey', 'listPasskeys', 'findPasskey', 'usePasskey', 'renamePasskey', 'removePasskey', 'rebindPasskeys'
+  ...totpStoreMethods, 'restoreRecoveryCode', 'replaceRecoveryCodes', 'replaceSecret', 'restoreTotp', ...passkeyStoreMethods
 ] as const
 
 export interface TotpRecord {
