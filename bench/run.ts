@@ -149,30 +149,34 @@ function passkeyTarget (passkeyId: string, verifyId: string): Run['target'] {
   }
 }
 
-function meTarget (): Run['target'] {
-  let token: string | undefined
+/** What `issue(round)` gave, issued again (round 1, 2, …) once it is `TOKEN_MAX_AGE_MS` old. */
+function renewed<T> (issue: (round: number) => Promise<T>): () => Promise<T> {
+  let value: T | undefined
   let round = 0
   let issuedAt = 0
-  return async (server) => {
-    if (token === undefined || issuedAt < Date.now() - TOKEN_MAX_AGE_MS) {
+  return async () => {
+    if (value === undefined || issuedAt < Date.now() - TOKEN_MAX_AGE_MS) {
       issuedAt = Date.now()
-      token = await server.call<string>({ op: 'token', round: round++ })
+      value = await issue(round++)
     }
-    return { method: 'GET', path: '/me', headers: { authorization: `Bearer ${token}` } }
+    return value
+  }
+}
+
+function meTarget (): Run['target'] {
+  let token: (() => Promise<string>) | undefined
+  return async (server) => {
+    token ??= renewed(async (round) => await server.call<string>({ op: 'token', round }))
+    return { method: 'GET', path: '/me', headers: { authorization: `Bearer ${await token()}` } }
   }
 }
 
 /** Tokens of `users` different users, sent in turn: more than app.authenticate keeps (1000 by default). */
 function usersTarget (): Run['target'] {
-  let tokens: string[] | undefined
-  let round = 0
-  let issuedAt = 0
+  let tokens: (() => Promise<string[]>) | undefined
   return async (server) => {
-    if (tokens === undefined || issuedAt < Date.now() - TOKEN_MAX_AGE_MS) {
-      issuedAt = Date.now()
-      tokens = await server.call<string[]>({ op: 'tokens', count: users, from: users * round++ })
-    }
-    return { method: 'GET', path: '/me', tokens }
+    tokens ??= renewed(async (round) => await server.call<string[]>({ op: 'tokens', count: users, from: users * round }))
+    return { method: 'GET', path: '/me', tokens: await tokens() }
   }
 }
 

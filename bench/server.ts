@@ -80,9 +80,9 @@ const CODE_SECRET = 'bench-code-secret-that-is-long-enough-000'
 const TOTP_KEY = 'b'.repeat(64)
 /** The numbers the server issues itself, apart from the orchestrator's (+91 90…). */
 const TOP_UP_BASE = 9_800_000_000
-const TOKEN_PHONE = '+919999999999'
 /** The user of the `token` command's first round; later rounds count down from it. */
 const TOKEN_BASE = 9_999_999_999
+const TOKEN_PHONE = `+91${TOKEN_BASE}`
 /** The users of the `tokens` command (+91 96…). */
 const USERS_BASE = 9_600_000_000
 /** The users with a passkey (+91 95…). */
