@@ -5,6 +5,7 @@ import Database from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import { RedisCredentialStore, SqlCredentialStore, type CredentialStore } from '../lib/index.js'
 import { CODE_SECRET, freshRedis, sharedRedis } from './helpers/app.js'
+import { lateCallsUndone } from './helpers/holdable.js'
 import { RedisServer } from './helpers/redis.js'
 import { STEP_MS, buildTotpApp, codeAt } from './helpers/totp.js'
 
@@ -39,12 +40,8 @@ async function freezingApp (t: Test) {
     armed = method
     try { return await during() } finally { armed = undefined; server.resume() }
   }
-  const undone = async (method: string): Promise<void> => {
-    const seen = (): boolean => logs.some((line) => line.includes(`store.${method} answered after storeTimeout (the request got 503): undone`))
-    for (let i = 0; i < 500 && !seen(); i++) await sleep(10)
-    t.ok(seen(), `the late ${method} was undone`)
-    t.notMatch(logs.join(''), /could not be undone/)
-  }
+  /** The late call of `method` was undone (one). */
+  const undone = async (method: string): Promise<void> => { await lateCallsUndone(t, logs, method, 1) }
   return { ...app, credentialStore, frozenAt, undone }
 }
 

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { holdable } from './helpers/holdable.js'
+import { holdable, lateCallsUndone } from './helpers/holdable.js'
 import {
   MemoryCredentialStore, MemoryStore, type OtpEvent, type PasskeyRecord, type TotpStore
 } from '../lib/index.js'
@@ -167,12 +167,8 @@ async function heldApp (t: Test) {
     held.hold(methods)
     try { return await during() } finally { held.release() }
   }
-  const undone = async (method: string): Promise<void> => {
-    const seen = (): boolean => logs.some((line) => line.includes(`store.${method} answered after storeTimeout (the request got 503): undone`))
-    for (let i = 0; i < 500 && !seen(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
-    t.ok(seen(), `the late ${method} was undone`)
-    t.notMatch(logs.join(''), /could not be undone/)
-  }
+  /** The late call of `method` was undone (one). */
+  const undone = async (method: string): Promise<void> => { await lateCallsUndone(t, logs, method, 1) }
   return { ...app, inner, frozen, undone }
 }
 

@@ -4,7 +4,7 @@ import { MemoryStore, RedisStore, type OtpEvent, type OtpLoginOptions, type OtpS
 import { otpStoreWithDeadline } from '../lib/store/deadline.js'
 import { otpStoreMethods } from '../lib/store/types.js'
 import { buildApp, CODE_SECRET, freshRedis, sharedRedis } from './helpers/app.js'
-import { holdable, type Holdable } from './helpers/holdable.js'
+import { holdable, lateCallsUndone, type Holdable } from './helpers/holdable.js'
 
 // Nothing changes behind a 503: a store call that answers after storeTimeout is undone.
 const storeTimeout = 300
@@ -56,14 +56,6 @@ async function frozenApp (t: Test, kind: Kind, options: Partial<OtpLoginOptions>
 }
 
 t.teardown(async () => { (await sharedRedis()).resume() })
-
-/** Waits (for real I/O: the late answers, then their undos) until `count` late calls of `method` were undone. */
-async function lateCallsUndone (t: Test, logs: string[], method: string, count: number): Promise<void> {
-  const undone = (): number => logs.filter((line) => line.includes(`store.${method} answered after storeTimeout (the request got 503): undone`)).length
-  for (let i = 0; i < 1000 && undone() < count; i++) await sleep(10)
-  t.equal(undone(), count, `${count} late ${method} call(s) undone`)
-  t.notMatch(logs.join(''), /could not be undone/)
-}
 
 for (const kind of ['memory', 'redis'] as const) {
   t.test(`${kind}: a frozen store, three 503 logins, then a code is sent at once`, async (t) => {

@@ -22,12 +22,6 @@ export function manualClock (start = 1_900_000_000_000): TestClock {
   }
 }
 
-/**
- * `ms` passing on a Redis store: every key's TTL is shortened by `ms`, and the keys whose TTL that ends are
- * deleted, as Redis would on its own `ms` later; keys without a TTL stay. The store scripts know time only
- * through TTLs (and the `now` they are given), so to them this is `ms` passing. Real time runs on meanwhile,
- * some milliseconds a test: tests keep a wide gap between a TTL and the time they let pass.
- */
 // Every key's TTL shortened by ARGV[1] ms; the keys whose TTL that ends deleted; keys without a TTL untouched.
 const shiftTtls = `
 for _, key in ipairs(redis.call('KEYS', '*')) do
@@ -38,6 +32,12 @@ for _, key in ipairs(redis.call('KEYS', '*')) do
 end
 return 0`
 
+/**
+ * `ms` passing on a Redis store: every key's TTL is shortened by `ms`, and the keys whose TTL that ends are
+ * deleted, as Redis would on its own `ms` later; keys without a TTL stay. The store scripts know time only
+ * through TTLs (and the `now` they are given), so to them this is `ms` passing. Real time runs on meanwhile,
+ * some milliseconds a test: tests keep a wide gap between a TTL and the time they let pass.
+ */
 export function redisClock (client: Redis | Cluster): TestClock {
   let offset = 0
   // A Cluster's keys are on its masters, each of which moves its own.

@@ -1,3 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Test } from 'tap'
+
 /** A store held, and what lets it go. */
 export interface Holdable<S> {
   store: S
@@ -33,4 +36,15 @@ export function holdable<S extends object> (inner: S, methods: readonly string[]
       gate = undefined
     }
   }
+}
+
+/**
+ * Waits (for real I/O: the late answers, then their undos) until `count` late calls of `method` were undone, as
+ * the store deadline says in the app's log (`logs`); and nothing could not be undone.
+ */
+export async function lateCallsUndone (t: Test, logs: string[], method: string, count: number): Promise<void> {
+  const undone = (): number => logs.filter((line) => line.includes(`store.${method} answered after storeTimeout (the request got 503): undone`)).length
+  for (let i = 0; i < 1000 && undone() < count; i++) await sleep(10)
+  t.equal(undone(), count, `${count} late ${method} call(s) undone`)
+  t.notMatch(logs.join(''), /could not be undone/)
 }
